@@ -1,0 +1,101 @@
+// Package daemon wires snapm-timersd together and runs it until its context
+// ends or the bus goes away.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/dbusapi"
+	"github.com/snapm/snapm-timersd/service/systemd"
+	"github.com/snapm/snapm-timersd/service/timers"
+)
+
+// Version is the daemon's version, published as Manager.Version.
+var Version = "0.1.0"
+
+// Config is everything the daemon needs from its command line.
+type Config struct {
+	// BusAddress is the bus to serve on; empty means the system bus.
+	BusAddress string
+	UnitDir    string
+	StateDir   string
+	// CallTimeout bounds one D-Bus method call, systemd jobs included.
+	CallTimeout time.Duration
+	Log         *zap.Logger
+}
+
+// ErrBusLost reports that the bus connection went away; the daemon exits
+// non-zero so that systemd restarts it.
+var ErrBusLost = errors.New("bus connection lost")
+
+// Run serves until ctx ends (a clean stop, nil) or the bus connection is
+// lost (ErrBusLost).
+func Run(ctx context.Context, cfg Config) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := cfg.Log
+	conn, err := connect(cfg.BusAddress)
+	if err != nil {
+		return fmt.Errorf("connecting to the bus: %w", err)
+	}
+	defer conn.Close()
+
+	sd := systemd.New(ctx, conn, log.Named("systemd"))
+	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
+		Conn:        conn,
+		Authorizer:  dbusapi.RootOnly{Conn: conn},
+		Log:         log.Named("dbus"),
+		Version:     Version,
+		CallTimeout: cfg.CallTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	mgr := timers.NewManager(ctx, timers.Config{
+		Systemd:  sd,
+		Calendar: calendar.Analyzer{},
+		Observer: srv,
+		Log:      log.Named("timers"),
+		UnitDir:  cfg.UnitDir,
+		StateDir: cfg.StateDir,
+	})
+	// Subscribe first, then read: no change can fall between the two.
+	if err := sd.Subscribe(ctx, mgr); err != nil {
+		return fmt.Errorf("subscribing to systemd: %w", err)
+	}
+	if err := mgr.Adopt(ctx); err != nil {
+		return fmt.Errorf("adopting existing timers: %w", err)
+	}
+	if err := srv.Export(mgr); err != nil {
+		return err
+	}
+	if err := srv.RequestName(); err != nil {
+		return err
+	}
+	log.Info("ready", zap.String("bus_name", dbusapi.BusName), zap.String("unit_dir", cfg.UnitDir),
+		zap.String("state_dir", cfg.StateDir))
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping", zap.Uint64("daemon_reloads", sd.Reloads()))
+		return nil
+	case <-conn.Context().Done():
+		return ErrBusLost
+	}
+}
+
+func connect(address string) (*dbus.Conn, error) {
+	// Signals must reach the domain in the order systemd sent them.
+	opt := dbus.WithSignalHandler(dbus.NewSequentialSignalHandler())
+	if address == "" {
+		return dbus.ConnectSystemBus(opt)
+	}
+	return dbus.Connect(address, opt)
+}

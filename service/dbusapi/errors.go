@@ -1,0 +1,72 @@
+package dbusapi
+
+import (
+	"context"
+	"errors"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/service/systemd"
+	"github.com/snapm/snapm-timersd/service/timers"
+)
+
+// ErrorPrefix starts the name of every error of ours.
+const ErrorPrefix = "com.redhat.Snapm.Timers.Error."
+
+// Error names.
+const (
+	ErrInvalidArgument = ErrorPrefix + "InvalidArgument"
+	ErrInvalidCalendar = ErrorPrefix + "InvalidCalendar"
+	ErrNoSuchTimer     = ErrorPrefix + "NoSuchTimer"
+	ErrTimerExists     = ErrorPrefix + "TimerExists"
+	ErrNotEnabled      = ErrorPrefix + "NotEnabled"
+	ErrJobFailed       = ErrorPrefix + "JobFailed"
+	ErrSystemdError    = ErrorPrefix + "SystemdError"
+	ErrIOError         = ErrorPrefix + "IOError"
+	ErrAccessDenied    = "org.freedesktop.DBus.Error.AccessDenied"
+	errTimeout         = "org.freedesktop.DBus.Error.Timeout"
+	errFailed          = "org.freedesktop.DBus.Error.Failed"
+	errUnknownObject   = "org.freedesktop.DBus.Error.UnknownObject"
+	errUnknownProperty = "org.freedesktop.DBus.Error.UnknownProperty"
+	errReadOnly        = "org.freedesktop.DBus.Error.PropertyReadOnly"
+)
+
+// errorName is the one mapping from the domain's errors to D-Bus names.
+// Order matters where one error wraps several: the most specific cause
+// wins (a failed job before the I/O that followed it).
+func errorName(err error) string {
+	var jobErr *systemd.JobError
+	var callErr *systemd.CallError
+	switch {
+	case errors.Is(err, timers.ErrAccessDenied):
+		return ErrAccessDenied
+	case errors.Is(err, timers.ErrInvalidArgument):
+		return ErrInvalidArgument
+	case errors.Is(err, timers.ErrInvalidCalendar):
+		return ErrInvalidCalendar
+	case errors.Is(err, timers.ErrNoSuchTimer):
+		return ErrNoSuchTimer
+	case errors.Is(err, timers.ErrTimerExists):
+		return ErrTimerExists
+	case errors.Is(err, timers.ErrNotEnabled):
+		return ErrNotEnabled
+	case errors.As(err, &jobErr):
+		return ErrJobFailed
+	case errors.As(err, &callErr):
+		return ErrSystemdError
+	case errors.Is(err, timers.ErrIO):
+		return ErrIOError
+	case errors.Is(err, context.DeadlineExceeded):
+		return errTimeout
+	}
+	return errFailed
+}
+
+func toDBusError(err error) *dbus.Error {
+	if err == nil {
+		return nil
+	}
+	return dbus.NewError(errorName(err), []any{err.Error()})
+}
+
+func newError(name, msg string) *dbus.Error { return dbus.NewError(name, []any{msg}) }

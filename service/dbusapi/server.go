@@ -1,0 +1,421 @@
+// Package dbusapi is the D-Bus surface of snapm-timersd: thin adapters that
+// decode a call, authorize it, hand it to the timer domain and map the
+// outcome, plus the signals that mirror the domain's changes.
+package dbusapi
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"go.uber.org/zap"
+
+	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/timers"
+)
+
+// Bus name and root object path.
+const (
+	BusName  = "com.redhat.Snapm.Timers"
+	RootPath = dbus.ObjectPath("/com/redhat/Snapm/Timers")
+)
+
+const (
+	objectManagerIface = "org.freedesktop.DBus.ObjectManager"
+	propertiesIface    = "org.freedesktop.DBus.Properties"
+	introspectIface    = "org.freedesktop.DBus.Introspectable"
+)
+
+// Domain is what the surface needs of the timer domain.
+type Domain interface {
+	Get(typ, name string) (timers.Snapshot, error)
+	List() []timers.Snapshot
+	CheckNew(ctx context.Context, typ, name, spec string) (timers.Key, error)
+	Create(ctx context.Context, typ, name, spec string) (timers.Snapshot, error)
+	Remove(ctx context.Context, key timers.Key) error
+	Enable(ctx context.Context, key timers.Key) (timers.Snapshot, error)
+	Start(ctx context.Context, key timers.Key) (timers.Snapshot, error)
+	Stop(ctx context.Context, key timers.Key) (timers.Snapshot, error)
+	Disable(ctx context.Context, key timers.Key) (timers.Snapshot, error)
+	SetCalendarSpec(ctx context.Context, key timers.Key, spec string) (timers.Snapshot, error)
+}
+
+// Authorizer decides whether sender may do act; it returns the caller's uid
+// for the log.
+type Authorizer interface {
+	Authorize(ctx context.Context, sender string, act Action) (uid uint32, err error)
+}
+
+// Config wires a Server.
+type Config struct {
+	Conn       *dbus.Conn
+	Authorizer Authorizer
+	Log        *zap.Logger
+	Version    string
+	// CallTimeout bounds one method call, systemd jobs included.
+	CallTimeout time.Duration
+}
+
+// Server exports the objects and turns domain changes into signals. It is
+// the domain's Observer, so create it first and give it the domain with
+// Serve.
+type Server struct {
+	cfg    Config
+	ctx    context.Context
+	domain Domain
+	intro  introspector
+
+	mu    sync.RWMutex
+	paths map[dbus.ObjectPath]timers.Key
+}
+
+// NewServer prepares the surface; nothing is exported until Export.
+func NewServer(ctx context.Context, cfg Config) (*Server, error) {
+	intro, err := newIntrospector()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, ctx: ctx, intro: intro, paths: map[dbus.ObjectPath]timers.Key{}}, nil
+}
+
+// TimerPath is the object path of a timer.
+func TimerPath(key timers.Key) dbus.ObjectPath {
+	return RootPath + dbus.ObjectPath("/"+string(key.Type)+"/"+timers.EscapeLabel(key.Name))
+}
+
+// Export puts the objects on the bus; call it before requesting the name so
+// no caller ever finds the name without the objects.
+func (s *Server) Export(domain Domain) error {
+	s.domain = domain
+	c := s.cfg.Conn
+	exports := []struct {
+		v       any
+		iface   string
+		subtree bool
+	}{
+		{managerMethods{s}, introspection.Manager, false},
+		{objectManager{s}, objectManagerIface, false},
+		// One registration serves every timer: the path in the message
+		// names the timer, so 10,000 timers cost no more than one.
+		{timerMethods{s}, introspection.Timer, true},
+		{properties{s}, propertiesIface, true},
+		{introspectable{s}, introspectIface, true},
+	}
+	for _, e := range exports {
+		var err error
+		if e.subtree {
+			err = c.ExportSubtree(e.v, RootPath, e.iface)
+		} else {
+			err = c.Export(e.v, RootPath, e.iface)
+		}
+		if err != nil {
+			return fmt.Errorf("exporting %s: %w", e.iface, err)
+		}
+	}
+	return nil
+}
+
+// RequestName claims the bus name; it fails if someone else has it.
+func (s *Server) RequestName() error {
+	reply, err := s.cfg.Conn.RequestName(BusName, dbus.NameFlagDoNotQueue)
+	if err != nil {
+		return fmt.Errorf("requesting %s: %w", BusName, err)
+	}
+	if reply != dbus.RequestNameReplyPrimaryOwner {
+		return fmt.Errorf("requesting %s: name already taken (reply %d)", BusName, reply)
+	}
+	return nil
+}
+
+func (s *Server) lookup(path dbus.ObjectPath) (timers.Key, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	key, ok := s.paths[path]
+	return key, ok
+}
+
+func noObject(path dbus.ObjectPath) *dbus.Error {
+	return newError(errUnknownObject, fmt.Sprintf("no timer at %s", path))
+}
+
+func msgPath(msg dbus.Message) dbus.ObjectPath {
+	p, _ := msg.Headers[dbus.FieldPath].Value().(dbus.ObjectPath)
+	return p
+}
+
+func msgSender(msg dbus.Message) string {
+	s, _ := msg.Headers[dbus.FieldSender].Value().(string)
+	return s
+}
+
+// mutate runs one state-changing call: authorize, act, log, map errors.
+func (s *Server) mutate(sender string, act Action, fn func(ctx context.Context) error) *dbus.Error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CallTimeout)
+	defer cancel()
+	log := s.cfg.Log.With(zap.String("method", act.Method), zap.String("sender", sender),
+		zap.String("unit", act.Timer.Unit()))
+	uid, err := s.cfg.Authorizer.Authorize(ctx, sender, act)
+	log = log.With(zap.Uint32("caller_uid", uid))
+	if err != nil {
+		log.Warn("call refused", zap.Error(err))
+		return toDBusError(err)
+	}
+	start := time.Now()
+	if err := fn(ctx); err != nil {
+		log.Warn("call failed", zap.Duration("took", time.Since(start)), zap.Error(err))
+		return toDBusError(err)
+	}
+	log.Debug("call done", zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// --- Observer: domain changes become signals. ---
+
+// TimerAdded announces a new object.
+func (s *Server) TimerAdded(snap timers.Snapshot) {
+	path := TimerPath(snap.Key)
+	s.mu.Lock()
+	s.paths[path] = snap.Key
+	s.mu.Unlock()
+	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path,
+		map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)})
+}
+
+// TimerChanged emits one PropertiesChanged with every property that changed.
+func (s *Server) TimerChanged(old, new timers.Snapshot) {
+	oldProps, newProps := timerProps(old), timerProps(new)
+	changed := map[string]dbus.Variant{}
+	for name, v := range newProps {
+		if v.String() != oldProps[name].String() {
+			changed[name] = v
+		}
+	}
+	if len(changed) > 0 {
+		s.emit(TimerPath(new.Key), propertiesIface+".PropertiesChanged", introspection.Timer, changed, []string{})
+	}
+}
+
+// TimerRemoved withdraws an object.
+func (s *Server) TimerRemoved(snap timers.Snapshot) {
+	path := TimerPath(snap.Key)
+	s.mu.Lock()
+	delete(s.paths, path)
+	s.mu.Unlock()
+	s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
+}
+
+func (s *Server) emit(path dbus.ObjectPath, name string, values ...any) {
+	if err := s.cfg.Conn.Emit(path, name, values...); err != nil {
+		s.cfg.Log.Error("emitting signal", zap.String("signal", name), zap.String("path", string(path)), zap.Error(err))
+	}
+}
+
+func timerProps(s timers.Snapshot) map[string]dbus.Variant {
+	return map[string]dbus.Variant{
+		"Type":         dbus.MakeVariant(string(s.Type)),
+		"Name":         dbus.MakeVariant(s.Name),
+		"Unit":         dbus.MakeVariant(s.Unit()),
+		"CalendarSpec": dbus.MakeVariant(s.Spec),
+		"Normalized":   dbus.MakeVariant(s.Normalized),
+		"Status":       dbus.MakeVariant(string(s.Status)),
+		"Enabled":      dbus.MakeVariant(s.Enabled),
+		"Running":      dbus.MakeVariant(s.Running),
+		"NextElapse":   dbus.MakeVariant(s.NextElapse),
+		"LastTrigger":  dbus.MakeVariant(s.LastTrigger),
+		"Occurs":       dbus.MakeVariant(s.Occurs),
+	}
+}
+
+func (s *Server) managerProps() map[string]dbus.Variant {
+	return map[string]dbus.Variant{"Version": dbus.MakeVariant(s.cfg.Version)}
+}
+
+// --- com.redhat.Snapm.Timers.Manager ---
+
+type managerMethods struct{ s *Server }
+
+func (m managerMethods) CreateTimer(sender dbus.Sender, typ, name, spec string) (dbus.ObjectPath, *dbus.Error) {
+	s := m.s
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CallTimeout)
+	defer cancel()
+	// Validate before authorizing, so that a refusal never depends on
+	// (or reveals) anything but the caller.
+	key, err := s.domain.CheckNew(ctx, typ, name, spec)
+	if err != nil {
+		return "", toDBusError(err)
+	}
+	var snap timers.Snapshot
+	derr := s.mutate(string(sender), Action{Method: "CreateTimer", Timer: key}, func(ctx context.Context) (err error) {
+		snap, err = s.domain.Create(ctx, typ, name, spec)
+		return err
+	})
+	if derr != nil {
+		return "", derr
+	}
+	return TimerPath(snap.Key), nil
+}
+
+func (m managerMethods) GetTimer(typ, name string) (dbus.ObjectPath, *dbus.Error) {
+	snap, err := m.s.domain.Get(typ, name)
+	if err != nil {
+		return "", toDBusError(err)
+	}
+	return TimerPath(snap.Key), nil
+}
+
+func (m managerMethods) ListTimers() ([]dbus.ObjectPath, *dbus.Error) {
+	list := m.s.domain.List()
+	out := make([]dbus.ObjectPath, len(list))
+	for i, snap := range list {
+		out[i] = TimerPath(snap.Key)
+	}
+	return out, nil
+}
+
+func (m managerMethods) RemoveTimer(sender dbus.Sender, path dbus.ObjectPath) *dbus.Error {
+	key, ok := m.s.lookup(path)
+	if !ok {
+		return newError(ErrNoSuchTimer, fmt.Sprintf("no timer at %s", path))
+	}
+	return m.s.mutate(string(sender), Action{Method: "RemoveTimer", Timer: key}, func(ctx context.Context) error {
+		return m.s.domain.Remove(ctx, key)
+	})
+}
+
+// --- com.redhat.Snapm.Timers.Timer, for every timer path ---
+
+type timerMethods struct{ s *Server }
+
+func (t timerMethods) do(msg dbus.Message, method string, fn func(ctx context.Context, key timers.Key) (timers.Snapshot, error)) *dbus.Error {
+	path := msgPath(msg)
+	key, ok := t.s.lookup(path)
+	if !ok {
+		return noObject(path)
+	}
+	return t.s.mutate(msgSender(msg), Action{Method: method, Timer: key}, func(ctx context.Context) error {
+		_, err := fn(ctx, key)
+		return err
+	})
+}
+
+func (t timerMethods) Enable(msg dbus.Message) *dbus.Error {
+	return t.do(msg, "Enable", t.s.domain.Enable)
+}
+
+func (t timerMethods) Start(msg dbus.Message) *dbus.Error {
+	return t.do(msg, "Start", t.s.domain.Start)
+}
+
+func (t timerMethods) Stop(msg dbus.Message) *dbus.Error {
+	return t.do(msg, "Stop", t.s.domain.Stop)
+}
+
+func (t timerMethods) Disable(msg dbus.Message) *dbus.Error {
+	return t.do(msg, "Disable", t.s.domain.Disable)
+}
+
+func (t timerMethods) SetCalendarSpec(msg dbus.Message, spec string) *dbus.Error {
+	return t.do(msg, "SetCalendarSpec", func(ctx context.Context, key timers.Key) (timers.Snapshot, error) {
+		return t.s.domain.SetCalendarSpec(ctx, key, spec)
+	})
+}
+
+// --- org.freedesktop.DBus.Properties, for the root and every timer ---
+
+type properties struct{ s *Server }
+
+// props returns the properties of interface iface at path.
+func (p properties) props(path dbus.ObjectPath, iface string) (map[string]dbus.Variant, *dbus.Error) {
+	if path == RootPath {
+		if iface != introspection.Manager && iface != "" {
+			return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
+		}
+		return p.s.managerProps(), nil
+	}
+	key, ok := p.s.lookup(path)
+	if !ok {
+		return nil, noObject(path)
+	}
+	if iface != introspection.Timer && iface != "" {
+		return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
+	}
+	snap, err := p.s.domain.Get(string(key.Type), key.Name)
+	if err != nil {
+		return nil, toDBusError(err)
+	}
+	return timerProps(snap), nil
+}
+
+func (p properties) Get(msg dbus.Message, iface, name string) (dbus.Variant, *dbus.Error) {
+	all, derr := p.props(msgPath(msg), iface)
+	if derr != nil {
+		return dbus.Variant{}, derr
+	}
+	v, ok := all[name]
+	if !ok {
+		return dbus.Variant{}, newError(errUnknownProperty, fmt.Sprintf("no property %s on %s", name, iface))
+	}
+	return v, nil
+}
+
+func (p properties) GetAll(msg dbus.Message, iface string) (map[string]dbus.Variant, *dbus.Error) {
+	return p.props(msgPath(msg), iface)
+}
+
+func (p properties) Set(msg dbus.Message, iface, name string, _ dbus.Variant) *dbus.Error {
+	all, derr := p.props(msgPath(msg), iface)
+	if derr != nil {
+		return derr
+	}
+	if _, ok := all[name]; !ok {
+		return newError(errUnknownProperty, fmt.Sprintf("no property %s on %s", name, iface))
+	}
+	return newError(errReadOnly, fmt.Sprintf("property %s is read-only", name))
+}
+
+// --- org.freedesktop.DBus.ObjectManager ---
+
+type objectManager struct{ s *Server }
+
+func (o objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, *dbus.Error) {
+	list := o.s.domain.List()
+	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(list))
+	for _, snap := range list {
+		out[TimerPath(snap.Key)] = map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
+	}
+	return out, nil
+}
+
+// --- org.freedesktop.DBus.Introspectable ---
+
+type introspectable struct{ s *Server }
+
+func (i introspectable) Introspect(msg dbus.Message) (string, *dbus.Error) {
+	path := msgPath(msg)
+	switch {
+	case path == RootPath:
+		return i.s.intro.root(), nil
+	case strings.HasPrefix(string(path), string(RootPath)+"/"):
+		if typ, err := timers.ParseType(string(path[len(RootPath)+1:])); err == nil {
+			return i.s.intro.typeNode(i.s.childLabels(typ)), nil
+		}
+	}
+	if _, ok := i.s.lookup(path); ok {
+		return i.s.intro.timer(), nil
+	}
+	return "", noObject(path)
+}
+
+// childLabels lists the object path labels of the timers of type typ.
+func (s *Server) childLabels(typ timers.Type) []string {
+	var labels []string
+	for _, snap := range s.domain.List() {
+		if snap.Type == typ {
+			labels = append(labels, timers.EscapeLabel(snap.Name))
+		}
+	}
+	return labels
+}

@@ -1,0 +1,282 @@
+// Package systemd is the daemon's client of org.freedesktop.systemd1: the
+// calls the timer domain makes, the jobs it waits for, and the signals that
+// keep its view of the units current.
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/coalesce"
+	"github.com/snapm/snapm-timersd/service/timers"
+)
+
+const (
+	busName      = "org.freedesktop.systemd1"
+	managerPath  = dbus.ObjectPath("/org/freedesktop/systemd1")
+	managerIface = busName + ".Manager"
+	unitPrefix   = "/org/freedesktop/systemd1/unit/"
+	propsIface   = "org.freedesktop.DBus.Properties"
+)
+
+// reloadTimeout bounds one daemon-reload, which on a big system takes seconds.
+const reloadTimeout = 5 * time.Minute
+
+// CallError is systemd refusing or failing a call.
+type CallError struct {
+	Method  string
+	Name    string // the D-Bus error name systemd gave
+	Message string
+}
+
+func (e *CallError) Error() string {
+	return fmt.Sprintf("systemd %s failed: %s: %s", e.Method, e.Name, e.Message)
+}
+
+// JobError is a job that ended in a result other than "done".
+type JobError struct {
+	Unit   string
+	Type   string // start, stop
+	Result string // systemd's job result: failed, canceled, timeout, dependency, ...
+}
+
+func (e *JobError) Error() string {
+	return fmt.Sprintf("%s job for %s finished with result %q", e.Type, e.Unit, e.Result)
+}
+
+// Events receives what systemd signals; the timer domain implements it.
+type Events interface {
+	UnitChanged(unit string, seq uint64, apply func(*timers.UnitState))
+	// Resync says anything may have changed: a reload, unit files, or a
+	// new systemd instance on the bus.
+	Resync()
+}
+
+// Client talks to systemd over conn, which must have been opened with
+// dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()) so that signals
+// keep their order.
+type Client struct {
+	ctx     context.Context // the daemon's lifetime, for work no caller waits on
+	conn    *dbus.Conn
+	manager dbus.BusObject
+	log     *zap.Logger
+	jobs    jobTracker
+	reload  coalesce.Group
+}
+
+// New returns a client; call Subscribe before reading any state.
+func New(ctx context.Context, conn *dbus.Conn, log *zap.Logger) *Client {
+	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), log: log}
+	c.jobs.init()
+	c.reload = coalesce.Group{Ctx: ctx, Fn: c.doReload}
+	return c
+}
+
+// UnitPath is systemd's object path for unit.
+func UnitPath(unit string) dbus.ObjectPath {
+	return dbus.ObjectPath(unitPrefix + timers.EscapeLabel(unit))
+}
+
+func (c *Client) call(ctx context.Context, method string, args ...any) (*dbus.Call, error) {
+	call := c.manager.CallWithContext(ctx, managerIface+"."+method, 0, args...)
+	return call, wrap(method, call.Err)
+}
+
+func wrap(method string, err error) error {
+	var dbusErr dbus.Error
+	if errors.As(err, &dbusErr) {
+		msg := ""
+		if len(dbusErr.Body) > 0 {
+			msg, _ = dbusErr.Body[0].(string)
+		}
+		return &CallError{Method: method, Name: dbusErr.Name, Message: msg}
+	}
+	if err != nil {
+		return fmt.Errorf("systemd %s: %w", method, err)
+	}
+	return nil
+}
+
+// EnableUnit loads unit and enables its unit file (force: replace
+// conflicting symlinks, as snapm always has).
+func (c *Client) EnableUnit(ctx context.Context, unit string) error {
+	if _, err := c.call(ctx, "LoadUnit", unit); err != nil {
+		return err
+	}
+	_, err := c.call(ctx, "EnableUnitFiles", []string{unit}, false, true)
+	return err
+}
+
+// DisableUnit disables unit's unit file.
+func (c *Client) DisableUnit(ctx context.Context, unit string) error {
+	_, err := c.call(ctx, "DisableUnitFiles", []string{unit}, false)
+	return err
+}
+
+// StartUnit starts unit and waits for the job's result.
+func (c *Client) StartUnit(ctx context.Context, unit string) error {
+	return c.runJob(ctx, "StartUnit", "start", unit)
+}
+
+// StopUnit stops unit and waits for the job's result.
+func (c *Client) StopUnit(ctx context.Context, unit string) error {
+	return c.runJob(ctx, "StopUnit", "stop", unit)
+}
+
+func (c *Client) runJob(ctx context.Context, method, typ, unit string) error {
+	// Registered before the call: the JobRemoved signal can be handled
+	// before this goroutine sees the reply that names the job.
+	c.jobs.begin()
+	defer c.jobs.end()
+	call, err := c.call(ctx, method, unit, "replace")
+	if err != nil {
+		return err
+	}
+	var job dbus.ObjectPath
+	if err := call.Store(&job); err != nil {
+		return wrap(method, err)
+	}
+	result, err := c.jobs.wait(ctx, job)
+	if err != nil {
+		return fmt.Errorf("waiting for %s job of %s: %w", typ, unit, err)
+	}
+	if result != "done" {
+		return &JobError{Unit: unit, Type: typ, Result: result}
+	}
+	return nil
+}
+
+// Reload asks for a daemon-reload; callers at the same time share one.
+func (c *Client) Reload(ctx context.Context) error { return c.reload.Do(ctx) }
+
+// Reloads counts the daemon-reloads this client has issued.
+func (c *Client) Reloads() uint64 { return c.reload.Runs() }
+
+func (c *Client) doReload(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	defer cancel()
+	start := time.Now()
+	// systemd answers Reload only once the reload is complete.
+	_, err := c.call(ctx, "Reload")
+	c.log.Info("daemon-reload", zap.Duration("took", time.Since(start)), zap.Error(err))
+	return err
+}
+
+// UnitState reads systemd's view of unit without loading it.
+func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, uint64, error) {
+	var st timers.UnitState
+	call, err := c.call(ctx, "GetUnit", unit)
+	var callErr *CallError
+	if errors.As(err, &callErr) && callErr.Name == busName+".NoSuchUnit" {
+		fileState, err := c.call(ctx, "GetUnitFileState", unit)
+		if err != nil {
+			return st, 0, err
+		}
+		if err := fileState.Store(&st.UnitFileState); err != nil {
+			return st, 0, wrap("GetUnitFileState", err)
+		}
+		return st, uint64(call.ResponseSequence), nil
+	}
+	if err != nil {
+		return st, 0, err
+	}
+	var path dbus.ObjectPath
+	if err := call.Store(&path); err != nil {
+		return st, 0, wrap("GetUnit", err)
+	}
+	// The empty interface asks sd-bus for Unit and Timer properties at once.
+	all := c.conn.Object(busName, path).CallWithContext(ctx, propsIface+".GetAll", 0, "")
+	if all.Err != nil {
+		return st, 0, wrap("GetAll", all.Err)
+	}
+	var props map[string]dbus.Variant
+	if err := all.Store(&props); err != nil {
+		return st, 0, wrap("GetAll", err)
+	}
+	applyProps(&st, props)
+	return st, uint64(all.ResponseSequence), nil
+}
+
+// applyProps copies the properties we track from a GetAll or a
+// PropertiesChanged into st.
+func applyProps(st *timers.UnitState, props map[string]dbus.Variant) {
+	for name, v := range props {
+		switch name {
+		case "LoadState":
+			st.LoadState, _ = v.Value().(string)
+		case "ActiveState":
+			st.ActiveState, _ = v.Value().(string)
+		case "SubState":
+			st.SubState, _ = v.Value().(string)
+		case "UnitFileState":
+			st.UnitFileState, _ = v.Value().(string)
+		case "NeedDaemonReload":
+			st.NeedDaemonReload, _ = v.Value().(bool)
+		case "NextElapseUSecRealtime":
+			st.NextElapse = usec(v)
+		case "LastTriggerUSec":
+			st.LastTrigger = usec(v)
+		case "TimersCalendar":
+			st.Calendars = calendars(v)
+		}
+	}
+}
+
+// usec maps systemd's "infinity" (UINT64_MAX) to our "none" (0).
+func usec(v dbus.Variant) uint64 {
+	u, _ := v.Value().(uint64)
+	if u == ^uint64(0) {
+		return 0
+	}
+	return u
+}
+
+func calendars(v dbus.Variant) []string {
+	var entries []struct {
+		Base string
+		Spec string
+		Next uint64
+	}
+	if err := dbus.Store([]any{v.Value()}, &entries); err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Base == "OnCalendar" {
+			out = append(out, e.Spec)
+		}
+	}
+	return out
+}
+
+// unitFromPath reverses UnitPath; systemd's bus_label_unescape.
+func unitFromPath(path dbus.ObjectPath) (string, bool) {
+	label, ok := strings.CutPrefix(string(path), unitPrefix)
+	if !ok || strings.Contains(label, "/") {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 0; i < len(label); i++ {
+		if label[i] != '_' {
+			b.WriteByte(label[i])
+			continue
+		}
+		if i+2 >= len(label) {
+			return "", false
+		}
+		x, err := strconv.ParseUint(label[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b.WriteByte(byte(x))
+		i += 2
+	}
+	return b.String(), true
+}

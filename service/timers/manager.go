@@ -1,0 +1,606 @@
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/dropin"
+)
+
+// Systemd is what the domain needs from org.freedesktop.systemd1. Methods
+// that start a job return once systemd reports the job's result.
+type Systemd interface {
+	// EnableUnit loads unit and enables its unit file.
+	EnableUnit(ctx context.Context, unit string) error
+	DisableUnit(ctx context.Context, unit string) error
+	StartUnit(ctx context.Context, unit string) error
+	StopUnit(ctx context.Context, unit string) error
+	// Reload is a daemon-reload; concurrent callers share one.
+	Reload(ctx context.Context) error
+	// UnitState reads systemd's view of unit; seq orders it against the
+	// signals delivered to Events.UnitChanged.
+	UnitState(ctx context.Context, unit string) (state UnitState, seq uint64, err error)
+}
+
+// Calendar validates expressions and computes their next elapse.
+type Calendar interface {
+	Parse(ctx context.Context, spec string, now time.Time) (calendar.Info, error)
+}
+
+// Observer hears about every visible change, in order per timer. It is
+// called with the timer's state lock held, so its view never goes backwards;
+// it must not call back into the Manager.
+type Observer interface {
+	TimerAdded(s Snapshot)
+	TimerChanged(old, new Snapshot)
+	TimerRemoved(s Snapshot)
+}
+
+// Config wires a Manager.
+type Config struct {
+	Systemd  Systemd
+	Calendar Calendar
+	Observer Observer
+	Log      *zap.Logger
+	// UnitDir is where drop-ins go (/etc/systemd/system).
+	UnitDir string
+	// StateDir keeps timers that exist only in this service (not enabled).
+	StateDir string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Manager owns every timer.
+type Manager struct {
+	cfg   Config
+	log   *zap.Logger
+	store *store
+	// refreshAll coalesces bursts of "everything may have changed" events.
+	refreshAll chan struct{}
+
+	mu     sync.RWMutex
+	timers map[Key]*Timer
+}
+
+// refreshParallelism bounds the reads a full resynchronization keeps in
+// flight, so it cannot crowd out callers' operations.
+const refreshParallelism = 8
+
+// NewManager returns an empty manager; Adopt fills it from disk.
+func NewManager(ctx context.Context, cfg Config) *Manager {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Manager{cfg: cfg, log: cfg.Log, timers: map[Key]*Timer{}, refreshAll: make(chan struct{}, 1)}
+	m.store = newStore(ctx, cfg.StateDir, m.records)
+	go m.refresher(ctx)
+	return m
+}
+
+func (m *Manager) records() []record {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	recs := make([]record, 0, len(m.timers))
+	for _, t := range m.timers {
+		t.mu.Lock()
+		recs = append(recs, record{Type: t.key.Type, Name: t.key.Name, Spec: t.spec})
+		t.mu.Unlock()
+	}
+	return recs
+}
+
+// Adopt takes over every timer found on disk: the drop-ins snapm (ours or
+// the Python one) wrote, and the timers this service persisted. Call it
+// after subscribing to systemd's signals, so no change slips between the
+// read and the subscription.
+func (m *Manager) Adopt(ctx context.Context) error {
+	specs := map[Key]string{}
+	recs, err := m.store.load()
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if ValidateName(r.Name) != nil {
+			m.log.Warn("ignoring invalid timer in state file", zap.String("timer", r.Name))
+			continue
+		}
+		specs[Key{Type: r.Type, Name: r.Name}] = r.Spec
+	}
+	entries, err := dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@")
+	if err != nil {
+		return fmt.Errorf("scanning %s: %w", m.cfg.UnitDir, err)
+	}
+	dropIns := map[Key]bool{}
+	for _, e := range entries {
+		key, ok := ParseUnit(e.Unit)
+		if !ok {
+			m.log.Warn("ignoring drop-in of a unit with an unsupported name", zap.String("unit", e.Unit))
+			continue
+		}
+		specs[key] = e.Spec
+		dropIns[key] = true
+	}
+	now := m.cfg.Now()
+	for key, spec := range specs {
+		cal, calErr := m.cfg.Calendar.Parse(ctx, spec, now)
+		if calErr != nil {
+			m.log.Warn("adopted timer has an invalid calendar expression", zap.Stringer("unit", key), zap.Error(calErr))
+		}
+		t := newTimer(key, spec, cal, calErr)
+		t.dropIn = dropIns[key]
+		m.mu.Lock()
+		m.timers[key] = t
+		m.mu.Unlock()
+	}
+	m.forEachParallel(ctx, func(t *Timer) {
+		if err := m.refresh(ctx, t); err != nil {
+			m.log.Warn("reading systemd state of adopted timer", zap.Stringer("unit", t.key), zap.Error(err))
+		}
+	})
+	m.mu.RLock()
+	for _, t := range m.timers {
+		m.announce(t)
+	}
+	n := len(m.timers)
+	m.mu.RUnlock()
+	m.log.Info("adopted timers", zap.Int("timers", n), zap.Int("drop_ins", len(dropIns)))
+	return nil
+}
+
+// Get returns the timer's state.
+func (m *Manager) Get(typ, name string) (Snapshot, error) {
+	key, err := parseKey(typ, name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	t, err := m.timer(key)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return t.Snapshot(), nil
+}
+
+// List returns every timer's state, sorted by unit name.
+func (m *Manager) List() []Snapshot {
+	m.mu.RLock()
+	out := make([]Snapshot, 0, len(m.timers))
+	for _, t := range m.timers {
+		out = append(out, t.Snapshot())
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Snapshot) int { return strings.Compare(a.Unit(), b.Unit()) })
+	return out
+}
+
+func parseKey(typ, name string) (Key, error) {
+	t, err := ParseType(typ)
+	if err != nil {
+		return Key{}, err
+	}
+	if err := ValidateName(name); err != nil {
+		return Key{}, err
+	}
+	return Key{Type: t, Name: name}, nil
+}
+
+func (m *Manager) timer(key Key) (*Timer, error) {
+	m.mu.RLock()
+	t := m.timers[key]
+	m.mu.RUnlock()
+	if t == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
+	}
+	return t, nil
+}
+
+func (m *Manager) parseCalendar(ctx context.Context, spec string) (calendar.Info, error) {
+	// Control characters are refused before any parser sees them.
+	if err := calendar.CheckText(spec); err != nil {
+		return calendar.Info{}, err
+	}
+	return m.cfg.Calendar.Parse(ctx, spec, m.cfg.Now())
+}
+
+// CheckNew validates a would-be timer completely without creating it, so
+// that authorization can run between validation and any change.
+func (m *Manager) CheckNew(ctx context.Context, typ, name, spec string) (Key, error) {
+	key, err := parseKey(typ, name)
+	if err != nil {
+		return Key{}, err
+	}
+	if _, err := m.parseCalendar(ctx, spec); err != nil {
+		return Key{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	return key, nil
+}
+
+// Create makes a new, disabled timer. Nothing is written to systemd.
+func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot, error) {
+	key, err := parseKey(typ, name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	cal, err := m.parseCalendar(ctx, spec)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	t := newTimer(key, spec, cal, nil)
+	unlock, _ := t.lock(ctx) // new, so free: keeps callers off it until it is complete
+	defer unlock()
+	m.mu.Lock()
+	if m.timers[key] != nil {
+		m.mu.Unlock()
+		return Snapshot{}, fmt.Errorf("%w: %s", ErrTimerExists, key)
+	}
+	m.timers[key] = t
+	m.mu.Unlock()
+
+	if err := m.store.save(ctx); err != nil {
+		m.mu.Lock()
+		delete(m.timers, key)
+		m.mu.Unlock()
+		return Snapshot{}, err
+	}
+	m.announce(t)
+	// The unit may already be known to systemd (say, enabled by hand); the
+	// status must say so from the start.
+	if err := m.refresh(ctx, t); err != nil {
+		m.log.Warn("reading systemd state of new timer", zap.Stringer("unit", key), zap.Error(err))
+	}
+	return t.Snapshot(), nil
+}
+
+// op runs fn on the timer under its operation lock, then publishes
+// systemd's view of the outcome before returning.
+func (m *Manager) op(ctx context.Context, key Key, fn func(t *Timer) error) (Snapshot, error) {
+	t, err := m.timer(key)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	unlock, err := t.lock(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer unlock()
+	t.mu.Lock()
+	removed := t.removed
+	t.mu.Unlock()
+	if removed {
+		return Snapshot{}, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
+	}
+	opErr := fn(t)
+	if err := m.refresh(ctx, t); err != nil && opErr == nil {
+		opErr = err
+	}
+	return t.Snapshot(), opErr
+}
+
+// Enable writes the drop-in and enables the unit so that systemd runs the
+// timer's schedule, also after a reboot.
+func (m *Manager) Enable(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, func(t *Timer) error { return m.enable(ctx, t) })
+}
+
+func (m *Manager) enable(ctx context.Context, t *Timer) error {
+	unit := t.key.Unit()
+	t.mu.Lock()
+	spec, cal, calErr, hadDropIn := t.spec, t.cal, t.calErr, t.dropIn
+	t.mu.Unlock()
+	if calErr != nil {
+		return fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
+	}
+	if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
+		return fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
+	}
+	t.setDropIn(true)
+	err := m.cfg.Systemd.EnableUnit(ctx, unit)
+	if err == nil {
+		err = m.syncConfig(ctx, unit, cal.Normalized)
+	}
+	if err != nil && !hadDropIn {
+		// Leave no half-enabled timer behind: the caller sees the error
+		// and the timer stays as it was.
+		m.undoEnable(ctx, t)
+	}
+	if err != nil {
+		return fmt.Errorf("enabling timer %s: %w", unit, err)
+	}
+	m.log.Info("timer enabled", zap.String("unit", unit), zap.String("calendar", spec))
+	return nil
+}
+
+func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
+	unit := t.key.Unit()
+	if err := m.cfg.Systemd.DisableUnit(ctx, unit); err != nil {
+		m.log.Warn("rolling back enable: disabling unit file", zap.String("unit", unit), zap.Error(err))
+	}
+	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
+		m.log.Warn("rolling back enable: removing drop-in", zap.String("unit", unit), zap.Error(err))
+		return
+	}
+	t.setDropIn(false)
+}
+
+// syncConfig makes systemd's loaded configuration of unit match the
+// drop-in, with a daemon-reload only when it does not already.
+func (m *Manager) syncConfig(ctx context.Context, unit, normalized string) error {
+	st, _, err := m.cfg.Systemd.UnitState(ctx, unit)
+	if err != nil {
+		return err
+	}
+	if !st.loaded() {
+		return nil // systemd reads the files afresh when it next loads it
+	}
+	if !st.NeedDaemonReload && (normalized == "" || slices.Equal(st.Calendars, []string{normalized})) {
+		return nil
+	}
+	m.log.Debug("systemd's loaded configuration is stale, reloading", zap.String("unit", unit),
+		zap.Strings("loaded_calendars", st.Calendars), zap.Bool("need_daemon_reload", st.NeedDaemonReload))
+	return m.cfg.Systemd.Reload(ctx)
+}
+
+// Start starts an enabled timer and waits for systemd's job to finish.
+func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, func(t *Timer) error {
+		unit := t.key.Unit()
+		if err := m.refresh(ctx, t); err != nil {
+			return err
+		}
+		// Not the derived status: a failed timer that is configured must
+		// be startable, that is how it recovers.
+		t.mu.Lock()
+		configured := t.dropIn && t.unit.UnitFileState == "enabled"
+		t.mu.Unlock()
+		if !configured {
+			return fmt.Errorf("cannot start timer %s: %w (call Enable first)", unit, ErrNotEnabled)
+		}
+		if err := m.cfg.Systemd.StartUnit(ctx, unit); err != nil {
+			return fmt.Errorf("starting timer %s: %w", unit, err)
+		}
+		m.log.Info("timer started", zap.String("unit", unit))
+		return nil
+	})
+}
+
+// Stop stops the timer; it stays enabled.
+func (m *Manager) Stop(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, func(t *Timer) error {
+		unit := t.key.Unit()
+		if err := m.cfg.Systemd.StopUnit(ctx, unit); err != nil {
+			return fmt.Errorf("stopping timer %s: %w", unit, err)
+		}
+		m.log.Info("timer stopped", zap.String("unit", unit))
+		return nil
+	})
+}
+
+// Disable stops the timer, disables its unit file and removes the drop-in;
+// the drop-in goes even when systemd fails, so the schedule cannot come
+// back by itself at the next boot.
+func (m *Manager) Disable(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, func(t *Timer) error { return m.disable(ctx, t) })
+}
+
+func (m *Manager) disable(ctx context.Context, t *Timer) error {
+	unit := t.key.Unit()
+	sdErr := m.cfg.Systemd.StopUnit(ctx, unit)
+	if sdErr == nil {
+		sdErr = m.cfg.Systemd.DisableUnit(ctx, unit)
+	}
+	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
+		return errors.Join(sdErr, fmt.Errorf("%w: removing drop-in of %s: %w", ErrIO, unit, err))
+	}
+	t.setDropIn(false)
+	if sdErr == nil {
+		sdErr = m.syncConfig(ctx, unit, "")
+	}
+	if sdErr != nil {
+		return fmt.Errorf("disabling timer %s: %w", unit, sdErr)
+	}
+	m.log.Info("timer disabled", zap.String("unit", unit))
+	return nil
+}
+
+// SetCalendarSpec changes the schedule. An enabled timer gets the new
+// drop-in at once and systemd takes it; a running one keeps running.
+func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Snapshot, error) {
+	cal, err := m.parseCalendar(ctx, spec)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	return m.op(ctx, key, func(t *Timer) error {
+		unit := t.key.Unit()
+		t.mu.Lock()
+		oldSpec, oldCal, oldErr, dropIn := t.spec, t.cal, t.calErr, t.dropIn
+		t.mu.Unlock()
+		if dropIn {
+			if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
+				return fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
+			}
+		}
+		t.setCalendar(spec, cal, nil)
+		if err := m.store.save(ctx); err != nil {
+			t.setCalendar(oldSpec, oldCal, oldErr)
+			if dropIn {
+				if rerr := dropin.Write(m.cfg.UnitDir, unit, oldSpec); rerr != nil {
+					m.log.Error("restoring drop-in after failed state save", zap.String("unit", unit), zap.Error(rerr))
+				}
+			}
+			return err
+		}
+		if dropIn {
+			if err := m.syncConfig(ctx, unit, cal.Normalized); err != nil {
+				return fmt.Errorf("reloading timer %s: %w", unit, err)
+			}
+		}
+		m.log.Info("timer calendar changed", zap.String("unit", unit), zap.String("calendar", spec))
+		return nil
+	})
+}
+
+// Remove disables the timer if needed and forgets it.
+func (m *Manager) Remove(ctx context.Context, key Key) error {
+	_, err := m.op(ctx, key, func(t *Timer) error {
+		s := t.Snapshot()
+		if s.Status != StatusDisabled {
+			if err := m.disable(ctx, t); err != nil {
+				return err
+			}
+		}
+		m.mu.Lock()
+		delete(m.timers, key)
+		m.mu.Unlock()
+		if err := m.store.save(ctx); err != nil {
+			m.mu.Lock()
+			m.timers[key] = t
+			m.mu.Unlock()
+			return err
+		}
+		t.mu.Lock()
+		t.removed = true
+		m.cfg.Observer.TimerRemoved(t.snap)
+		t.mu.Unlock()
+		m.log.Info("timer removed", zap.String("unit", key.Unit()))
+		return nil
+	})
+	return err
+}
+
+// refresh reads systemd's and the disk's view of t and publishes it.
+func (m *Manager) refresh(ctx context.Context, t *Timer) error {
+	unit := t.key.Unit()
+	st, seq, err := m.cfg.Systemd.UnitState(ctx, unit)
+	if err != nil {
+		return fmt.Errorf("reading state of %s: %w", unit, err)
+	}
+	dropIn, err := dropin.Exists(m.cfg.UnitDir, unit)
+	if err != nil {
+		return fmt.Errorf("%w: checking drop-in of %s: %w", ErrIO, unit, err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.dropIn = dropIn
+	if seq >= t.seq {
+		t.unit, t.seq = st, seq
+	} else {
+		// A signal newer than this read was applied meanwhile. Keep its
+		// values, and take from the read only what systemd never signals.
+		t.unit.UnitFileState, t.unit.NeedDaemonReload = st.UnitFileState, st.NeedDaemonReload
+	}
+	if t.removed {
+		return nil
+	}
+	t.publish(m.cfg.Observer)
+	return nil
+}
+
+func (t *Timer) setDropIn(present bool) {
+	t.mu.Lock()
+	t.dropIn = present
+	t.mu.Unlock()
+}
+
+// setCalendar changes the schedule in memory; op publishes it with the rest.
+func (t *Timer) setCalendar(spec string, cal calendar.Info, calErr error) {
+	t.mu.Lock()
+	t.spec, t.cal, t.calErr = spec, cal, calErr
+	t.mu.Unlock()
+}
+
+func (m *Manager) announce(t *Timer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.announced = true
+	m.cfg.Observer.TimerAdded(t.snap)
+}
+
+// publish recomputes the snapshot and reports a real change; t.mu held.
+func (t *Timer) publish(obs Observer) {
+	s := t.derive()
+	if s == t.snap {
+		return
+	}
+	old := t.snap
+	t.snap = s
+	if t.announced {
+		obs.TimerChanged(old, s)
+	}
+}
+
+// UnitChanged applies a change systemd signalled for unit (seq orders it
+// against reads); apply sets the changed fields.
+func (m *Manager) UnitChanged(unit string, seq uint64, apply func(*UnitState)) {
+	key, ok := ParseUnit(unit)
+	if !ok {
+		return
+	}
+	m.mu.RLock()
+	t := m.timers[key]
+	m.mu.RUnlock()
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if seq <= t.seq || t.removed {
+		return
+	}
+	apply(&t.unit)
+	t.seq = seq
+	t.publish(m.cfg.Observer)
+}
+
+// Resync asks for a full re-read of every timer, as after a daemon-reload,
+// a change of unit files, or systemd reconnecting; bursts share one pass.
+func (m *Manager) Resync() {
+	select {
+	case m.refreshAll <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Manager) refresher(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.refreshAll:
+		}
+		m.forEachParallel(ctx, func(t *Timer) {
+			if err := m.refresh(ctx, t); err != nil && ctx.Err() == nil {
+				m.log.Warn("resynchronizing timer", zap.Stringer("unit", t.key), zap.Error(err))
+			}
+		})
+	}
+}
+
+func (m *Manager) forEachParallel(ctx context.Context, fn func(t *Timer)) {
+	m.mu.RLock()
+	all := make([]*Timer, 0, len(m.timers))
+	for _, t := range m.timers {
+		all = append(all, t)
+	}
+	m.mu.RUnlock()
+	sem := make(chan struct{}, refreshParallelism)
+	var wg sync.WaitGroup
+	for _, t := range all {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(t)
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,131 @@
+// Package timers is the timer domain: what a snapm schedule is, its state as
+// systemd and the disk report it, and the operations that move it between
+// states, serialized per timer.
+package timers
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Type is the kind of snapm schedule, which picks the systemd template unit.
+type Type string
+
+const (
+	TypeCreate Type = "create"
+	TypeGC     Type = "gc"
+)
+
+// Types lists every timer type in a stable order.
+var Types = []Type{TypeCreate, TypeGC}
+
+// MaxNameLen keeps unit names (prefix + name + ".timer" + ".d") well under
+// systemd's 255-byte unit-name and NAME_MAX limits.
+const MaxNameLen = 200
+
+// ParseType validates a type string from a caller.
+func ParseType(s string) (Type, error) {
+	for _, t := range Types {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("%w: unknown timer type %q (expected \"create\" or \"gc\")", ErrInvalidArgument, s)
+}
+
+// ValidateName accepts exactly the names that are safe both as a systemd
+// template instance and as a single path component under /etc/systemd/system:
+// no separators, no "..", nothing systemd would escape, nothing that looks
+// like an option or a hidden file.
+func ValidateName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: timer name is empty", ErrInvalidArgument)
+	}
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("%w: timer name is %d characters long (at most %d)", ErrInvalidArgument, len(name), MaxNameLen)
+	}
+	if name[0] == '.' || name[0] == '-' {
+		return fmt.Errorf("%w: timer name %q must not start with %q", ErrInvalidArgument, name, name[:1])
+	}
+	for i := 0; i < len(name); i++ {
+		if !isNameByte(name[i]) {
+			return fmt.Errorf("%w: timer name %q has a character outside [A-Za-z0-9:_.-] at offset %d", ErrInvalidArgument, printable(name), i)
+		}
+	}
+	return nil
+}
+
+func isNameByte(c byte) bool {
+	return isAlpha(c) || isDigit(c) || c == ':' || c == '_' || c == '.' || c == '-'
+}
+
+func isAlpha(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// printable keeps hostile names from corrupting error messages and logs.
+func printable(s string) string {
+	const max = 64
+	q := fmt.Sprintf("%+q", s)
+	q = q[1 : len(q)-1]
+	if len(q) > max {
+		q = q[:max] + "..."
+	}
+	return q
+}
+
+// Key identifies a timer.
+type Key struct {
+	Type Type
+	Name string
+}
+
+// Unit is the systemd timer unit instance for the key.
+func (k Key) Unit() string { return "snapm-" + string(k.Type) + "@" + k.Name + ".timer" }
+
+func (k Key) String() string { return k.Unit() }
+
+// ParseUnit recognizes a snapm timer unit name and returns its key; ok is
+// false for any other unit, including ones with names we would refuse.
+func ParseUnit(unit string) (Key, bool) {
+	rest, ok := strings.CutPrefix(unit, "snapm-")
+	if !ok {
+		return Key{}, false
+	}
+	typ, rest, ok := strings.Cut(rest, "@")
+	if !ok {
+		return Key{}, false
+	}
+	name, ok := strings.CutSuffix(rest, ".timer")
+	if !ok {
+		return Key{}, false
+	}
+	t, err := ParseType(typ)
+	if err != nil || ValidateName(name) != nil {
+		return Key{}, false
+	}
+	return Key{Type: t, Name: name}, true
+}
+
+// EscapeLabel escapes s into one D-Bus object-path element exactly as
+// systemd's bus_label_escape() does, so our paths and systemd's unit paths
+// follow one rule: [A-Za-z] kept, digits kept except in first position,
+// every other byte as _xx in lowercase hex.
+func EscapeLabel(s string) string {
+	if s == "" {
+		return "_"
+	}
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(s) * 3)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isAlpha(c) || (i > 0 && isDigit(c)) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('_')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}

@@ -1,0 +1,90 @@
+package timers
+
+import (
+	"context"
+	"sync"
+
+	"github.com/snapm/snapm-timersd/service/calendar"
+)
+
+// Snapshot is a timer's published state: what clients read and what a
+// PropertiesChanged reports. It is a value; comparing two tells whether
+// anything a client can see changed.
+type Snapshot struct {
+	Key
+	Spec       string
+	Normalized string
+	Status     Status
+	// Enabled is systemd's unit file state; Running is whether systemd has
+	// the timer active. Status is the verdict over both and the drop-in.
+	Enabled     bool
+	Running     bool
+	NextElapse  uint64
+	LastTrigger uint64
+	Occurs      bool
+}
+
+// Timer is one schedule. Operations on it are serialized by op; state
+// updates (from operations and from systemd's signals) by mu, which is never
+// held while waiting on systemd.
+type Timer struct {
+	key Key
+	op  chan struct{}
+
+	mu      sync.Mutex
+	spec    string
+	cal     calendar.Info
+	calErr  error
+	dropIn  bool
+	unit    UnitState
+	seq     uint64
+	removed bool
+	// announced is set once the Observer knows the timer; changes before
+	// that are folded into its first appearance.
+	announced bool
+	snap      Snapshot
+}
+
+func newTimer(key Key, spec string, cal calendar.Info, calErr error) *Timer {
+	t := &Timer{key: key, op: make(chan struct{}, 1), spec: spec, cal: cal, calErr: calErr}
+	t.snap = t.derive()
+	return t
+}
+
+// lock takes the timer's operation lock, giving up when ctx ends.
+func (t *Timer) lock(ctx context.Context) (unlock func(), err error) {
+	select {
+	case t.op <- struct{}{}:
+		return func() { <-t.op }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Snapshot returns the timer's published state.
+func (t *Timer) Snapshot() Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.snap
+}
+
+// derive computes the snapshot from the state; t.mu held.
+func (t *Timer) derive() Snapshot {
+	s := Snapshot{
+		Key:         t.key,
+		Spec:        t.spec,
+		Normalized:  t.cal.Normalized,
+		Status:      DeriveStatus(t.dropIn, t.unit),
+		Enabled:     t.unit.UnitFileState == "enabled",
+		Running:     t.unit.active(),
+		LastTrigger: t.unit.LastTrigger,
+		NextElapse:  t.cal.Next,
+	}
+	if s.Running {
+		// While systemd runs the timer its own answer is the truth (it
+		// knows about accuracy, persistence, and the clock it really uses).
+		s.NextElapse = t.unit.NextElapse
+	}
+	s.Occurs = s.NextElapse != 0
+	return s
+}

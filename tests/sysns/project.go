@@ -1,0 +1,68 @@
+package sysns
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+)
+
+// RepoRoot is the project's top directory, found from this source file so
+// it works from any test package and from `go run`.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// BuildDaemon compiles snapm-timersd into dir and returns its path.
+func BuildDaemon(dir string) (string, error) {
+	out := filepath.Join(dir, "snapm-timersd")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/snapm-timersd")
+	cmd.Dir = RepoRoot()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, msg)
+	}
+	return out, nil
+}
+
+// ProjectOptions installs what `make install` would, from the source tree:
+// the units, the bus policy and activation file, and the daemon binary at
+// the unit's ExecStart= path.
+func ProjectOptions(binary string) (Options, error) {
+	root := RepoRoot()
+	opts := Options{Files: map[string]map[string][]byte{}, Modes: map[string]os.FileMode{"snapm-timersd": 0o755}}
+	add := func(tree, pattern string) error {
+		matches, err := filepath.Glob(filepath.Join(root, pattern))
+		if err != nil || len(matches) == 0 {
+			return fmt.Errorf("no files match %s: %v", pattern, err)
+		}
+		for _, m := range matches {
+			data, err := os.ReadFile(m)
+			if err != nil {
+				return err
+			}
+			if opts.Files[tree] == nil {
+				opts.Files[tree] = map[string][]byte{}
+			}
+			opts.Files[tree][filepath.Base(m)] = data
+		}
+		return nil
+	}
+	for _, f := range []struct{ tree, pattern string }{
+		{"etc-sd", "systemd/*.service"},
+		{"etc-sd", "systemd/*.timer"},
+		{"dbus-system.d", "dbus-policy/*.conf"},
+		{"system-services", "dbus-policy/*.service"},
+	} {
+		if err := add(f.tree, f.pattern); err != nil {
+			return opts, err
+		}
+	}
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return opts, err
+	}
+	opts.Files["libexec"] = map[string][]byte{"snapm-timersd": bin}
+	return opts, nil
+}
