@@ -76,7 +76,8 @@ func Boot(opts Options) (*NS, error) {
 	for name, target := range private {
 		fmt.Fprintf(&script, "mount --bind %s %s && ", filepath.Join(dir, name), target)
 	}
-	script.WriteString("mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /tmp && " +
+	// Fresh /run, /tmp and /var/tmp: PrivateTmp= dirs and sockets stay inside.
+	script.WriteString("mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp && " +
 		"exec /lib/systemd/systemd --system --unit=basic.target --show-status=no --log-target=console")
 	cmd := exec.Command("unshare", "--pid", "--fork", "--mount", "--mount-proc", "--uts",
 		"--propagation", "private", "sh", "-c", script.String())

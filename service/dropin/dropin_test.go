@@ -1,0 +1,155 @@
+package dropin
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+)
+
+func TestWriteContentAndMode(t *testing.T) {
+	dir := t.TempDir()
+	old := syscall.Umask(0o077) // a strict umask must not change the mode
+	defer syscall.Umask(old)
+	if err := Write(dir, "snapm-create@x.timer", "Thu,Fri *-*-1,5 11:12:13"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "snapm-create@x.timer.d", "10-oncalendar.conf")
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[Timer]\n# Reset the OnCalendar list\nOnCalendar=\n# Configure OnCalendar for this template instance.\nOnCalendar=Thu,Fri *-*-1,5 11:12:13\n"
+	if string(got) != want {
+		t.Errorf("content:\n%q\nwant\n%q", got, want)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("drop-in dir holds %d entries, want only the drop-in", len(entries))
+	}
+}
+
+func TestWriteRefusesUnsafeInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ unit, spec string }{
+		{"../escape.timer", "daily"}, // '/' in the unit
+		{"..", "daily"},
+		{"snapm-create@x.timer", "daily\n[Service]\nExecStart=/bin/evil"},
+		{"snapm-create@x.timer", "daily\x00"},
+	} {
+		if err := Write(dir, tc.unit, tc.spec); err == nil {
+			t.Errorf("Write(%q, %q) succeeded", tc.unit, tc.spec)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("refused writes left %d entries behind", len(entries))
+	}
+}
+
+// A reader racing the writer sees one complete version or the other, never
+// a torn or empty file.
+func TestWriteIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	const unit = "snapm-gc@x.timer"
+	specs := []string{"daily", "Mon..Fri *-*-* 08:00:00 Europe/Berlin"}
+	if err := Write(dir, unit, specs[0]); err != nil {
+		t.Fatal(err)
+	}
+	valid := [][]byte{Content(specs[0]), Content(specs[1])}
+	var stop atomic.Bool
+	var reads, bad atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			data, err := os.ReadFile(Path(dir, unit))
+			reads.Add(1)
+			if err != nil || (!bytes.Equal(data, valid[0]) && !bytes.Equal(data, valid[1])) {
+				bad.Add(1)
+			}
+		}
+	}()
+	for i := 0; i < 300; i++ {
+		if err := Write(dir, unit, specs[i%2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Errorf("%d of %d reads saw a missing or partial drop-in", bad.Load(), reads.Load())
+	}
+}
+
+func TestRemoveKeepsForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := Write(dir, "snapm-create@a.timer", "daily"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(dir, "snapm-create@a.timer"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(Dir(dir, "snapm-create@a.timer")); !os.IsNotExist(err) {
+		t.Errorf("drop-in directory still there: %v", err)
+	}
+	if err := Remove(dir, "snapm-create@a.timer"); err != nil {
+		t.Errorf("second Remove: %v", err)
+	}
+
+	if err := Write(dir, "snapm-create@b.timer", "daily"); err != nil {
+		t.Fatal(err)
+	}
+	foreign := filepath.Join(Dir(dir, "snapm-create@b.timer"), "20-admin.conf")
+	if err := os.WriteFile(foreign, []byte("[Timer]\nPersistent=yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(dir, "snapm-create@b.timer"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("an admin's drop-in was removed: %v", err)
+	}
+	if ok, _ := Exists(dir, "snapm-create@b.timer"); ok {
+		t.Error("our drop-in is still there")
+	}
+}
+
+func TestScan(t *testing.T) {
+	dir := t.TempDir()
+	for unit, spec := range map[string]string{"snapm-create@a.timer": "hourly", "snapm-gc@b.timer": "Sat,Sun 08:05:40"} {
+		if err := Write(dir, unit, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Not ours, or not complete: ignored.
+	os.MkdirAll(filepath.Join(dir, "other.timer.d"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "snapm-create@empty.timer.d"), 0o755)
+	// As an admin might write it by hand: the last OnCalendar= counts.
+	os.MkdirAll(Dir(dir, "snapm-create@c.timer"), 0o755)
+	os.WriteFile(Path(dir, "snapm-create@c.timer"), []byte("[Timer]\nOnCalendar=daily\n OnCalendar = weekly \n[Unit]\nOnCalendar=bogus\n"), 0o644)
+
+	got, err := Scan(dir, "snapm-create@", "snapm-gc@")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"snapm-create@a.timer": "hourly", "snapm-gc@b.timer": "Sat,Sun 08:05:40", "snapm-create@c.timer": "weekly"}
+	if len(got) != len(want) {
+		t.Fatalf("Scan = %v, want %v", got, want)
+	}
+	for _, e := range got {
+		if want[e.Unit] != e.Spec {
+			t.Errorf("Scan: %s = %q, want %q", e.Unit, e.Spec, want[e.Unit])
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package timers
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestValidateName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"hourly", true},
+		{"a", true},
+		{"Root:Pool_1.daily-2", true},
+		{"0starts-with-digit", true},
+		{strings.Repeat("x", 200), true},
+		{strings.Repeat("x", 201), false},
+		{"", false},
+		{".hidden", false},
+		{"-option", false},
+		{"..", false},
+		{"../x", false},
+		{"a/b", false},
+		{`a\b`, false},
+		{"a b", false},
+		{"a\nb", false},
+		{"a\x00b", false},
+		{"a\tb", false},
+		{"a@b", false},
+		{"a%ib", false},
+		{"ünïcode", false},
+		{"a*", false},
+	} {
+		err := ValidateName(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateName(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("ValidateName(%q) error %v does not wrap ErrInvalidArgument", tc.name, err)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\n\x00\t") {
+			t.Errorf("ValidateName(%q) error message carries control characters: %q", tc.name, err)
+		}
+	}
+}
+
+func TestParseType(t *testing.T) {
+	for _, s := range []string{"create", "gc"} {
+		if typ, err := ParseType(s); err != nil || string(typ) != s {
+			t.Errorf("ParseType(%q) = %q, %v", s, typ, err)
+		}
+	}
+	for _, s := range []string{"", "Create", "gc ", "snapshot", "../gc"} {
+		if _, err := ParseType(s); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("ParseType(%q) = %v, want ErrInvalidArgument", s, err)
+		}
+	}
+}
+
+// The expected labels were read from a real systemd 252: the object path
+// LoadUnit returned for "X" is /org/freedesktop/systemd1/unit/<label of X>.
+// tests/realsystemd checks the same rule against systemd at run time.
+func TestEscapeLabelMatchesSystemd(t *testing.T) {
+	for in, want := range map[string]string{
+		"snapm-create@0ab_c:d.e-f.timer": "snapm_2dcreate_400ab_5fc_3ad_2ee_2df_2etimer",
+		"snapm-gc@hourly.timer":          "snapm_2dgc_40hourly_2etimer",
+		"dbus.service":                   "dbus_2eservice",
+		"0ab_c:d.e-f":                    "_30ab_5fc_3ad_2ee_2df",
+		"9":                              "_39",
+		"a9":                             "a9",
+		"":                               "_",
+		"Z_z":                            "Z_5fz",
+	} {
+		if got := EscapeLabel(in); got != want {
+			t.Errorf("EscapeLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseUnit(t *testing.T) {
+	for unit, want := range map[string]Key{
+		"snapm-create@hourly.timer": {TypeCreate, "hourly"},
+		"snapm-gc@a:b.timer":        {TypeGC, "a:b"},
+	} {
+		if got, ok := ParseUnit(unit); !ok || got != want || got.Unit() != unit {
+			t.Errorf("ParseUnit(%q) = %v, %v", unit, got, ok)
+		}
+	}
+	for _, unit := range []string{"snapm-create@hourly.service", "snapm-other@x.timer", "snapm-create@.timer",
+		"snapm-create@-x.timer", "dbus.service", "snapm-create.timer"} {
+		if k, ok := ParseUnit(unit); ok {
+			t.Errorf("ParseUnit(%q) = %v, want not ours", unit, k)
+		}
+	}
+}

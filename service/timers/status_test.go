@@ -1,0 +1,37 @@
+package timers
+
+import "testing"
+
+func TestDeriveStatus(t *testing.T) {
+	unloaded := UnitState{UnitFileState: "disabled"}
+	for _, tc := range []struct {
+		desc   string
+		dropIn bool
+		u      UnitState
+		want   Status
+	}{
+		{"never configured, not loaded", false, unloaded, StatusDisabled},
+		{"disabled but still loaded (not yet garbage-collected)", false,
+			UnitState{LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "disabled"}, StatusDisabled},
+		{"masked and unused", false, UnitState{LoadState: "masked", ActiveState: "inactive", UnitFileState: "masked"}, StatusDisabled},
+		{"enabled, unloaded by systemd's GC", true, UnitState{UnitFileState: "enabled"}, StatusEnabled},
+		{"enabled, loaded, stopped", true,
+			UnitState{LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "enabled"}, StatusEnabled},
+		{"running, waiting", true,
+			UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", UnitFileState: "enabled"}, StatusRunning},
+		{"running, triggering its service", true,
+			UnitState{LoadState: "loaded", ActiveState: "active", SubState: "running", UnitFileState: "enabled"}, StatusRunning},
+		{"drop-in but not enabled", true, unloaded, StatusInvalid},
+		{"enabled without drop-in", false, UnitState{UnitFileState: "enabled"}, StatusInvalid},
+		{"bad setting", true, UnitState{LoadState: "bad-setting", ActiveState: "inactive", UnitFileState: "enabled"}, StatusInvalid},
+		{"failed", true, UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed", UnitFileState: "enabled"}, StatusInvalid},
+		{"started by hand without drop-in", false,
+			UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", UnitFileState: "disabled"}, StatusInvalid},
+		{"running but unit file disabled by hand", true,
+			UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", UnitFileState: "disabled"}, StatusInvalid},
+	} {
+		if got := DeriveStatus(tc.dropIn, tc.u); got != tc.want {
+			t.Errorf("%s: DeriveStatus(%v, %+v) = %s, want %s", tc.desc, tc.dropIn, tc.u, got, tc.want)
+		}
+	}
+}

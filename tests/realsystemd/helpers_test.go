@@ -1,0 +1,193 @@
+package realsystemd
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+const (
+	busName    = "com.redhat.Snapm.Timers"
+	rootPath   = dbus.ObjectPath("/com/redhat/Snapm/Timers")
+	managerIf  = "com.redhat.Snapm.Timers.Manager"
+	timerIf    = "com.redhat.Snapm.Timers.Timer"
+	propsIf    = "org.freedesktop.DBus.Properties"
+	callTimout = 30 * time.Second
+)
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// connect opens a root client connection to the namespace's system bus.
+func connect(t testing.TB) *dbus.Conn {
+	t.Helper()
+	conn, err := dbus.Connect(ns.BusAddress(), dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()))
+	if err != nil {
+		t.Fatalf("connecting to the namespace's bus: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func call(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimout)
+	defer cancel()
+	return conn.Object(busName, path).CallWithContext(ctx, method, 0, args...)
+}
+
+func mustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	t.Helper()
+	c := call(t, conn, path, method, args...)
+	if c.Err != nil {
+		t.Fatalf("%s on %s: %v", method, path, c.Err)
+	}
+	return c
+}
+
+func errName(err error) string {
+	var e dbus.Error
+	if errors.As(err, &e) {
+		return e.Name
+	}
+	if err == nil {
+		return ""
+	}
+	return "not a D-Bus error: " + err.Error()
+}
+
+func create(t testing.TB, conn *dbus.Conn, typ, name, spec string) dbus.ObjectPath {
+	t.Helper()
+	var path dbus.ObjectPath
+	if err := mustCall(t, conn, rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", path) })
+	return path
+}
+
+func props(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath) map[string]dbus.Variant {
+	t.Helper()
+	var all map[string]dbus.Variant
+	if err := mustCall(t, conn, path, propsIf+".GetAll", timerIf).Store(&all); err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+func status(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath) string {
+	t.Helper()
+	return props(t, conn, path)["Status"].Value().(string)
+}
+
+func wantStatus(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, want string) {
+	t.Helper()
+	if got := status(t, conn, path); got != want {
+		t.Fatalf("Status of %s = %q, want %q", path, got, want)
+	}
+}
+
+// inNS runs a command inside the namespace as root.
+func inNS(t testing.TB, argv ...string) string {
+	t.Helper()
+	out, err := ns.Output(testCtx(t), argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// systemctlState runs systemctl is-enabled/is-active, which exit non-zero
+// for the negative answers we also want to read.
+func systemctlState(t testing.TB, verb, unit string) string {
+	t.Helper()
+	out, _ := ns.Output(testCtx(t), "systemctl", verb, unit)
+	return strings.TrimSpace(out)
+}
+
+// unitProp reads a property straight from systemd over the bus.
+func unitProp(t testing.TB, conn *dbus.Conn, unit, iface, name string) dbus.Variant {
+	t.Helper()
+	sd := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	var path dbus.ObjectPath
+	if err := sd.Call("org.freedesktop.systemd1.Manager.GetUnit", 0, unit).Store(&path); err != nil {
+		t.Fatalf("GetUnit %s: %v", unit, err)
+	}
+	v, err := conn.Object("org.freedesktop.systemd1", path).GetProperty(iface + "." + name)
+	if err != nil {
+		t.Fatalf("%s.%s of %s: %v", iface, name, unit, err)
+	}
+	return v
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// watch subscribes to PropertiesChanged of path.
+func watch(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath) <-chan *dbus.Signal {
+	t.Helper()
+	if err := conn.AddMatchSignal(dbus.WithMatchObjectPath(path), dbus.WithMatchInterface(propsIf),
+		dbus.WithMatchMember("PropertiesChanged")); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *dbus.Signal, 100)
+	conn.Signal(ch)
+	return ch
+}
+
+// waitChange waits until a PropertiesChanged on path carries every wanted
+// value (accumulated over signals) and returns how long that took.
+func waitChange(t testing.TB, ch <-chan *dbus.Signal, path dbus.ObjectPath, want map[string]any, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	seen := map[string]any{}
+	deadline := time.After(timeout)
+	for {
+		select {
+		case sig := <-ch:
+			if sig.Path != path || sig.Name != propsIf+".PropertiesChanged" {
+				continue
+			}
+			changed := sig.Body[1].(map[string]dbus.Variant)
+			for k, v := range changed {
+				seen[k] = v.Value()
+			}
+			if matches(seen, want) {
+				return time.Since(start)
+			}
+		case <-deadline:
+			t.Fatalf("no PropertiesChanged with %v on %s within %v (saw %v)", want, path, timeout, seen)
+		}
+	}
+}
+
+func matches(seen, want map[string]any) bool {
+	for k, v := range want {
+		if seen[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func usecNow() uint64 { return uint64(time.Now().UnixMicro()) }
+
+func atoi(t testing.TB, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

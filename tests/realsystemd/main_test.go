@@ -1,0 +1,58 @@
+// Package realsystemd drives snapm-timersd against a real systemd 252 and
+// a real system bus, booted in a private namespace: the daemon is installed
+// there from the source tree and started by D-Bus activation, exactly as
+// on a real system.
+package realsystemd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/snapm/snapm-timersd/tests/sysns"
+)
+
+var ns *sysns.NS
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "realsystemd: these tests boot systemd in a namespace and must run as root")
+		return 1
+	}
+	tmp, err := os.MkdirTemp("", "snapm-realsystemd-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	bin, err := sysns.BuildDaemon(tmp)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts, err := sysns.ProjectOptions(bin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ns, err = sysns.Boot(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	if code != 0 {
+		// The daemon's side of the story, for whoever reads the failure.
+		out, _ := ns.Output(context.Background(), "journalctl", "--no-pager", "-o", "short-precise", "-u", "snapm-timersd.service")
+		fmt.Fprintf(os.Stderr, "--- snapm-timersd journal ---\n%s\n", out)
+	}
+	if err := ns.Shutdown(); err != nil {
+		fmt.Fprintln(os.Stderr, "shutting down namespace:", err)
+	}
+	return code
+}
