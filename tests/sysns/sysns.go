@@ -218,9 +218,10 @@ func output(cmd *exec.Cmd) (string, error) {
 
 // Shutdown powers the namespace off and removes its scratch directory.
 func (ns *NS) Shutdown() error {
+	poweredOff := false
 	if ns.PID != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		ns.Command(ctx, "systemctl", "poweroff").Run()
+		poweredOff = ns.Command(ctx, "systemctl", "poweroff").Run() == nil
 		cancel()
 	}
 	done := make(chan error, 1)
@@ -228,6 +229,10 @@ func (ns *NS) Shutdown() error {
 	var err error
 	select {
 	case err = <-done:
+		var exit *exec.ExitError
+		if poweredOff && errors.As(err, &exit) {
+			err = nil // systemd leaves a container by a signal to its parent; that is the clean way out
+		}
 	case <-time.After(20 * time.Second):
 		syscall.Kill(-ns.unshare.Process.Pid, syscall.SIGKILL)
 		err = errors.Join(errors.New("namespace did not power off; killed"), <-done)

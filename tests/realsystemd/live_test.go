@@ -1,0 +1,246 @@
+package realsystemd
+
+import (
+	"encoding/xml"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
+
+	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/systemd"
+)
+
+// TestOutsideChangesEmitPropertiesChanged: someone else's systemctl stop
+// and start reach the object as PropertiesChanged within a second.
+func TestOutsideChangesEmitPropertiesChanged(t *testing.T) {
+	conn := connect(t)
+	path := create(t, conn, "create", "outside", "hourly")
+	mustCall(t, conn, path, timerIf+".Enable")
+	mustCall(t, conn, path, timerIf+".Start")
+	ch := watch(t, conn, path)
+
+	inNS(t, "systemctl", "stop", "snapm-create@outside.timer")
+	took := waitChange(t, ch, path, map[string]any{"Status": "enabled", "Running": false}, time.Second)
+	t.Logf("outside stop -> PropertiesChanged in %v", took)
+	wantStatus(t, conn, path, "enabled")
+
+	inNS(t, "systemctl", "start", "snapm-create@outside.timer")
+	took = waitChange(t, ch, path, map[string]any{"Status": "running", "Running": true}, time.Second)
+	t.Logf("outside start -> PropertiesChanged in %v", took)
+
+	// A daemon-reload by someone else leaves the running timer as it was.
+	inNS(t, "systemctl", "daemon-reload")
+	wantStatus(t, conn, path, "running")
+	mustCall(t, conn, path, timerIf+".Disable")
+}
+
+// TestSignalsBeforeReply: the PropertiesChanged of a call reaches the
+// caller before the call's reply does (Cockpit relies on it).
+func TestSignalsBeforeReply(t *testing.T) {
+	conn := connect(t)
+	path := create(t, conn, "gc", "ordering", "daily")
+	ch := watch(t, conn, path)
+	for _, step := range []struct{ method, status string }{
+		{"Enable", "enabled"}, {"Start", "running"}, {"Stop", "enabled"}, {"Disable", "disabled"},
+	} {
+		reply := mustCall(t, conn, path, timerIf+"."+step.method)
+		var sig *dbus.Signal
+		for sig == nil {
+			select {
+			case s := <-ch:
+				if s.Body[1].(map[string]dbus.Variant)["Status"].Value() == step.status {
+					sig = s
+				}
+			case <-time.After(time.Second):
+				t.Fatalf("%s: no PropertiesChanged to %s", step.method, step.status)
+			}
+		}
+		if sig.Sequence >= reply.ResponseSequence {
+			t.Errorf("%s: PropertiesChanged (message %d) arrived after the reply (message %d)", step.method, sig.Sequence, reply.ResponseSequence)
+		}
+	}
+}
+
+// TestRestartAdoptsTimers restarts the daemon and expects every timer back
+// with its true status: its own (enabled, running, created only) and one
+// made the way the Python snapm makes them.
+func TestRestartAdoptsTimers(t *testing.T) {
+	conn := connect(t)
+	running := create(t, conn, "create", "adopt-running", "hourly")
+	mustCall(t, conn, running, timerIf+".Enable")
+	mustCall(t, conn, running, timerIf+".Start")
+	enabled := create(t, conn, "gc", "adopt-enabled", "weekly")
+	mustCall(t, conn, enabled, timerIf+".Enable")
+	created := create(t, conn, "gc", "adopt-created", "Thu,Fri *-*-1,5 11:12:13")
+
+	// As snapm's Python code does it: drop-in, enable, reload, start.
+	const legacy = "snapm-create@legacy.timer"
+	if err := dropin.Write(ns.UnitDirPath(), legacy, "Sat,Sun 08:05:40"); err != nil {
+		t.Fatal(err)
+	}
+	inNS(t, "systemctl", "enable", legacy)
+	inNS(t, "systemctl", "start", legacy)
+	t.Cleanup(func() {
+		ns.Output(testCtx(t), "systemctl", "disable", "--now", legacy)
+		dropin.Remove(ns.UnitDirPath(), legacy)
+	})
+
+	inNS(t, "systemctl", "restart", "snapm-timersd.service")
+	conn = connect(t)
+
+	var objects map[dbus.ObjectPath]map[string]map[string]dbus.Variant
+	if err := mustCall(t, conn, rootPath, "org.freedesktop.DBus.ObjectManager.GetManagedObjects").Store(&objects); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[dbus.ObjectPath][2]string{
+		running:                     {"running", "hourly"},
+		enabled:                     {"enabled", "weekly"},
+		created:                     {"disabled", "Thu,Fri *-*-1,5 11:12:13"},
+		rootPath + "/create/legacy": {"running", "Sat,Sun 08:05:40"},
+	} {
+		p := objects[path][timerIf]
+		if p == nil {
+			t.Errorf("%s not adopted", path)
+			continue
+		}
+		if p["Status"].Value() != want[0] || p["CalendarSpec"].Value() != want[1] {
+			t.Errorf("%s adopted as %v %q, want %s %q", path, p["Status"], p["CalendarSpec"], want[0], want[1])
+		}
+	}
+	mustCall(t, conn, rootPath+"/create/legacy", timerIf+".Disable")
+	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", rootPath+"/create/legacy")
+}
+
+// TestUnprivilegedCaller: uid 65534 may look but not touch.
+func TestUnprivilegedCaller(t *testing.T) {
+	conn := connect(t)
+	path := create(t, conn, "create", "guarded", "daily")
+	mustCall(t, conn, path, timerIf+".Enable")
+	dest := []string{"gdbus", "call", "--system", "--dest", busName}
+
+	for _, read := range [][]string{
+		{"--object-path", string(path), "--method", propsIf + ".Get", timerIf, "Status"},
+		{"--object-path", string(path), "--method", propsIf + ".GetAll", timerIf},
+		{"--object-path", string(rootPath), "--method", managerIf + ".ListTimers"},
+		{"--object-path", string(rootPath), "--method", managerIf + ".GetTimer", "create", "guarded"},
+		{"--object-path", string(rootPath), "--method", "org.freedesktop.DBus.ObjectManager.GetManagedObjects"},
+		{"--object-path", string(path), "--method", "org.freedesktop.DBus.Introspectable.Introspect"},
+	} {
+		if _, err := ns.OutputAs(testCtx(t), 65534, append(dest, read...)...); err != nil {
+			t.Errorf("read refused: %v", err)
+		}
+	}
+	for _, write := range [][]string{
+		{"--object-path", string(rootPath), "--method", managerIf + ".CreateTimer", "create", "intruder", "daily"},
+		{"--object-path", string(rootPath), "--method", managerIf + ".RemoveTimer", string(path)},
+		{"--object-path", string(path), "--method", timerIf + ".Enable"},
+		{"--object-path", string(path), "--method", timerIf + ".Start"},
+		{"--object-path", string(path), "--method", timerIf + ".Stop"},
+		{"--object-path", string(path), "--method", timerIf + ".Disable"},
+		{"--object-path", string(path), "--method", timerIf + ".SetCalendarSpec", "hourly"},
+	} {
+		_, err := ns.OutputAs(testCtx(t), 65534, append(dest, write...)...)
+		if err == nil || !strings.Contains(err.Error(), "org.freedesktop.DBus.Error.AccessDenied") {
+			t.Errorf("%s: got %v, want AccessDenied", write[3], err)
+		}
+	}
+	p := props(t, conn, path)
+	if p["Status"].Value() != "enabled" || p["CalendarSpec"].Value() != "daily" {
+		t.Errorf("refused calls changed the timer: %v", p)
+	}
+	if err := call(t, conn, rootPath, managerIf+".GetTimer", "create", "intruder").Err; err == nil {
+		t.Error("refused CreateTimer created a timer")
+	}
+	if exists(ns.UnitDirPath("snapm-create@intruder.timer.d")) {
+		t.Error("refused CreateTimer wrote a drop-in")
+	}
+	mustCall(t, conn, path, timerIf+".Disable")
+}
+
+// TestIntrospectionMatchesXML compares the live daemon's introspection
+// with the XML files, the single source of truth.
+func TestIntrospectionMatchesXML(t *testing.T) {
+	conn := connect(t)
+	path := create(t, conn, "gc", "introspected", "daily")
+	for obj, name := range map[dbus.ObjectPath]string{rootPath: introspection.Manager, path: introspection.Timer} {
+		var data string
+		if err := mustCall(t, conn, obj, "org.freedesktop.DBus.Introspectable.Introspect").Store(&data); err != nil {
+			t.Fatal(err)
+		}
+		var node introspect.Node
+		if err := xml.Unmarshal([]byte(data), &node); err != nil {
+			t.Fatalf("introspection of %s: %v", obj, err)
+		}
+		want, err := introspection.Interface(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, iface := range node.Interfaces {
+			if iface.Name == name {
+				found = true
+				if !reflect.DeepEqual(iface, want) {
+					t.Errorf("%s on %s differs from the XML:\nlive %+v\nxml  %+v", name, obj, iface, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s does not implement %s", obj, name)
+		}
+	}
+}
+
+// TestEscapingMatchesSystemd: our object-path labels follow systemd's own
+// rule, checked against the unit paths systemd hands out.
+func TestEscapingMatchesSystemd(t *testing.T) {
+	conn := connect(t)
+	sd := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	for _, name := range []string{"0ab_c:d.e-f", "hourly", "9lives", "A.B", "x_y-z:1"} {
+		unit := "snapm-gc@" + name + ".timer"
+		var path dbus.ObjectPath
+		if err := sd.Call("org.freedesktop.systemd1.Manager.LoadUnit", 0, unit).Store(&path); err != nil {
+			t.Fatal(err)
+		}
+		if want := systemd.UnitPath(unit); path != want {
+			t.Errorf("systemd's path for %s is %s, we compute %s", unit, path, want)
+		}
+	}
+}
+
+// TestBadInputChangesNothing: named errors, no file, no unit.
+func TestBadInputChangesNothing(t *testing.T) {
+	conn := connect(t)
+	for _, tc := range []struct{ typ, name, spec, want string }{
+		{"create", "../escape", "daily", "InvalidArgument"},
+		{"snapshot", "x", "daily", "InvalidArgument"},
+		{"create", "bad-spec", "bogus", "InvalidCalendar"},
+		{"create", "injection", "daily\nUnit=evil.service", "InvalidCalendar"},
+	} {
+		err := call(t, conn, rootPath, managerIf+".CreateTimer", tc.typ, tc.name, tc.spec).Err
+		if got := errName(err); got != "com.redhat.Snapm.Timers.Error."+tc.want {
+			t.Errorf("CreateTimer(%q, %q, %q): %s, want %s", tc.typ, tc.name, tc.spec, got, tc.want)
+		}
+	}
+	if matches, _ := filepath.Glob(ns.UnitDirPath("snapm-*escape*")); len(matches) != 0 {
+		t.Errorf("files appeared: %v", matches)
+	}
+	path := create(t, conn, "gc", "not-enabled", "daily")
+	if err := call(t, conn, path, timerIf+".Start").Err; errName(err) != "com.redhat.Snapm.Timers.Error.NotEnabled" {
+		t.Errorf("Start on a disabled timer: %v", err)
+	}
+	if got := systemctlState(t, "is-active", "snapm-gc@not-enabled.timer"); got != "inactive" {
+		t.Errorf("refused Start left the unit %s", got)
+	}
+	if err := call(t, conn, path, timerIf+".SetCalendarSpec", "25:00").Err; errName(err) != "com.redhat.Snapm.Timers.Error.InvalidCalendar" {
+		t.Errorf("SetCalendarSpec(25:00): %v", err)
+	}
+	if err := call(t, conn, rootPath, managerIf+".CreateTimer", "gc", "not-enabled", "daily").Err; errName(err) != "com.redhat.Snapm.Timers.Error.TimerExists" {
+		t.Errorf("second CreateTimer: %v", err)
+	}
+}
