@@ -391,10 +391,9 @@ func (m *Manager) Disable(ctx context.Context, key Key) (Snapshot, error) {
 
 func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	unit := t.key.Unit()
-	sdErr := m.cfg.Systemd.StopUnit(ctx, unit)
-	if sdErr == nil {
-		sdErr = m.cfg.Systemd.DisableUnit(ctx, unit)
-	}
+	// Disabling goes ahead even if stopping failed: the schedule must not
+	// come back at the next boot.
+	sdErr := errors.Join(m.cfg.Systemd.StopUnit(ctx, unit), m.cfg.Systemd.DisableUnit(ctx, unit))
 	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
 		return errors.Join(sdErr, fmt.Errorf("%w: removing drop-in of %s: %w", ErrIO, unit, err))
 	}

@@ -1,0 +1,279 @@
+// Package bus runs the daemon in-process on a private dbus-daemon against a
+// fake systemd1 that fails on command, to show that every fault maps to
+// its named error and leaves nothing behind.
+package bus
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/snapm/snapm-timersd/service/daemon"
+	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/tests/fakesystemd"
+	"github.com/snapm/snapm-timersd/tests/testbus"
+)
+
+const (
+	busName   = "com.redhat.Snapm.Timers"
+	rootPath  = dbus.ObjectPath("/com/redhat/Snapm/Timers")
+	managerIf = "com.redhat.Snapm.Timers.Manager"
+	timerIf   = "com.redhat.Snapm.Timers.Timer"
+	errPrefix = "com.redhat.Snapm.Timers.Error."
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type env struct {
+	t       *testing.T
+	fake    *fakesystemd.Fake
+	conn    *dbus.Conn
+	unitDir string
+	addr    string
+}
+
+// start runs a private bus, the fake systemd and the daemon for one test.
+func start(t *testing.T, callTimeout time.Duration) *env {
+	addr := testbus.Start(t)
+	unitDir := t.TempDir()
+	fake, err := fakesystemd.Start(addr, unitDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(),
+			CallTimeout: callTimeout, Log: zaptest.NewLogger(t)})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon.Run: %v", err)
+		}
+	})
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	waitForName(t, conn)
+	return &env{t: t, fake: fake, conn: conn, unitDir: unitDir, addr: addr}
+}
+
+func waitForName(t *testing.T, conn *dbus.Conn) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var owner string
+		if conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&owner) == nil {
+			return
+		}
+	}
+	t.Fatal("the daemon did not claim its name")
+}
+
+func (e *env) call(path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	return e.conn.Object(busName, path).Call(method, 0, args...)
+}
+
+func (e *env) create(name string) dbus.ObjectPath {
+	var path dbus.ObjectPath
+	if err := e.call(rootPath, managerIf+".CreateTimer", "create", name, "hourly").Store(&path); err != nil {
+		e.t.Fatalf("CreateTimer: %v", err)
+	}
+	return path
+}
+
+func (e *env) status(path dbus.ObjectPath) string {
+	v, err := e.conn.Object(busName, path).GetProperty(timerIf + ".Status")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v.Value().(string)
+}
+
+func (e *env) leftovers() []string {
+	var out []string
+	filepath.Walk(e.unitDir, func(p string, info os.FileInfo, err error) error {
+		if p != e.unitDir {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+func errName(err error) string {
+	var e dbus.Error
+	if errors.As(err, &e) {
+		return e.Name
+	}
+	return ""
+}
+
+// TestFaults: each injected fault gives its named error, the timer's
+// status tells the truth, and no drop-in is left behind where the
+// operation did not complete.
+func TestFaults(t *testing.T) {
+	for _, tc := range []struct {
+		desc       string
+		setup      func(e *env, unit string)
+		method     string
+		wantErr    string
+		wantStatus string
+		wantFiles  bool
+		detail     string
+	}{
+		{"LoadUnit fails", func(e *env, _ string) { e.fake.Fail("LoadUnit", "org.freedesktop.systemd1.UnitMasked") },
+			"Enable", "SystemdError", "disabled", false, "org.freedesktop.systemd1.UnitMasked"},
+		{"EnableUnitFiles fails", func(e *env, _ string) { e.fake.Fail("EnableUnitFiles", "org.freedesktop.DBus.Error.AccessDenied") },
+			"Enable", "SystemdError", "disabled", false, "EnableUnitFiles"},
+		{"needed reload fails", func(e *env, unit string) {
+			e.fake.Load(unit) // loaded before the drop-in existed: systemd's copy is stale
+			e.fake.Fail("Reload", "org.freedesktop.DBus.Error.NoMemory")
+		}, "Enable", "SystemdError", "disabled", false, "Reload"},
+		{"drop-in cannot be written", func(e *env, unit string) {
+			os.WriteFile(filepath.Join(e.unitDir, unit+".d"), nil, 0o644) // a file where the directory goes
+		}, "Enable", "IOError", "disabled", true, "drop-in"},
+		{"start job fails", func(e *env, _ string) { e.fake.JobResult("StartUnit", "failed") },
+			"Start", "JobFailed", "enabled", true, `result "failed"`},
+		{"StartUnit refused", func(e *env, _ string) { e.fake.Fail("StartUnit", "org.freedesktop.systemd1.UnitMasked") },
+			"Start", "SystemdError", "enabled", true, "StartUnit"},
+		{"stop job fails", func(e *env, _ string) { e.fake.JobResult("StopUnit", "canceled") },
+			"Stop", "JobFailed", "enabled", true, `result "canceled"`},
+		// Disable removes the drop-in even when systemd fails, so the
+		// schedule cannot come back on its own at the next boot.
+		{"DisableUnitFiles fails", func(e *env, _ string) { e.fake.Fail("DisableUnitFiles", "org.freedesktop.DBus.Error.Failed") },
+			"Disable", "SystemdError", "invalid", false, "DisableUnitFiles"},
+		{"StopUnit fails on Disable", func(e *env, _ string) { e.fake.Fail("StopUnit", "org.freedesktop.DBus.Error.Failed") },
+			"Disable", "SystemdError", "invalid", false, "StopUnit"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			e := start(t, 10*time.Second)
+			path := e.create("fault")
+			unit := "snapm-create@fault.timer"
+			if tc.method != "Enable" {
+				if err := e.call(path, timerIf+".Enable").Err; err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.setup(e, unit)
+			err := e.call(path, timerIf+"."+tc.method).Err
+			if got := errName(err); got != errPrefix+tc.wantErr {
+				t.Fatalf("%s: got %q (%v), want %s", tc.method, got, err, tc.wantErr)
+			}
+			// The message names the timer, and what systemd said.
+			for _, want := range []string{unit, tc.detail} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error message %q does not mention %q", err, want)
+				}
+			}
+			if got := e.status(path); got != tc.wantStatus {
+				t.Errorf("status after failed %s: %s, want %s", tc.method, got, tc.wantStatus)
+			}
+			_, statErr := os.Stat(dropin.Path(e.unitDir, unit))
+			if hasDropIn := statErr == nil; hasDropIn != (tc.wantFiles && tc.wantErr != "IOError") {
+				t.Errorf("drop-in present = %v; unit dir holds %v", hasDropIn, e.leftovers())
+			}
+			if tc.method == "Enable" && e.fake.Enabled(unit) {
+				t.Error("failed Enable left the unit file enabled")
+			}
+		})
+	}
+}
+
+// TestJobTimeout: a job systemd never finishes ends the call with a
+// timeout error at the configured bound, not a hang.
+func TestJobTimeout(t *testing.T) {
+	e := start(t, 300*time.Millisecond)
+	path := e.create("stuck")
+	if err := e.call(path, timerIf+".Enable").Err; err != nil {
+		t.Fatal(err)
+	}
+	e.fake.JobResult("StartUnit", fakesystemd.Hang)
+	began := time.Now()
+	err := e.call(path, timerIf+".Start").Err
+	if got := errName(err); got != "org.freedesktop.DBus.Error.Timeout" {
+		t.Fatalf("Start with a stuck job: %q (%v)", got, err)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("Start took %v with a 300ms bound", took)
+	}
+}
+
+// TestReloadOnlyWhenStaleAndShared: no daemon-reload when systemd loads
+// the drop-in fresh; concurrent callers that need one share it.
+func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
+	e := start(t, 10*time.Second)
+	path := e.create("fresh")
+	if err := e.call(path, timerIf+".Enable").Err; err != nil {
+		t.Fatal(err)
+	}
+	if n := e.fake.Calls("Reload"); n != 0 {
+		t.Errorf("Enable of a fresh unit issued %d daemon-reloads", n)
+	}
+
+	const n = 16
+	var paths []dbus.ObjectPath
+	for i := 0; i < n; i++ {
+		name := "stale" + string(rune('a'+i))
+		paths = append(paths, e.create(name))
+		e.fake.Load("snapm-create@" + name + ".timer")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, p := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.call(p, timerIf+".Enable").Err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Enable %d: %v", i, err)
+		}
+	}
+	reloads := e.fake.Calls("Reload")
+	t.Logf("%d concurrent enables of stale units: %d daemon-reloads", n, reloads)
+	if reloads < 1 || reloads >= n {
+		t.Errorf("%d daemon-reloads for %d concurrent stale enables, want at least 1 and fewer than %d", reloads, n, n)
+	}
+	for _, p := range paths {
+		if s := e.status(p); s != "enabled" {
+			t.Errorf("%s: %s", p, s)
+		}
+	}
+}
+
+// TestDaemonRefusesNonRoot: with a bus policy that lets anyone call, the
+// daemon itself still refuses changes from non-root callers.
+func TestDaemonRefusesNonRoot(t *testing.T) {
+	e := start(t, 10*time.Second)
+	path := e.create("guarded")
+	for _, args := range [][]string{
+		{"--object-path", string(path), "--method", timerIf + ".Enable"},
+		{"--object-path", string(rootPath), "--method", managerIf + ".CreateTimer", "gc", "x", "daily"},
+	} {
+		out, err := runAs(65534, append([]string{"gdbus", "call", "--address", e.addr, "--dest", busName}, args...)...)
+		if err == nil || !contains(out, "org.freedesktop.DBus.Error.AccessDenied") {
+			t.Errorf("%s as uid 65534: %v %s", args[3], err, out)
+		}
+	}
+	if got := e.status(path); got != "disabled" {
+		t.Errorf("refused Enable changed status to %s", got)
+	}
+	if files := e.leftovers(); len(files) != 0 {
+		t.Errorf("refused calls wrote %v", files)
+	}
+}
