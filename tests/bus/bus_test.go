@@ -155,7 +155,7 @@ func TestFaults(t *testing.T) {
 		{"DisableUnitFiles fails", func(e *env, _ string) { e.fake.Fail("DisableUnitFiles", "org.freedesktop.DBus.Error.Failed") },
 			"Disable", "SystemdError", "invalid", false, "DisableUnitFiles"},
 		{"StopUnit fails on Disable", func(e *env, _ string) { e.fake.Fail("StopUnit", "org.freedesktop.DBus.Error.Failed") },
-			"Disable", "SystemdError", "invalid", false, "StopUnit"},
+			"Disable", "SystemdError", "disabled", false, "StopUnit"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			e := start(t, 10*time.Second)
