@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,12 +181,3 @@ func matches(seen, want map[string]any) bool {
 }
 
 func usecNow() uint64 { return uint64(time.Now().UnixMicro()) }
-
-func atoi(t testing.TB, s string) uint64 {
-	t.Helper()
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}

@@ -1,7 +1,8 @@
 // Package sysns boots a real systemd as PID 1 of a private PID and mount
 // namespace, with its own system bus, so tests (and the sandbox command) can
-// drive real systemd without touching the host's configuration: everything
-// written to /etc/systemd/system inside lands in a scratch copy.
+// drive real systemd without touching the host: everything written to
+// /etc/systemd/system inside lands in a scratch copy, and /var, /run and
+// /tmp are private too.
 package sysns
 
 import (
@@ -76,8 +77,12 @@ func Boot(opts Options) (*NS, error) {
 	for name, target := range private {
 		fmt.Fprintf(&script, "mount --bind %s %s && ", filepath.Join(dir, name), target)
 	}
-	// Fresh /run, /tmp and /var/tmp: PrivateTmp= dirs and sockets stay inside.
-	script.WriteString("mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp && " +
+	// Fresh /run, /tmp and /var/tmp, and /var as a copy-on-write overlay
+	// kept in /run: state directories, PrivateTmp= dirs and journals the
+	// namespace writes never reach the host.
+	script.WriteString("mount -t tmpfs tmpfs /run && mkdir -p /run/.sysns-var/upper /run/.sysns-var/work && " +
+		"mount -t overlay overlay -o lowerdir=/var,upperdir=/run/.sysns-var/upper,workdir=/run/.sysns-var/work /var && " +
+		"mount -t tmpfs tmpfs /var/tmp && mount -t tmpfs tmpfs /tmp && " +
 		"exec /lib/systemd/systemd --system --unit=basic.target --show-status=no --log-target=console")
 	cmd := exec.Command("unshare", "--pid", "--fork", "--mount", "--mount-proc", "--uts",
 		"--propagation", "private", "sh", "-c", script.String())

@@ -1,0 +1,45 @@
+# snapm-timersd: build, run in a private systemd, test, install.
+
+PREFIX     ?= /usr
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR    ?= $(PREFIX)/share
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DESTDIR    ?=
+
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+UNITS = snapm-timersd.service snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
+
+.PHONY: all build run test lint unit-test bus-test realsystemd-test install clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o bin/snapm-timersd ./cmd/snapm-timersd
+
+# Builds the daemon and runs it against a real systemd booted in a private
+# namespace (root needed; nothing system-wide is touched).
+run:
+	$(GO) run ./tests/sandbox
+
+# The whole suite: static checks, unit tests, private-bus tests with a
+# fault-injecting systemd1, and the real-systemd suite (root needed).
+test: lint
+	$(GO) test -count=1 -timeout 15m ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+install: build
+	install -D -m 0755 bin/snapm-timersd $(DESTDIR)$(LIBEXECDIR)/snapm-timersd
+	for u in $(UNITS); do install -D -m 0644 systemd/$$u $(DESTDIR)$(UNITDIR)/$$u; done
+	sed -i 's|^ExecStart=.*|ExecStart=$(LIBEXECDIR)/snapm-timersd|' $(DESTDIR)$(UNITDIR)/snapm-timersd.service
+	install -D -m 0644 dbus-policy/com.redhat.Snapm.Timers.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/com.redhat.Snapm.Timers.conf
+	install -D -m 0644 dbus-policy/com.redhat.Snapm.Timers.service $(DESTDIR)$(DATADIR)/dbus-1/system-services/com.redhat.Snapm.Timers.service
+	for x in introspection-xml/*.xml; do install -D -m 0644 $$x $(DESTDIR)$(DATADIR)/dbus-1/interfaces/$$(basename $$x); done
+
+clean:
+	rm -rf bin
