@@ -112,13 +112,14 @@ func Remove(unitDir, unit string) error {
 	return atomicfile.SyncDir(unitDir)
 }
 
-// Exists reports whether unit has our drop-in.
-func Exists(unitDir, unit string) (bool, error) {
-	_, err := os.Stat(Path(unitDir, unit))
+// Read returns the calendar expression unit's drop-in sets; present is
+// false when there is no drop-in.
+func Read(unitDir, unit string) (spec string, present bool, err error) {
+	spec, err = readSpec(Path(unitDir, unit))
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return "", false, nil
 	}
-	return err == nil, err
+	return spec, err == nil, err
 }
 
 // Entry is a drop-in found on disk.

@@ -120,7 +120,7 @@ func TestRemoveKeepsForeignFiles(t *testing.T) {
 	if _, err := os.Stat(foreign); err != nil {
 		t.Errorf("an admin's drop-in was removed: %v", err)
 	}
-	if ok, _ := Exists(dir, "snapm-create@b.timer"); ok {
+	if _, ok, _ := Read(dir, "snapm-create@b.timer"); ok {
 		t.Error("our drop-in is still there")
 	}
 }

@@ -141,7 +141,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		m.mu.Unlock()
 	}
 	m.forEachParallel(ctx, func(t *Timer) {
-		if err := m.refresh(ctx, t); err != nil {
+		if err := m.lockedRefresh(ctx, t); err != nil {
 			m.log.Warn("reading systemd state of adopted timer", zap.Stringer("unit", t.key), zap.Error(err))
 		}
 	})
@@ -473,20 +473,34 @@ func (m *Manager) Remove(ctx context.Context, key Key) error {
 	return err
 }
 
-// refresh reads systemd's and the disk's view of t and publishes it.
+// refresh reads systemd's and the disk's view of t and publishes it. The
+// caller holds t's operation lock, so our own writes cannot race the read
+// of the drop-in.
 func (m *Manager) refresh(ctx context.Context, t *Timer) error {
 	unit := t.key.Unit()
 	st, seq, err := m.cfg.Systemd.UnitState(ctx, unit)
 	if err != nil {
 		return fmt.Errorf("reading state of %s: %w", unit, err)
 	}
-	dropIn, err := dropin.Exists(m.cfg.UnitDir, unit)
+	spec, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
 	if err != nil {
-		return fmt.Errorf("%w: checking drop-in of %s: %w", ErrIO, unit, err)
+		return fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	edited := dropIn && spec != t.spec
+	t.mu.Unlock()
+	var cal calendar.Info
+	var calErr error
+	if edited {
+		// Someone changed the drop-in by hand; it is what systemd runs.
+		cal, calErr = m.cfg.Calendar.Parse(ctx, spec, m.cfg.Now())
+		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(calErr))
+	}
+	t.mu.Lock()
 	t.dropIn = dropIn
+	if edited {
+		t.spec, t.cal, t.calErr = spec, cal, calErr
+	}
 	if seq >= t.seq {
 		t.unit, t.seq = st, seq
 	} else {
@@ -494,11 +508,25 @@ func (m *Manager) refresh(ctx context.Context, t *Timer) error {
 		// values, and take from the read only what systemd never signals.
 		t.unit.UnitFileState, t.unit.NeedDaemonReload = st.UnitFileState, st.NeedDaemonReload
 	}
-	if t.removed {
-		return nil
+	removed := t.removed
+	if !removed {
+		t.publish(m.cfg.Observer)
 	}
-	t.publish(m.cfg.Observer)
+	t.mu.Unlock()
+	if edited && !removed {
+		return m.store.save(ctx)
+	}
 	return nil
+}
+
+// lockedRefresh is refresh for callers that do not hold the operation lock.
+func (m *Manager) lockedRefresh(ctx context.Context, t *Timer) error {
+	unlock, err := t.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return m.refresh(ctx, t)
 }
 
 func (t *Timer) setDropIn(present bool) {
@@ -574,7 +602,7 @@ func (m *Manager) refresher(ctx context.Context) {
 		case <-m.refreshAll:
 		}
 		m.forEachParallel(ctx, func(t *Timer) {
-			if err := m.refresh(ctx, t); err != nil && ctx.Err() == nil {
+			if err := m.lockedRefresh(ctx, t); err != nil && ctx.Err() == nil {
 				m.log.Warn("resynchronizing timer", zap.Stringer("unit", t.key), zap.Error(err))
 			}
 		})

@@ -83,8 +83,10 @@ func (t *Timer) derive() Snapshot {
 	if s.Running {
 		// While systemd runs the timer its own answer is the truth (it
 		// knows about accuracy, persistence, and the clock it really uses).
+		// It has none while the triggered service runs; the schedule still
+		// occurs.
 		s.NextElapse = t.unit.NextElapse
 	}
-	s.Occurs = s.NextElapse != 0
+	s.Occurs = s.NextElapse != 0 || t.cal.Next != 0
 	return s
 }

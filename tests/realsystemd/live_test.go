@@ -2,6 +2,7 @@ package realsystemd
 
 import (
 	"encoding/xml"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -243,4 +244,69 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if err := call(t, conn, rootPath, managerIf+".CreateTimer", "gc", "not-enabled", "daily").Err; errName(err) != "com.redhat.Snapm.Timers.Error.TimerExists" {
 		t.Errorf("second CreateTimer: %v", err)
 	}
+}
+
+// TestElapseEmitsPropertiesChanged: a timer that elapses moves LastTrigger
+// and NextElapse, and the object says so.
+func TestElapseEmitsPropertiesChanged(t *testing.T) {
+	conn := connect(t)
+	const unit = "snapm-gc@elapsing.timer"
+	// As an admin might: fire without systemd's default one-minute slack.
+	accuracy := ns.UnitDirPath(unit+".d", "20-accuracy.conf")
+	if err := os.MkdirAll(filepath.Dir(accuracy), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(accuracy, []byte("[Timer]\nAccuracySec=1us\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(accuracy)) })
+	path := create(t, conn, "gc", "elapsing", "*:*:0/2")
+	mustCall(t, conn, path, timerIf+".Enable")
+	ch := watch(t, conn, path)
+	mustCall(t, conn, path, timerIf+".Start")
+	first := props(t, conn, path)["NextElapse"].Value().(uint64)
+
+	// While the triggered service runs systemd has no next elapse; once it
+	// is done the timer waits again, for a later one.
+	var last, next uint64
+	deadline := time.After(10 * time.Second)
+	for last == 0 || next <= first {
+		select {
+		case sig := <-ch:
+			changed := sig.Body[1].(map[string]dbus.Variant)
+			if v, ok := changed["LastTrigger"]; ok {
+				last = v.Value().(uint64)
+			}
+			if v, ok := changed["NextElapse"]; ok {
+				next = v.Value().(uint64)
+			}
+		case <-deadline:
+			t.Fatalf("no PropertiesChanged for the elapse: LastTrigger %d, NextElapse %d (first %d)", last, next, first)
+		}
+	}
+	if last < first {
+		t.Errorf("LastTrigger %d is before the elapse it reports (%d)", last, first)
+	}
+	wantStatus(t, conn, path, "running")
+	mustCall(t, conn, path, timerIf+".Disable")
+}
+
+// TestHandEditedDropIn: an admin edits the drop-in and reloads systemd;
+// the object follows.
+func TestHandEditedDropIn(t *testing.T) {
+	conn := connect(t)
+	path := create(t, conn, "create", "handedited", "hourly")
+	mustCall(t, conn, path, timerIf+".Enable")
+	mustCall(t, conn, path, timerIf+".Start")
+	ch := watch(t, conn, path)
+	if err := dropin.Write(ns.UnitDirPath(), "snapm-create@handedited.timer", "daily"); err != nil {
+		t.Fatal(err)
+	}
+	inNS(t, "systemctl", "daemon-reload")
+	waitChange(t, ch, path, map[string]any{"CalendarSpec": "daily", "Normalized": "*-*-* 00:00:00"}, 2*time.Second)
+	p := props(t, conn, path)
+	if sdNext := unitProp(t, conn, "snapm-create@handedited.timer", "org.freedesktop.systemd1.Timer", "NextElapseUSecRealtime").Value().(uint64); p["NextElapse"].Value().(uint64) != sdNext || p["Status"].Value() != "running" {
+		t.Errorf("after the hand edit: %v; systemd's next elapse %d", p, sdNext)
+	}
+	mustCall(t, conn, path, timerIf+".Disable")
 }
