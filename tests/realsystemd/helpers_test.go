@@ -181,3 +181,12 @@ func matches(seen, want map[string]any) bool {
 }
 
 func usecNow() uint64 { return uint64(time.Now().UnixMicro()) }
+
+// createRunning makes a timer and takes it to running.
+func createRunning(t testing.TB, conn *dbus.Conn, typ, name, spec string) dbus.ObjectPath {
+	t.Helper()
+	path := create(t, conn, typ, name, spec)
+	mustCall(t, conn, path, timerIf+".Enable")
+	mustCall(t, conn, path, timerIf+".Start")
+	return path
+}

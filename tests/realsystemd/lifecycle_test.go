@@ -164,9 +164,7 @@ print(o.Get("com.redhat.Snapm.Timers.Timer", "Normalized", dbus_interface="org.f
 // TestSetCalendarSpecWhileRunning changes a running timer's schedule.
 func TestSetCalendarSpecWhileRunning(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "create", "respec", "hourly")
-	mustCall(t, conn, path, timerIf+".Enable")
-	mustCall(t, conn, path, timerIf+".Start")
+	path := createRunning(t, conn, "create", "respec", "hourly")
 	mustCall(t, conn, path, timerIf+".SetCalendarSpec", "Sat,Sun 08:05:40")
 	p := props(t, conn, path)
 	if p["Status"].Value() != "running" || p["CalendarSpec"].Value() != "Sat,Sun 08:05:40" || p["Normalized"].Value() != "Sat,Sun *-*-* 08:05:40" {

@@ -21,9 +21,7 @@ import (
 // and start reach the object as PropertiesChanged within a second.
 func TestOutsideChangesEmitPropertiesChanged(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "create", "outside", "hourly")
-	mustCall(t, conn, path, timerIf+".Enable")
-	mustCall(t, conn, path, timerIf+".Start")
+	path := createRunning(t, conn, "create", "outside", "hourly")
 	ch := watch(t, conn, path)
 
 	inNS(t, "systemctl", "stop", "snapm-create@outside.timer")
@@ -73,9 +71,7 @@ func TestSignalsBeforeReply(t *testing.T) {
 // made the way the Python snapm makes them.
 func TestRestartAdoptsTimers(t *testing.T) {
 	conn := connect(t)
-	running := create(t, conn, "create", "adopt-running", "hourly")
-	mustCall(t, conn, running, timerIf+".Enable")
-	mustCall(t, conn, running, timerIf+".Start")
+	running := createRunning(t, conn, "create", "adopt-running", "hourly")
 	enabled := create(t, conn, "gc", "adopt-enabled", "weekly")
 	mustCall(t, conn, enabled, timerIf+".Enable")
 	created := create(t, conn, "gc", "adopt-created", "Thu,Fri *-*-1,5 11:12:13")
@@ -295,9 +291,7 @@ func TestElapseEmitsPropertiesChanged(t *testing.T) {
 // the object follows.
 func TestHandEditedDropIn(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "create", "handedited", "hourly")
-	mustCall(t, conn, path, timerIf+".Enable")
-	mustCall(t, conn, path, timerIf+".Start")
+	path := createRunning(t, conn, "create", "handedited", "hourly")
 	ch := watch(t, conn, path)
 	if err := dropin.Write(ns.UnitDirPath(), "snapm-create@handedited.timer", "daily"); err != nil {
 		t.Fatal(err)
