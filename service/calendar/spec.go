@@ -630,14 +630,18 @@ func (c *Spec) validate() error {
 	for _, f := range fields {
 		from, to := f.from, f.to
 		eom := f.name == "day" && c.endOfMonth
-		if eom {
-			to -= 3 // at most 28 days back from the end of a month
-		}
 		show := strconv.Itoa
 		if f.name == "second" {
 			show = formatUsec
 		}
 		for _, k := range f.get(c) {
+			if eom {
+				// At most 28 days back from the end of a month, and 252
+				// takes three more off for each further value in the list
+				// (its check recurses with the reduced bound): "~1,27" is
+				// refused where "~27" is not.
+				to -= 3
+			}
 			switch {
 			case k.start < from || k.start > to:
 				return fmt.Errorf("%s %s out of range %s..%s", f.name, show(k.start), show(from), show(to))
