@@ -50,9 +50,29 @@ func TestDifferential(t *testing.T) {
 		for batch := 0; batch < perZone/100; batch++ {
 			base := baseTime(rng, host)
 			exprs := generateBatch(rng, 100)
-			got, err := runAnalyze(analyze, zoneName, base, iterations, exprs)
+			// Whether a host zone abbreviation is recognized depends on
+			// the tzname[] glibc last left behind, which every localtime()
+			// call may change: systemd-analyze's verdict on such an
+			// expression depends on the ones before it. The engine models
+			// a fresh process, so those get one each.
+			var batch, alone []string
+			for _, e := range exprs {
+				if i := strings.LastIndexByte(e, ' '); i >= 0 && (e[i+1:] == host.names[0] || e[i+1:] == host.names[1]) {
+					alone = append(alone, e)
+				} else {
+					batch = append(batch, e)
+				}
+			}
+			got, err := runAnalyze(analyze, zoneName, base, iterations, batch)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, e := range alone {
+				one, err := runAnalyze(analyze, zoneName, base, iterations, []string{e})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[e] = one[e]
 			}
 			for _, expr := range exprs {
 				want := got[expr]
