@@ -1,7 +1,6 @@
 package calendar
 
 import (
-	"context"
 	"errors"
 	"time"
 )
@@ -17,7 +16,7 @@ type Engine struct {
 
 // Parse validates expr and computes its normalized form and its next
 // elapse after now (0 for never).
-func (e Engine) Parse(_ context.Context, expr string, now time.Time) (Info, error) {
+func (e Engine) Parse(expr string, now time.Time) (Info, error) {
 	normalized, next, err := e.Elapses(expr, now, 1)
 	if err != nil {
 		return Info{}, err

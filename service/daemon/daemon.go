@@ -47,6 +47,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer conn.Close()
 
+	host, err := calendar.HostZone()
+	if err != nil {
+		return fmt.Errorf("reading the host's time zone: %w", err)
+	}
 	sd := systemd.New(ctx, conn, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn,
@@ -60,7 +64,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	mgr := timers.NewManager(ctx, timers.Config{
 		Systemd:  sd,
-		Calendar: calendar.Analyzer{},
+		Calendar: calendar.Engine{Host: host},
 		Observer: srv,
 		Log:      log.Named("timers"),
 		UnitDir:  cfg.UnitDir,

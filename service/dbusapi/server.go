@@ -41,6 +41,7 @@ type Domain interface {
 	Stop(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	Disable(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	SetCalendarSpec(ctx context.Context, key timers.Key, spec string) (timers.Snapshot, error)
+	ParseCalendar(spec string, iterations uint32) (normalized string, next []uint64, err error)
 }
 
 // Authorizer decides whether sender may do act; it returns the caller's uid
@@ -273,6 +274,15 @@ func (m managerMethods) ListTimers() ([]dbus.ObjectPath, *dbus.Error) {
 		out[i] = TimerPath(snap.Key)
 	}
 	return out, nil
+}
+
+// ParseCalendar changes nothing, so it is open to every caller.
+func (m managerMethods) ParseCalendar(spec string, iterations uint32) (string, []uint64, *dbus.Error) {
+	normalized, next, err := m.s.domain.ParseCalendar(spec, iterations)
+	if err != nil {
+		return "", nil, toDBusError(err)
+	}
+	return normalized, next, nil
 }
 
 func (m managerMethods) RemoveTimer(sender dbus.Sender, path dbus.ObjectPath) *dbus.Error {

@@ -30,9 +30,10 @@ type Systemd interface {
 	UnitState(ctx context.Context, unit string) (state UnitState, seq uint64, err error)
 }
 
-// Calendar validates expressions and computes their next elapse.
+// Calendar validates expressions and computes their elapses.
 type Calendar interface {
-	Parse(ctx context.Context, spec string, now time.Time) (calendar.Info, error)
+	Parse(spec string, now time.Time) (calendar.Info, error)
+	Elapses(spec string, now time.Time, n int) (normalized string, next []uint64, err error)
 }
 
 // Observer hears about every visible change, in order per timer. It is
@@ -65,6 +66,8 @@ type Manager struct {
 	store *store
 	// refreshAll coalesces bursts of "everything may have changed" events.
 	refreshAll chan struct{}
+	// calendarChanged wakes the keeper of next elapses early.
+	calendarChanged chan struct{}
 
 	mu     sync.RWMutex
 	timers map[Key]*Timer
@@ -79,9 +82,11 @@ func NewManager(ctx context.Context, cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, log: cfg.Log, timers: map[Key]*Timer{}, refreshAll: make(chan struct{}, 1)}
+	m := &Manager{cfg: cfg, log: cfg.Log, timers: map[Key]*Timer{},
+		refreshAll: make(chan struct{}, 1), calendarChanged: make(chan struct{}, 1)}
 	m.store = newStore(ctx, cfg.StateDir, m.records)
 	go m.refresher(ctx)
+	go m.keepElapsesCurrent(ctx)
 	return m
 }
 
@@ -130,7 +135,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	}
 	now := m.cfg.Now()
 	for key, spec := range specs {
-		cal, calErr := m.cfg.Calendar.Parse(ctx, spec, now)
+		cal, calErr := m.cfg.Calendar.Parse(spec, now)
 		if calErr != nil {
 			m.log.Warn("adopted timer has an invalid calendar expression", zap.Stringer("unit", key), zap.Error(calErr))
 		}
@@ -201,12 +206,29 @@ func (m *Manager) timer(key Key) (*Timer, error) {
 	return t, nil
 }
 
-func (m *Manager) parseCalendar(ctx context.Context, spec string) (calendar.Info, error) {
+func (m *Manager) parseCalendar(spec string) (calendar.Info, error) {
 	// Control characters are refused before any parser sees them.
 	if err := calendar.CheckText(spec); err != nil {
 		return calendar.Info{}, err
 	}
-	return m.cfg.Calendar.Parse(ctx, spec, m.cfg.Now())
+	return m.cfg.Calendar.Parse(spec, m.cfg.Now())
+}
+
+// ParseCalendar is the preview frontends show while a user types: the
+// normalized form and the next n elapses from now (none if it never
+// elapses). It changes nothing.
+func (m *Manager) ParseCalendar(spec string, n uint32) (string, []uint64, error) {
+	if n > calendar.MaxIterations {
+		return "", nil, fmt.Errorf("%w: %d iterations asked for, at most %d", ErrInvalidArgument, n, calendar.MaxIterations)
+	}
+	if err := calendar.CheckText(spec); err != nil {
+		return "", nil, err
+	}
+	normalized, next, err := m.cfg.Calendar.Elapses(spec, m.cfg.Now(), int(n))
+	if next == nil {
+		next = []uint64{}
+	}
+	return normalized, next, err
 }
 
 // CheckNew validates a would-be timer completely without creating it, so
@@ -216,7 +238,7 @@ func (m *Manager) CheckNew(ctx context.Context, typ, name, spec string) (Key, er
 	if err != nil {
 		return Key{}, err
 	}
-	if _, err := m.parseCalendar(ctx, spec); err != nil {
+	if _, err := m.parseCalendar(spec); err != nil {
 		return Key{}, fmt.Errorf("timer %s: %w", key, err)
 	}
 	return key, nil
@@ -228,7 +250,7 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 	if err != nil {
 		return Snapshot{}, err
 	}
-	cal, err := m.parseCalendar(ctx, spec)
+	cal, err := m.parseCalendar(spec)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
 	}
@@ -250,6 +272,7 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 		return Snapshot{}, err
 	}
 	m.announce(t)
+	m.pokeElapses()
 	// The unit may already be known to systemd (say, enabled by hand); the
 	// status must say so from the start.
 	if err := m.refresh(ctx, t); err != nil {
@@ -411,7 +434,7 @@ func (m *Manager) disable(ctx context.Context, t *Timer) error {
 // SetCalendarSpec changes the schedule. An enabled timer gets the new
 // drop-in at once and systemd takes it; a running one keeps running.
 func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Snapshot, error) {
-	cal, err := m.parseCalendar(ctx, spec)
+	cal, err := m.parseCalendar(spec)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
 	}
@@ -435,6 +458,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 			}
 			return err
 		}
+		m.pokeElapses()
 		if dropIn {
 			if err := m.syncConfig(ctx, unit, cal.Normalized); err != nil {
 				return fmt.Errorf("reloading timer %s: %w", unit, err)
@@ -493,7 +517,7 @@ func (m *Manager) refresh(ctx context.Context, t *Timer) error {
 	var calErr error
 	if edited {
 		// Someone changed the drop-in by hand; it is what systemd runs.
-		cal, calErr = m.cfg.Calendar.Parse(ctx, spec, m.cfg.Now())
+		cal, calErr = m.cfg.Calendar.Parse(spec, m.cfg.Now())
 		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(calErr))
 	}
 	t.mu.Lock()
@@ -508,12 +532,21 @@ func (m *Manager) refresh(ctx context.Context, t *Timer) error {
 		// values, and take from the read only what systemd never signals.
 		t.unit.UnitFileState, t.unit.NeedDaemonReload = st.UnitFileState, st.NeedDaemonReload
 	}
+	if sd := t.systemdCalendar(); sd != "" && t.calErr == nil && sd != t.cal.Normalized {
+		m.log.Warn("systemd normalizes the calendar expression differently; systemd's form is shown",
+			zap.String("unit", unit), zap.String("systemd", sd), zap.String("engine", t.cal.Normalized))
+	}
+	if t.unit.active() && t.unit.NextElapse != 0 && t.cal.Next != 0 && t.unit.NextElapse != t.cal.Next {
+		m.log.Warn("systemd's next elapse differs from the engine's; systemd's is shown", zap.String("unit", unit),
+			zap.Uint64("systemd_usec", t.unit.NextElapse), zap.Uint64("engine_usec", t.cal.Next))
+	}
 	removed := t.removed
 	if !removed {
 		t.publish(m.cfg.Observer)
 	}
 	t.mu.Unlock()
 	if edited && !removed {
+		m.pokeElapses()
 		return m.store.save(ctx)
 	}
 	return nil
@@ -540,6 +573,63 @@ func (t *Timer) setCalendar(spec string, cal calendar.Info, calErr error) {
 	t.mu.Lock()
 	t.spec, t.cal, t.calErr = spec, cal, calErr
 	t.mu.Unlock()
+}
+
+// maxElapseSleep bounds how long the keeper trusts the clock: a wall
+// clock change moves elapses without telling anyone.
+const maxElapseSleep = time.Hour
+
+func (m *Manager) pokeElapses() {
+	select {
+	case m.calendarChanged <- struct{}{}:
+	default:
+	}
+}
+
+// keepElapsesCurrent moves each timer's NextElapse on when it passes (and
+// publishes it), sleeping until the earliest one.
+func (m *Manager) keepElapsesCurrent(ctx context.Context) {
+	timer := time.NewTimer(maxElapseSleep)
+	defer timer.Stop()
+	for {
+		timer.Reset(m.advanceElapses())
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-m.calendarChanged:
+		}
+	}
+}
+
+// advanceElapses recomputes the next elapse of every timer whose next
+// elapse has passed and returns how long until the earliest one.
+func (m *Manager) advanceElapses() time.Duration {
+	now := m.cfg.Now()
+	nowUsec := uint64(now.UnixMicro())
+	earliest := uint64(0)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, t := range m.timers {
+		t.mu.Lock()
+		if t.calErr == nil && t.cal.Next != 0 && t.cal.Next <= nowUsec {
+			if cal, err := m.cfg.Calendar.Parse(t.spec, now); err == nil {
+				t.cal = cal
+				t.publish(m.cfg.Observer)
+			}
+		}
+		if t.cal.Next != 0 && (earliest == 0 || t.cal.Next < earliest) {
+			earliest = t.cal.Next
+		}
+		t.mu.Unlock()
+	}
+	if earliest == 0 {
+		return maxElapseSleep
+	}
+	if earliest <= nowUsec {
+		return time.Second // the engine could not move it on; try again soon
+	}
+	return min(time.Duration(earliest-nowUsec+1)*time.Microsecond, maxElapseSleep)
 }
 
 func (m *Manager) announce(t *Timer) {

@@ -80,6 +80,9 @@ func (t *Timer) derive() Snapshot {
 		LastTrigger: t.unit.LastTrigger,
 		NextElapse:  t.cal.Next,
 	}
+	if t.systemdCalendar() != "" {
+		s.Normalized = t.systemdCalendar()
+	}
 	if s.Running {
 		// While systemd runs the timer its own answer is the truth (it
 		// knows about accuracy, persistence, and the clock it really uses).
@@ -89,4 +92,14 @@ func (t *Timer) derive() Snapshot {
 	}
 	s.Occurs = s.NextElapse != 0 || t.cal.Next != 0
 	return s
+}
+
+// systemdCalendar is the normalized expression systemd runs for the
+// timer, when systemd has loaded the drop-in as it is on disk; "" when it
+// has not (or has several, which our drop-in never sets).
+func (t *Timer) systemdCalendar() string {
+	if !t.dropIn || !t.unit.loaded() || t.unit.NeedDaemonReload || len(t.unit.Calendars) != 1 {
+		return ""
+	}
+	return t.unit.Calendars[0]
 }

@@ -6,7 +6,6 @@
 package fakesystemd
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"sync"
@@ -42,8 +41,9 @@ type unit struct {
 
 // Fake is a running fake systemd1.
 type Fake struct {
-	conn    *dbus.Conn
-	unitDir string
+	conn     *dbus.Conn
+	unitDir  string
+	calendar calendar.Engine
 
 	mu     sync.Mutex
 	units  map[string]*unit
@@ -60,7 +60,11 @@ func Start(address, unitDir string) (*Fake, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Fake{conn: conn, unitDir: unitDir, units: map[string]*unit{}, paths: map[dbus.ObjectPath]string{},
+	host, err := calendar.HostZone()
+	if err != nil {
+		return nil, err
+	}
+	f := &Fake{conn: conn, unitDir: unitDir, calendar: calendar.Engine{Host: host}, units: map[string]*unit{}, paths: map[dbus.ObjectPath]string{},
 		fail: map[string]string{}, result: map[string]string{}, calls: map[string]int{}}
 	if err := conn.Export(manager{f}, managerPath, managerIface); err != nil {
 		return nil, err
@@ -145,7 +149,7 @@ func (f *Fake) loadLocked(name string) {
 		entries, _ := dropin.Scan(f.unitDir, name)
 		for _, e := range entries {
 			if e.Unit == name {
-				info, err := calendar.Analyzer{}.Parse(context.Background(), e.Spec, time.Now())
+				info, err := f.calendar.Parse(e.Spec, time.Now())
 				if err == nil {
 					u.calendars = []string{info.Normalized}
 				}

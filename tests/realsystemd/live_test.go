@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,7 @@ func TestUnprivilegedCaller(t *testing.T) {
 		{"--object-path", string(rootPath), "--method", managerIf + ".GetTimer", "create", "guarded"},
 		{"--object-path", string(rootPath), "--method", "org.freedesktop.DBus.ObjectManager.GetManagedObjects"},
 		{"--object-path", string(path), "--method", "org.freedesktop.DBus.Introspectable.Introspect"},
+		{"--object-path", string(rootPath), "--method", managerIf + ".ParseCalendar", "daily", "3"},
 	} {
 		if _, err := ns.OutputAs(testCtx(t), 65534, append(dest, read...)...); err != nil {
 			t.Errorf("read refused: %v", err)
@@ -303,4 +305,28 @@ func TestHandEditedDropIn(t *testing.T) {
 		t.Errorf("after the hand edit: %v; systemd's next elapse %d", p, sdNext)
 	}
 	mustCall(t, conn, path, timerIf+".Disable")
+}
+
+// TestParseCalendarAgreesWithSystemd: the preview equals what the
+// namespace's own systemd-analyze says.
+func TestParseCalendarAgreesWithSystemd(t *testing.T) {
+	conn := connect(t)
+	for _, spec := range append(specs, "*-*~03/1,03..05 Europe/Berlin", "Mon..Fri *-*-* 08:00 America/New_York") {
+		var normalized string
+		var next []uint64
+		if err := mustCall(t, conn, rootPath, managerIf+".ParseCalendar", spec, uint32(3)).Store(&normalized, &next); err != nil {
+			t.Fatal(err)
+		}
+		base := strconv.FormatUint(next[0]/1e6-1, 10)
+		out := inNS(t, "systemd-analyze", "calendar", "--iterations=3", "--base-time=@"+base, "--", spec)
+		if !strings.Contains(out, "Normalized form: "+normalized+"\n") {
+			t.Errorf("%q: ParseCalendar says %q; systemd-analyze:\n%s", spec, normalized, out)
+		}
+		for i, usec := range next {
+			stamp := time.UnixMicro(int64(usec)).UTC().Format("Mon 2006-01-02 15:04:05 UTC")
+			if !strings.Contains(out, stamp) {
+				t.Errorf("%q: elapse %d at %s is not in systemd-analyze's answer:\n%s", spec, i+1, stamp, out)
+			}
+		}
+	}
 }

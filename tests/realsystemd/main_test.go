@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/snapm/snapm-timersd/tests/sysns"
@@ -46,6 +47,23 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	// Over everything the suite did, the in-process calendar engine and
+	// the real systemd must never have disagreed.
+	journal, err := ns.Output(context.Background(), "journalctl", "--no-pager", "-o", "cat", "-u", "snapm-timersd.service")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reading the daemon's journal:", err)
+		code = 1
+	}
+	if !strings.Contains(journal, "ready") {
+		fmt.Fprintf(os.Stderr, "the daemon's journal does not show it starting:\n%s\n", journal)
+		code = 1
+	}
+	for _, line := range strings.Split(journal, "\n") {
+		if strings.Contains(line, "differs from the engine") || strings.Contains(line, "normalizes the calendar expression differently") {
+			fmt.Fprintln(os.Stderr, "engine and systemd disagree:", line)
+			code = 1
+		}
+	}
 	if code != 0 {
 		// The daemon's side of the story, for whoever reads the failure.
 		out, _ := ns.Output(context.Background(), "journalctl", "--no-pager", "-o", "short-precise", "-u", "snapm-timersd.service")
