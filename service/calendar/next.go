@@ -96,9 +96,14 @@ func (clk *clock) endOfMonth(cur *tm, back int) int {
 }
 
 // withinBounds normalizes a copy of *cur; if that moved it forward (the
-// date did not exist), *cur becomes the normalized time with the fields
+// date did not exist), *cur becomes the normalized time with the field
 // below the one that moved reset (normalizing 3-33 to 4-2 must not skip
-// 4-1), and the result is 0. It is 1 when nothing moved, and an error past
+// 4-1), and the result is 0.
+//
+// Only that one field is reset, not all below it: a day repeat running
+// past December 31 lands on January 3 with just the month reset, so
+// "*-*-1/11" skips January 1 (systemd issue #40260, fixed after 252).
+// systemd 252 is what runs here, so its answer is the one to give. It is 1 when nothing moved, and an error past
 // the year 2199, on a failed conversion, or when normalization went
 // backward.
 func (clk *clock) withinBounds(cur *tm) (int, error) {

@@ -28,9 +28,6 @@ type Zone struct {
 // UTC is Coordinated Universal Time.
 var UTC = &Zone{loc: time.UTC, names: [2]string{"UTC", "UTC"}, utc: true}
 
-// Location is the zone's rules.
-func (z *Zone) Location() *time.Location { return z.loc }
-
 var zoneCache sync.Map // name -> *Zone
 
 // LoadZone loads a zone file by name, as TZ=":name" would.

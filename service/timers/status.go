@@ -27,30 +27,38 @@ type UnitState struct {
 
 func (u UnitState) loaded() bool { return u.LoadState == "loaded" }
 
-// active reports whether systemd runs the timer (waiting for its next elapse,
-// triggering its service now, or elapsed for good).
+// active reports whether systemd runs the timer.
 func (u UnitState) active() bool { return u.ActiveState == "active" }
 
-func (u UnitState) inactive() bool { return u.ActiveState == "inactive" || u.ActiveState == "" }
+// runningTimer: active and waiting for its next elapse, triggering its
+// service right now, or elapsed for good (no future elapse).
+func (u UnitState) runningTimer() bool {
+	return u.active() && (u.SubState == "waiting" || u.SubState == "running" || u.SubState == "elapsed")
+}
+
+// stopped: inactive and dead, or not loaded at all.
+func (u UnitState) stopped() bool {
+	return u.ActiveState == "" || (u.ActiveState == "inactive" && (u.SubState == "dead" || u.SubState == ""))
+}
 
 // DeriveStatus is the status table. Only the shapes our own operations leave
 // behind map to a good status; everything else is "invalid" so that a half
 // applied or externally tampered timer is visible rather than guessed at.
 //
-//	drop-in  unit file  LoadState            ActiveState         Status
-//	absent   !enabled   any                  inactive            disabled
-//	present  enabled    loaded or not loaded inactive            enabled
-//	present  enabled    loaded               active              running
+//	drop-in  unit file  LoadState            Active/SubState                 Status
+//	absent   !enabled   any                  inactive/dead or not loaded     disabled
+//	present  enabled    loaded or not loaded inactive/dead or not loaded     enabled
+//	present  enabled    loaded               active/waiting|running|elapsed  running
 //	(anything else: drop-in without enablement or the reverse, a load
 //	 error such as bad-setting or masked, failed, active without drop-in)  invalid
 func DeriveStatus(dropIn bool, u UnitState) Status {
 	enabled := u.UnitFileState == "enabled"
 	switch {
-	case !dropIn && !enabled && u.inactive():
+	case !dropIn && !enabled && u.stopped():
 		return StatusDisabled
-	case dropIn && enabled && (u.LoadState == "" || u.loaded()) && u.inactive():
+	case dropIn && enabled && (u.LoadState == "" || u.loaded()) && u.stopped():
 		return StatusEnabled
-	case dropIn && enabled && u.loaded() && u.active():
+	case dropIn && enabled && u.loaded() && u.runningTimer():
 		return StatusRunning
 	}
 	return StatusInvalid
