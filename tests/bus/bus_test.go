@@ -344,3 +344,51 @@ func TestParseCalendar(t *testing.T) {
 		t.Errorf("ParseCalendar(25:00) says %q, want the engine's message", err)
 	}
 }
+
+// TestSerializedPerTimerParallelAcross: while a job of one timer hangs,
+// another timer is served; a second call on the hanging timer waits for
+// the first to finish.
+func TestSerializedPerTimerParallelAcross(t *testing.T) {
+	e := start(t, time.Minute)
+	slow, fast := e.create("slow"), e.create("fast")
+	if err := e.call(slow, timerIf+".Enable").Err; err != nil {
+		t.Fatal(err)
+	}
+	e.fake.HangUnit("StartUnit", "snapm-create@slow.timer")
+
+	startDone := make(chan error, 1)
+	go func() { startDone <- e.call(slow, timerIf+".Start").Err }()
+	for e.fake.Calls("StartUnit") == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	disableDone := make(chan error, 1)
+	go func() { disableDone <- e.call(slow, timerIf+".Disable").Err }()
+
+	for _, m := range []string{"Enable", "Start", "Stop", "Disable"} {
+		if err := e.call(fast, timerIf+"."+m).Err; err != nil {
+			t.Fatalf("%s on another timer: %v", m, err)
+		}
+	}
+	select {
+	case err := <-startDone:
+		t.Fatalf("the hanging Start returned (%v) before another timer's calls were all served", err)
+	case err := <-disableDone:
+		t.Fatalf("Disable on the busy timer returned (%v) while its Start was still running", err)
+	default:
+	}
+	// Only the other timer's Stop and Disable reached systemd: the queued
+	// Disable did not run beside the Start.
+	if n := e.fake.Calls("StopUnit"); n != 2 {
+		t.Errorf("%d StopUnit calls while the Start hung, want the other timer's 2", n)
+	}
+	e.fake.Release("StartUnit", "snapm-create@slow.timer")
+	if err := <-startDone; err != nil {
+		t.Errorf("released Start: %v", err)
+	}
+	if err := <-disableDone; err != nil {
+		t.Errorf("Disable after the hanging Start: %v", err)
+	}
+	if s := e.status(slow); s != "disabled" {
+		t.Errorf("status %s after Disable", s)
+	}
+}

@@ -50,6 +50,8 @@ type Fake struct {
 	paths  map[dbus.ObjectPath]string
 	fail   map[string]string // method -> D-Bus error name
 	result map[string]string // StartUnit/StopUnit -> job result
+	hang   map[string]bool   // method + unit whose jobs wait for Release
+	held   map[string][]heldJob
 	jobID  uint32
 	calls  map[string]int
 }
@@ -65,7 +67,7 @@ func Start(address, unitDir string) (*Fake, error) {
 		return nil, err
 	}
 	f := &Fake{conn: conn, unitDir: unitDir, calendar: calendar.Engine{Host: host}, units: map[string]*unit{}, paths: map[dbus.ObjectPath]string{},
-		fail: map[string]string{}, result: map[string]string{}, calls: map[string]int{}}
+		fail: map[string]string{}, result: map[string]string{}, hang: map[string]bool{}, held: map[string][]heldJob{}, calls: map[string]int{}}
 	if err := conn.Export(manager{f}, managerPath, managerIface); err != nil {
 		return nil, err
 	}
@@ -95,6 +97,32 @@ func (f *Fake) JobResult(method, result string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.result[method] = result
+}
+
+type heldJob struct {
+	id   uint32
+	path dbus.ObjectPath
+}
+
+// HangUnit makes jobs of method (StartUnit, StopUnit) on unit wait until
+// Release.
+func (f *Fake) HangUnit(method, unit string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hang[method+" "+unit] = true
+}
+
+// Release ends the held jobs of method on unit with result "done".
+func (f *Fake) Release(method, unit string) {
+	f.mu.Lock()
+	jobs := f.held[method+" "+unit]
+	delete(f.held, method+" "+unit)
+	delete(f.hang, method+" "+unit)
+	f.unit(unit).active = method == "StartUnit"
+	f.mu.Unlock()
+	for _, j := range jobs {
+		f.conn.Emit(managerPath, managerIface+".JobRemoved", j.id, j.path, unit, "done")
+	}
 }
 
 // Calls counts the calls of method so far.
@@ -314,6 +342,10 @@ func (m manager) job(method, name string, start bool) (dbus.ObjectPath, *dbus.Er
 	result := f.result[method]
 	if result == "" {
 		result = "done"
+	}
+	if f.hang[method+" "+name] {
+		result = Hang
+		f.held[method+" "+name] = append(f.held[method+" "+name], heldJob{id, job})
 	}
 	u := f.unit(name)
 	if !u.loaded {
