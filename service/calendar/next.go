@@ -196,6 +196,28 @@ func (c *Spec) findNext(clk *clock, out *tm, outFrac *int) error {
 		}
 		cur.sec, frac = 0, 0
 	}
+	// settle matches one field (stored in *field, matched as
+	// *field+offset). On no match, or a date that does not exist, it
+	// carries into the next larger field and the search starts over;
+	// it also starts over when normalization moved the time.
+	settle := func(level int, chain []component, eom bool, field *int, offset int, carry *int) bool {
+		v := *field + offset
+		changed, ok := c.findMatching(clk, chain, eom, &cur, &v)
+		*field = v - offset
+		if changed {
+			resetBelow(level)
+		}
+		r, err := c.bounds(clk, &cur, ok)
+		if err != nil {
+			*carry++
+			resetBelow(level - 1)
+			return false
+		}
+		// r == 0: the hour (say) may not exist on a DST change: go
+		// again from the normalized time.
+		return r == 1
+	}
+
 	for range maxIterations {
 		clk.mktime(&cur)
 		if !invalidateDST {
@@ -213,61 +235,17 @@ func (c *Spec) findNext(clk *clock, out *tm, outFrac *int) error {
 			return ErrNever
 		}
 
-		month := cur.mon + 1
-		changed, ok = c.findMatching(clk, c.month, false, &cur, &month)
-		cur.mon = month - 1
-		if changed {
-			resetBelow(1)
-		}
-		if r, err := c.bounds(clk, &cur, ok); err != nil {
-			cur.year++
-			resetBelow(0)
-			continue
-		} else if r == 0 {
+		if !settle(1, c.month, false, &cur.mon, 1, &cur.year) ||
+			!settle(2, c.day, c.endOfMonth, &cur.mday, 0, &cur.mon) {
 			continue
 		}
-
-		changed, ok = c.findMatching(clk, c.day, c.endOfMonth, &cur, &cur.mday)
-		if changed {
-			resetBelow(2)
-		}
-		if r, err := c.bounds(clk, &cur, ok); err != nil {
-			cur.mon++
-			resetBelow(1)
-			continue
-		} else if r == 0 {
-			continue
-		}
-
 		if !c.matchesWeekday(clk, &cur) {
 			cur.mday++
 			resetBelow(2)
 			continue
 		}
-
-		changed, ok = c.findMatching(clk, c.hour, false, &cur, &cur.hour)
-		if changed {
-			resetBelow(3)
-		}
-		if r, err := c.bounds(clk, &cur, ok); err != nil {
-			cur.mday++
-			resetBelow(2)
-			continue
-		} else if r == 0 {
-			// The hour may not exist on a DST change: start over from
-			// the normalized time.
-			continue
-		}
-
-		changed, ok = c.findMatching(clk, c.minute, false, &cur, &cur.min)
-		if changed {
-			resetBelow(4)
-		}
-		if r, err := c.bounds(clk, &cur, ok); err != nil {
-			cur.hour++
-			resetBelow(3)
-			continue
-		} else if r == 0 {
+		if !settle(3, c.hour, false, &cur.hour, 0, &cur.mday) ||
+			!settle(4, c.minute, false, &cur.min, 0, &cur.hour) {
 			continue
 		}
 
