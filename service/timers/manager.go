@@ -113,11 +113,12 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		return err
 	}
 	for _, r := range recs {
-		if ValidateName(r.Name) != nil {
-			m.log.Warn("ignoring invalid timer in state file", zap.String("timer", r.Name))
+		key, err := parseKey(string(r.Type), r.Name)
+		if err != nil {
+			m.log.Warn("ignoring invalid timer in state file", zap.Error(err))
 			continue
 		}
-		specs[Key{Type: r.Type, Name: r.Name}] = r.Spec
+		specs[key] = r.Spec
 	}
 	entries, err := dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@")
 	if err != nil {
@@ -233,7 +234,7 @@ func (m *Manager) ParseCalendar(spec string, n uint32) (string, []uint64, error)
 
 // CheckNew validates a would-be timer completely without creating it, so
 // that authorization can run between validation and any change.
-func (m *Manager) CheckNew(ctx context.Context, typ, name, spec string) (Key, error) {
+func (m *Manager) CheckNew(typ, name, spec string) (Key, error) {
 	key, err := parseKey(typ, name)
 	if err != nil {
 		return Key{}, err
@@ -254,7 +255,21 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
 	}
-	t := newTimer(key, spec, cal, nil)
+	if diskSpec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit()); err == nil && present {
+		// Configured on disk behind our back (say, by the Python snapm):
+		// take it over as it is, and say that it exists.
+		diskCal, calErr := m.cfg.Calendar.Parse(diskSpec, m.cfg.Now())
+		if _, err := m.insert(ctx, newTimer(key, diskSpec, diskCal, calErr)); err != nil {
+			return Snapshot{}, err
+		}
+		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
+	}
+	return m.insert(ctx, newTimer(key, spec, cal, nil))
+}
+
+// insert publishes a new timer and makes it durable.
+func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
+	key := t.key
 	unlock, _ := t.lock(ctx) // new, so free: keeps callers off it until it is complete
 	defer unlock()
 	m.mu.Lock()
