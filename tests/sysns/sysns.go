@@ -87,7 +87,9 @@ func Boot(opts Options) (*NS, error) {
 	cmd := exec.Command("unshare", "--pid", "--fork", "--mount", "--mount-proc", "--uts",
 		"--propagation", "private", "sh", "-c", script.String())
 	cmd.Env = append(os.Environ(), "container=unshare")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Its own session keeps a terminal's Ctrl-C for us to handle (a clean
+	// poweroff); if we die anyway, the namespace dies with us.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	log, err := os.Create(filepath.Join(dir, "systemd.log"))
 	if err != nil {
 		os.RemoveAll(dir)
