@@ -26,7 +26,7 @@ run:
 # The whole suite: static checks, unit tests, private-bus tests with a
 # fault-injecting systemd1, and the real-systemd suite (root needed).
 test: lint
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./service/calendar
 
 lint:
