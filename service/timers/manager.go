@@ -134,13 +134,8 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		specs[key] = e.Spec
 		dropIns[key] = true
 	}
-	now := m.cfg.Now()
 	for key, spec := range specs {
-		cal, calErr := m.cfg.Calendar.Parse(spec, now)
-		if calErr != nil {
-			m.log.Warn("adopted timer has an invalid calendar expression", zap.Stringer("unit", key), zap.Error(calErr))
-		}
-		t := newTimer(key, spec, cal, calErr)
+		t := m.adoptedTimer(key, spec)
 		t.dropIn = dropIns[key]
 		m.mu.Lock()
 		m.timers[key] = t
@@ -258,13 +253,23 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 	if diskSpec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit()); err == nil && present {
 		// Configured on disk behind our back (say, by the Python snapm):
 		// take it over as it is, and say that it exists.
-		diskCal, calErr := m.cfg.Calendar.Parse(diskSpec, m.cfg.Now())
-		if _, err := m.insert(ctx, newTimer(key, diskSpec, diskCal, calErr)); err != nil {
+		if _, err := m.insert(ctx, m.adoptedTimer(key, diskSpec)); err != nil {
 			return Snapshot{}, err
 		}
 		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
 	}
 	return m.insert(ctx, newTimer(key, spec, cal, nil))
+}
+
+// adoptedTimer makes a timer for a spec found on disk, which may be one
+// we would refuse from a caller: it is kept as it is, and its calendar
+// error is logged and shown (status, Normalized) rather than hidden.
+func (m *Manager) adoptedTimer(key Key, spec string) *Timer {
+	cal, calErr := m.cfg.Calendar.Parse(spec, m.cfg.Now())
+	if calErr != nil {
+		m.log.Warn("adopted timer has an invalid calendar expression", zap.Stringer("unit", key), zap.Error(calErr))
+	}
+	return newTimer(key, spec, cal, calErr)
 }
 
 // insert publishes a new timer and makes it durable.
@@ -526,19 +531,13 @@ func (m *Manager) refresh(ctx context.Context, t *Timer) error {
 		return fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
 	}
 	t.mu.Lock()
+	t.dropIn = dropIn
 	edited := dropIn && spec != t.spec
-	t.mu.Unlock()
-	var cal calendar.Info
-	var calErr error
 	if edited {
 		// Someone changed the drop-in by hand; it is what systemd runs.
-		cal, calErr = m.cfg.Calendar.Parse(spec, m.cfg.Now())
-		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(calErr))
-	}
-	t.mu.Lock()
-	t.dropIn = dropIn
-	if edited {
-		t.spec, t.cal, t.calErr = spec, cal, calErr
+		t.spec = spec
+		t.cal, t.calErr = m.cfg.Calendar.Parse(spec, m.cfg.Now())
+		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(t.calErr))
 	}
 	if seq >= t.seq {
 		t.unit, t.seq = st, seq
