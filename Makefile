@@ -41,6 +41,7 @@ install: build
 	sed -i 's|^ExecStart=.*|ExecStart=$(LIBEXECDIR)/snapm-timersd|' $(DESTDIR)$(UNITDIR)/snapm-timersd.service
 	install -D -m 0644 dbus-policy/com.redhat.Snapm.Timers.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/com.redhat.Snapm.Timers.conf
 	install -D -m 0644 dbus-policy/com.redhat.Snapm.Timers.service $(DESTDIR)$(DATADIR)/dbus-1/system-services/com.redhat.Snapm.Timers.service
+	install -D -m 0644 dbus-policy/com.redhat.snapm.timers.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/com.redhat.snapm.timers.policy
 	for x in introspection-xml/*.xml; do install -D -m 0644 $$x $(DESTDIR)$(DATADIR)/dbus-1/interfaces/$$(basename $$x); done
 
 clean:

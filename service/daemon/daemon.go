@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg Config) error {
 	sd := systemd.New(ctx, conn, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn,
-		Authorizer:  dbusapi.RootOnly{Conn: conn},
+		Authorizer:  dbusapi.Polkit{Conn: conn},
 		Log:         log.Named("dbus"),
 		Version:     Version,
 		CallTimeout: cfg.CallTimeout,

@@ -9,26 +9,71 @@ import (
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
+// ManageAction is the polkit action that guards every change.
+const ManageAction = "com.redhat.snapm.timers.manage"
+
+const (
+	polkitName  = "org.freedesktop.PolicyKit1"
+	polkitPath  = dbus.ObjectPath("/org/freedesktop/PolicyKit1/Authority")
+	polkitCheck = "org.freedesktop.PolicyKit1.Authority.CheckAuthorization"
+	// polkitAllowUserInteraction is CheckAuthorizationFlags' only flag.
+	polkitAllowUserInteraction = uint32(1)
+)
+
 // Action is what a caller asks to do, for the authorizer to judge.
 type Action struct {
 	Method string
 	Timer  timers.Key
+	// Interactive is the caller's ALLOW_INTERACTIVE_AUTHORIZATION flag:
+	// whether it is prepared to wait while polkit asks a human.
+	Interactive bool
 }
 
-// RootOnly allows changes to root callers only. The bus policy says the
-// same; checking here too keeps the daemon safe on a bus with a laxer one.
-type RootOnly struct{ Conn *dbus.Conn }
+// Polkit allows root callers and asks polkit about everyone else, as
+// timedated does. It fails closed: polkit missing, failing or slow means no.
+type Polkit struct{ Conn *dbus.Conn }
 
-// Authorize returns the caller's uid, and ErrAccessDenied unless it is 0.
-func (a RootOnly) Authorize(ctx context.Context, sender string, act Action) (uint32, error) {
-	uid, err := CallerUID(ctx, a.Conn, sender)
-	if err != nil {
+// Authorize returns the caller's uid, and ErrAccessDenied (or
+// ErrInteractiveAuthorizationRequired) unless the caller may do act.
+func (p Polkit) Authorize(ctx context.Context, sender string, act Action) (uint32, error) {
+	uid, err := CallerUID(ctx, p.Conn, sender)
+	if err != nil || uid == 0 {
 		return uid, err
 	}
-	if uid != 0 {
-		return uid, fmt.Errorf("%w: %s on %s is allowed to root only (caller uid %d)", timers.ErrAccessDenied, act.Method, act.Timer, uid)
+	// The subject is the bus name, never a pid: polkit resolves it through
+	// the bus, so a caller cannot exit and let another process take its pid.
+	subject := struct {
+		Kind    string
+		Details map[string]dbus.Variant
+	}{"system-bus-name", map[string]dbus.Variant{"name": dbus.MakeVariant(sender)}}
+	// Details let a rule target one schedule: action.lookup("unit").
+	details := map[string]string{
+		"method": act.Method,
+		"type":   string(act.Timer.Type),
+		"name":   act.Timer.Name,
+		"unit":   act.Timer.Unit(),
 	}
-	return uid, nil
+	flags := uint32(0)
+	if act.Interactive {
+		flags = polkitAllowUserInteraction
+	}
+	var result struct {
+		Authorized, Challenge bool
+		Details               map[string]string
+	}
+	err = p.Conn.Object(polkitName, polkitPath).CallWithContext(ctx, polkitCheck, 0,
+		subject, ManageAction, details, flags, "").Store(&result)
+	switch {
+	case err != nil:
+		return uid, fmt.Errorf("%w: %s on %s: polkit could not decide for uid %d: %w",
+			timers.ErrAccessDenied, act.Method, act.Timer, uid, err)
+	case result.Authorized:
+		return uid, nil
+	case result.Challenge && !act.Interactive:
+		return uid, fmt.Errorf("%w: %s on %s needs authentication (uid %d); call with interactive authorization allowed",
+			timers.ErrInteractiveAuthorizationRequired, act.Method, act.Timer, uid)
+	}
+	return uid, fmt.Errorf("%w: %s on %s: polkit refused uid %d", timers.ErrAccessDenied, act.Method, act.Timer, uid)
 }
 
 // CallerUID asks the bus for the uid behind a unique name; the bus knows it
@@ -40,4 +85,10 @@ func CallerUID(ctx context.Context, conn *dbus.Conn, sender string) (uint32, err
 		return 0, fmt.Errorf("%w: cannot identify caller %s: %w", timers.ErrAccessDenied, sender, err)
 	}
 	return uid, nil
+}
+
+// caller reads who sent msg and whether it allows interactive authorization.
+func caller(msg dbus.Message) (sender string, interactive bool) {
+	sender, _ = msg.Headers[dbus.FieldSender].Value().(string)
+	return sender, msg.Flags&dbus.FlagAllowInteractiveAuthorization != 0
 }

@@ -24,11 +24,14 @@ const (
 	ErrSystemdError    = ErrorPrefix + "SystemdError"
 	ErrIOError         = ErrorPrefix + "IOError"
 	ErrAccessDenied    = "org.freedesktop.DBus.Error.AccessDenied"
-	errTimeout         = "org.freedesktop.DBus.Error.Timeout"
-	errFailed          = "org.freedesktop.DBus.Error.Failed"
-	errUnknownObject   = "org.freedesktop.DBus.Error.UnknownObject"
-	errUnknownProperty = "org.freedesktop.DBus.Error.UnknownProperty"
-	errReadOnly        = "org.freedesktop.DBus.Error.PropertyReadOnly"
+	// ErrInteractiveAuthorizationRequired is the name sd-bus and GLib
+	// clients know: retry with the flag set, after asking the user.
+	ErrInteractiveAuthorizationRequired = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+	errTimeout                          = "org.freedesktop.DBus.Error.Timeout"
+	errFailed                           = "org.freedesktop.DBus.Error.Failed"
+	errUnknownObject                    = "org.freedesktop.DBus.Error.UnknownObject"
+	errUnknownProperty                  = "org.freedesktop.DBus.Error.UnknownProperty"
+	errReadOnly                         = "org.freedesktop.DBus.Error.PropertyReadOnly"
 )
 
 // errorName is the one mapping from the domain's errors to D-Bus names.
@@ -40,6 +43,8 @@ func errorName(err error) string {
 	switch {
 	case errors.Is(err, timers.ErrAccessDenied):
 		return ErrAccessDenied
+	case errors.Is(err, timers.ErrInteractiveAuthorizationRequired):
+		return ErrInteractiveAuthorizationRequired
 	case errors.Is(err, timers.ErrInvalidArgument):
 		return ErrInvalidArgument
 	case errors.Is(err, timers.ErrInvalidCalendar):

@@ -24,6 +24,7 @@ func TestErrorNames(t *testing.T) {
 		{fmt.Errorf("x: %w", timers.ErrTimerExists), ErrTimerExists},
 		{fmt.Errorf("x: %w", timers.ErrNotEnabled), ErrNotEnabled},
 		{fmt.Errorf("x: %w", timers.ErrAccessDenied), ErrAccessDenied},
+		{fmt.Errorf("x: %w", timers.ErrInteractiveAuthorizationRequired), ErrInteractiveAuthorizationRequired},
 		{fmt.Errorf("x: %w", job), ErrJobFailed},
 		{fmt.Errorf("x: %w", call), ErrSystemdError},
 		{fmt.Errorf("x: %w", timers.ErrIO), ErrIOError},

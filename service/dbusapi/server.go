@@ -147,22 +147,22 @@ func msgPath(msg dbus.Message) dbus.ObjectPath {
 	return p
 }
 
-func msgSender(msg dbus.Message) string {
-	s, _ := msg.Headers[dbus.FieldSender].Value().(string)
-	return s
-}
-
-// mutate runs one state-changing call: authorize, act, log, map errors.
-func (s *Server) mutate(sender string, act Action, fn func(ctx context.Context) error) *dbus.Error {
+// mutate runs one state-changing call on a validated timer key: authorize,
+// act, log, map errors.
+func (s *Server) mutate(msg dbus.Message, method string, key timers.Key, fn func(ctx context.Context) error) *dbus.Error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CallTimeout)
 	defer cancel()
-	log := s.cfg.Log.With(zap.String("method", act.Method), zap.String("sender", sender),
-		zap.String("unit", act.Timer.Unit()))
-	uid, err := s.cfg.Authorizer.Authorize(ctx, sender, act)
+	sender, interactive := caller(msg)
+	log := s.cfg.Log.With(zap.String("method", method), zap.String("sender", sender),
+		zap.String("timer", key.Name), zap.String("unit", key.Unit()))
+	uid, err := s.cfg.Authorizer.Authorize(ctx, sender, Action{Method: method, Timer: key, Interactive: interactive})
 	log = log.With(zap.Uint32("caller_uid", uid))
 	if err != nil {
 		log.Warn("call refused", zap.Error(err))
 		return toDBusError(err)
+	}
+	if uid != 0 {
+		log.Info("call authorized by polkit")
 	}
 	start := time.Now()
 	if err := fn(ctx); err != nil {
@@ -238,7 +238,7 @@ func (s *Server) managerProps() map[string]dbus.Variant {
 
 type managerMethods struct{ s *Server }
 
-func (m managerMethods) CreateTimer(sender dbus.Sender, typ, name, spec string) (dbus.ObjectPath, *dbus.Error) {
+func (m managerMethods) CreateTimer(msg dbus.Message, typ, name, spec string) (dbus.ObjectPath, *dbus.Error) {
 	s := m.s
 	// Validate before authorizing, so that a refusal never depends on
 	// (or reveals) anything but the caller.
@@ -247,7 +247,7 @@ func (m managerMethods) CreateTimer(sender dbus.Sender, typ, name, spec string) 
 		return "", toDBusError(err)
 	}
 	var snap timers.Snapshot
-	derr := s.mutate(string(sender), Action{Method: "CreateTimer", Timer: key}, func(ctx context.Context) (err error) {
+	derr := s.mutate(msg, "CreateTimer", key, func(ctx context.Context) (err error) {
 		snap, err = s.domain.Create(ctx, typ, name, spec)
 		return err
 	})
@@ -283,12 +283,12 @@ func (m managerMethods) ParseCalendar(spec string, iterations uint32) (string, [
 	return normalized, next, nil
 }
 
-func (m managerMethods) RemoveTimer(sender dbus.Sender, path dbus.ObjectPath) *dbus.Error {
+func (m managerMethods) RemoveTimer(msg dbus.Message, path dbus.ObjectPath) *dbus.Error {
 	key, ok := m.s.lookup(path)
 	if !ok {
 		return newError(ErrNoSuchTimer, fmt.Sprintf("no timer at %s", path))
 	}
-	return m.s.mutate(string(sender), Action{Method: "RemoveTimer", Timer: key}, func(ctx context.Context) error {
+	return m.s.mutate(msg, "RemoveTimer", key, func(ctx context.Context) error {
 		return m.s.domain.Remove(ctx, key)
 	})
 }
@@ -303,7 +303,7 @@ func (t timerMethods) do(msg dbus.Message, method string, fn func(ctx context.Co
 	if !ok {
 		return noObject(path)
 	}
-	return t.s.mutate(msgSender(msg), Action{Method: method, Timer: key}, func(ctx context.Context) error {
+	return t.s.mutate(msg, method, key, func(ctx context.Context) error {
 		_, err := fn(ctx, key)
 		return err
 	})
@@ -326,6 +326,11 @@ func (t timerMethods) Disable(msg dbus.Message) *dbus.Error {
 }
 
 func (t timerMethods) SetCalendarSpec(msg dbus.Message, spec string) *dbus.Error {
+	// Validated before the caller is authorized, like CreateTimer's
+	// arguments: a bad expression is refused the same way for everyone.
+	if _, _, err := t.s.domain.ParseCalendar(spec, 0); err != nil {
+		return toDBusError(err)
+	}
 	return t.do(msg, "SetCalendarSpec", func(ctx context.Context, key timers.Key) (timers.Snapshot, error) {
 		return t.s.domain.SetCalendarSpec(ctx, key, spec)
 	})

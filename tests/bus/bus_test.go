@@ -256,8 +256,8 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 	}
 }
 
-// TestDaemonRefusesNonRoot: with a bus policy that lets anyone call, the
-// daemon itself still refuses changes from non-root callers.
+// TestDaemonRefusesNonRoot: with a bus policy that lets anyone call and no
+// polkit on the bus, the daemon fails closed: non-root callers are refused.
 func TestDaemonRefusesNonRoot(t *testing.T) {
 	e := start(t, 10*time.Second)
 	path := e.create("guarded")

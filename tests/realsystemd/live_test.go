@@ -115,7 +115,8 @@ func TestRestartAdoptsTimers(t *testing.T) {
 	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", rootPath+"/create/legacy")
 }
 
-// TestUnprivilegedCaller: uid 65534 may look but not touch.
+// TestUnprivilegedCaller: uid 65534 may look but, with no polkit rule for
+// this timer, not touch.
 func TestUnprivilegedCaller(t *testing.T) {
 	conn := connect(t)
 	path := create(t, conn, "create", "guarded", "daily")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,6 +42,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	rules, err := os.ReadFile(filepath.Join("testdata", "50-snapm-test.rules"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts.Files["polkit-rules"] = map[string][]byte{"50-snapm-test.rules": rules}
 	ns, err = sysns.Boot(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

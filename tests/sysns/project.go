@@ -54,6 +54,7 @@ func ProjectOptions(binary string) (Options, error) {
 		{"etc-sd", "systemd/*.timer"},
 		{"dbus-system.d", "dbus-policy/*.conf"},
 		{"system-services", "dbus-policy/*.service"},
+		{"polkit-actions", "dbus-policy/*.policy"},
 	} {
 		if err := add(f.tree, f.pattern); err != nil {
 			return opts, err
