@@ -30,6 +30,7 @@ const (
 	errTimeout                          = "org.freedesktop.DBus.Error.Timeout"
 	errFailed                           = "org.freedesktop.DBus.Error.Failed"
 	errUnknownObject                    = "org.freedesktop.DBus.Error.UnknownObject"
+	errInvalidArgs                      = "org.freedesktop.DBus.Error.InvalidArgs"
 	errUnknownProperty                  = "org.freedesktop.DBus.Error.UnknownProperty"
 	errReadOnly                         = "org.freedesktop.DBus.Error.PropertyReadOnly"
 )

@@ -2,6 +2,7 @@ package dbusapi
 
 import (
 	"encoding/xml"
+	"strings"
 
 	"github.com/godbus/dbus/v5/introspect"
 	"github.com/godbus/dbus/v5/prop"
@@ -35,6 +36,24 @@ func newIntrospector() (introspector, error) {
 		return introspector{}, err
 	}
 	return introspector{manager: m, timerIface: t}, nil
+}
+
+// signatures maps every method we serve to the signature of its in
+// arguments; member names are unique across our interfaces.
+func (i introspector) signatures() map[string]string {
+	out := map[string]string{}
+	for _, iface := range append([]introspect.Interface{i.manager, i.timerIface, objectManagerData}, standard...) {
+		for _, m := range iface.Methods {
+			var sig strings.Builder
+			for _, a := range m.Args {
+				if a.Direction != "out" {
+					sig.WriteString(a.Type)
+				}
+			}
+			out[m.Name] = sig.String()
+		}
+	}
+	return out
 }
 
 var standard = []introspect.Interface{introspect.IntrospectData, introspect.PeerData, prop.IntrospectData}

@@ -68,6 +68,8 @@ type Server struct {
 	ctx    context.Context
 	domain Domain
 	intro  introspector
+	// signatures maps each method name to its arguments' signature.
+	signatures map[string]string
 
 	mu    sync.RWMutex
 	paths map[dbus.ObjectPath]timers.Key
@@ -79,7 +81,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, ctx: ctx, intro: intro, paths: map[dbus.ObjectPath]timers.Key{}}, nil
+	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), paths: map[dbus.ObjectPath]timers.Key{}}, nil
 }
 
 // TimerPath is the object path of a timer.
@@ -136,6 +138,18 @@ func (s *Server) lookup(path dbus.ObjectPath) (timers.Key, bool) {
 	defer s.mu.RUnlock()
 	key, ok := s.paths[path]
 	return key, ok
+}
+
+// checkArgs refuses a call whose arguments do not have the signature the
+// interface promises. godbus would convert them instead: an int32 to a
+// one-character string, a string to an object path.
+func (s *Server) checkArgs(msg dbus.Message) *dbus.Error {
+	member, _ := msg.Headers[dbus.FieldMember].Value().(string)
+	got, _ := msg.Headers[dbus.FieldSignature].Value().(dbus.Signature)
+	if want := s.signatures[member]; got.String() != want {
+		return newError(errInvalidArgs, fmt.Sprintf("%s takes arguments (%s), not (%s)", member, want, got.String()))
+	}
+	return nil
 }
 
 func noObject(path dbus.ObjectPath) *dbus.Error {
@@ -240,6 +254,9 @@ type managerMethods struct{ s *Server }
 
 func (m managerMethods) CreateTimer(msg dbus.Message, typ, name, spec string) (dbus.ObjectPath, *dbus.Error) {
 	s := m.s
+	if derr := s.checkArgs(msg); derr != nil {
+		return "", derr
+	}
 	// Validate before authorizing, so that a refusal never depends on
 	// (or reveals) anything but the caller.
 	key, err := s.domain.CheckNew(typ, name, spec)
@@ -257,7 +274,10 @@ func (m managerMethods) CreateTimer(msg dbus.Message, typ, name, spec string) (d
 	return TimerPath(snap.Key), nil
 }
 
-func (m managerMethods) GetTimer(typ, name string) (dbus.ObjectPath, *dbus.Error) {
+func (m managerMethods) GetTimer(msg dbus.Message, typ, name string) (dbus.ObjectPath, *dbus.Error) {
+	if derr := m.s.checkArgs(msg); derr != nil {
+		return "", derr
+	}
 	snap, err := m.s.domain.Get(typ, name)
 	if err != nil {
 		return "", toDBusError(err)
@@ -275,7 +295,10 @@ func (m managerMethods) ListTimers() ([]dbus.ObjectPath, *dbus.Error) {
 }
 
 // ParseCalendar changes nothing, so it is open to every caller.
-func (m managerMethods) ParseCalendar(spec string, iterations uint32) (string, []uint64, *dbus.Error) {
+func (m managerMethods) ParseCalendar(msg dbus.Message, spec string, iterations uint32) (string, []uint64, *dbus.Error) {
+	if derr := m.s.checkArgs(msg); derr != nil {
+		return "", nil, derr
+	}
 	normalized, next, err := m.s.domain.ParseCalendar(spec, iterations)
 	if err != nil {
 		return "", nil, toDBusError(err)
@@ -284,6 +307,9 @@ func (m managerMethods) ParseCalendar(spec string, iterations uint32) (string, [
 }
 
 func (m managerMethods) RemoveTimer(msg dbus.Message, path dbus.ObjectPath) *dbus.Error {
+	if derr := m.s.checkArgs(msg); derr != nil {
+		return derr
+	}
 	key, ok := m.s.lookup(path)
 	if !ok {
 		return newError(ErrNoSuchTimer, fmt.Sprintf("no timer at %s", path))
@@ -326,6 +352,9 @@ func (t timerMethods) Disable(msg dbus.Message) *dbus.Error {
 }
 
 func (t timerMethods) SetCalendarSpec(msg dbus.Message, spec string) *dbus.Error {
+	if derr := t.s.checkArgs(msg); derr != nil {
+		return derr
+	}
 	// Validated before the caller is authorized, like CreateTimer's
 	// arguments: a bad expression is refused the same way for everyone.
 	if _, _, err := t.s.domain.ParseCalendar(spec, 0); err != nil {
@@ -341,7 +370,11 @@ func (t timerMethods) SetCalendarSpec(msg dbus.Message, spec string) *dbus.Error
 type properties struct{ s *Server }
 
 // props returns the properties of interface iface at path.
-func (p properties) props(path dbus.ObjectPath, iface string) (map[string]dbus.Variant, *dbus.Error) {
+func (p properties) props(msg dbus.Message, iface string) (map[string]dbus.Variant, *dbus.Error) {
+	if derr := p.s.checkArgs(msg); derr != nil {
+		return nil, derr
+	}
+	path := msgPath(msg)
 	if path == RootPath {
 		if iface != introspection.Manager && iface != "" {
 			return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
@@ -363,7 +396,7 @@ func (p properties) props(path dbus.ObjectPath, iface string) (map[string]dbus.V
 }
 
 func (p properties) Get(msg dbus.Message, iface, name string) (dbus.Variant, *dbus.Error) {
-	all, derr := p.props(msgPath(msg), iface)
+	all, derr := p.props(msg, iface)
 	if derr != nil {
 		return dbus.Variant{}, derr
 	}
@@ -375,11 +408,11 @@ func (p properties) Get(msg dbus.Message, iface, name string) (dbus.Variant, *db
 }
 
 func (p properties) GetAll(msg dbus.Message, iface string) (map[string]dbus.Variant, *dbus.Error) {
-	return p.props(msgPath(msg), iface)
+	return p.props(msg, iface)
 }
 
 func (p properties) Set(msg dbus.Message, iface, name string, _ dbus.Variant) *dbus.Error {
-	all, derr := p.props(msgPath(msg), iface)
+	all, derr := p.props(msg, iface)
 	if derr != nil {
 		return derr
 	}
