@@ -74,6 +74,9 @@ func Write(unitDir, unit, spec string) error {
 		return err
 	}
 	if err := atomicfile.Write(dir, FileName, content, fileMode); err != nil {
+		if created {
+			os.Remove(dir) // leave no empty directory behind a failed write
+		}
 		return err
 	}
 	if created {

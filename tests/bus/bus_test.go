@@ -148,6 +148,10 @@ func TestFaults(t *testing.T) {
 			"Start", "JobFailed", "enabled", true, `result "failed"`},
 		{"StartUnit refused", func(e *env, _ string) { e.fake.Fail("StartUnit", "org.freedesktop.systemd1.UnitMasked") },
 			"Start", "SystemdError", "enabled", true, "StartUnit"},
+		{"GetUnit fails", func(e *env, _ string) { e.fake.Fail("GetUnit", "org.freedesktop.DBus.Error.NoMemory") },
+			"Start", "SystemdError", "enabled", true, "GetUnit"},
+		{"GetAll fails", func(e *env, _ string) { e.fake.Fail("GetAll", "org.freedesktop.DBus.Error.AccessDenied") },
+			"Start", "SystemdError", "enabled", true, "GetAll"},
 		{"stop job fails", func(e *env, _ string) { e.fake.JobResult("StopUnit", "canceled") },
 			"Stop", "JobFailed", "enabled", true, `result "canceled"`},
 		// Disable removes the drop-in even when systemd fails, so the

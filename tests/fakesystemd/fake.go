@@ -371,6 +371,9 @@ func (m manager) job(method, name string, start bool) (dbus.ObjectPath, *dbus.Er
 type unitProps struct{ f *Fake }
 
 func (p unitProps) GetAll(msg dbus.Message, iface string) (map[string]dbus.Variant, *dbus.Error) {
+	if err := p.f.begin("GetAll"); err != nil {
+		return nil, err
+	}
 	path, _ := msg.Headers[dbus.FieldPath].Value().(dbus.ObjectPath)
 	p.f.mu.Lock()
 	defer p.f.mu.Unlock()
