@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/coalesce"
+	"github.com/snapm/snapm-timersd/service/crashpoint"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
@@ -110,6 +111,7 @@ func (c *Client) EnableUnit(ctx context.Context, unit string) error {
 	if _, err := c.call(ctx, "LoadUnit", unit); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.EnableUnitLoaded)
 	_, err := c.call(ctx, "EnableUnitFiles", []string{unit}, false, true)
 	return err
 }

@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/godbus/dbus/v5"
@@ -89,7 +90,12 @@ func (c *Client) ownerChanged(ev Events, sig *dbus.Signal) {
 	}
 	c.log.Info("systemd reconnected to the bus, resubscribing", zap.String("owner", newOwner))
 	go func() {
-		if _, err := c.call(c.ctx, "Subscribe"); err != nil {
+		// A daemon-reexec keeps subscribers (systemd serializes them); a
+		// restarted bus does not.
+		var callErr *CallError
+		if _, err := c.call(c.ctx, "Subscribe"); errors.As(err, &callErr) && callErr.Name == busName+".AlreadySubscribed" {
+			c.log.Debug("systemd kept our subscription")
+		} else if err != nil {
 			c.log.Error("resubscribing to systemd", zap.Error(err))
 		}
 		ev.Resync()

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/crashpoint"
 	"github.com/snapm/snapm-timersd/service/dropin"
 )
 
@@ -344,8 +345,10 @@ func (m *Manager) enable(ctx context.Context, t *Timer) error {
 		return fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 	}
 	t.setDropIn(true)
+	crashpoint.Hit(crashpoint.EnableDropInWritten)
 	err := m.cfg.Systemd.EnableUnit(ctx, unit)
 	if err == nil {
+		crashpoint.Hit(crashpoint.EnableUnitEnabled)
 		err = m.syncConfig(ctx, unit, cal.Normalized)
 	}
 	if err != nil && !hadDropIn {
@@ -356,6 +359,7 @@ func (m *Manager) enable(ctx context.Context, t *Timer) error {
 	if err != nil {
 		return fmt.Errorf("enabling timer %s: %w", unit, err)
 	}
+	crashpoint.Hit(crashpoint.EnableSynced)
 	m.log.Info("timer enabled", zap.String("unit", unit), zap.String("calendar", spec))
 	return nil
 }
@@ -436,14 +440,19 @@ func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	unit := t.key.Unit()
 	// Disabling goes ahead even if stopping failed: the schedule must not
 	// come back at the next boot.
-	sdErr := errors.Join(m.cfg.Systemd.StopUnit(ctx, unit), m.cfg.Systemd.DisableUnit(ctx, unit))
+	stopErr := m.cfg.Systemd.StopUnit(ctx, unit)
+	crashpoint.Hit(crashpoint.DisableStopped)
+	sdErr := errors.Join(stopErr, m.cfg.Systemd.DisableUnit(ctx, unit))
+	crashpoint.Hit(crashpoint.DisableUnitDisabled)
 	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
 		return errors.Join(sdErr, fmt.Errorf("%w: removing drop-in of %s: %w", ErrIO, unit, err))
 	}
 	t.setDropIn(false)
+	crashpoint.Hit(crashpoint.DisableDropInGone)
 	if sdErr == nil {
 		sdErr = m.syncConfig(ctx, unit, "")
 	}
+	crashpoint.Hit(crashpoint.DisableSynced)
 	if sdErr != nil {
 		return fmt.Errorf("disabling timer %s: %w", unit, sdErr)
 	}

@@ -42,6 +42,19 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// The fault tests run a build that can kill itself at a named step.
+	crashBin, err := sysns.BuildDaemon(tmp, "crashpoints")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	crashData, err := os.ReadFile(crashBin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts.Files["libexec"][filepath.Base(crashBin)] = crashData
+	opts.Modes[filepath.Base(crashBin)] = 0o755
 	rules, err := os.ReadFile(filepath.Join("testdata", "50-snapm-test.rules"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

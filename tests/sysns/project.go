@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // RepoRoot is the project's top directory, found from this source file so
@@ -15,10 +16,12 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// BuildDaemon compiles snapm-timersd into dir and returns its path.
-func BuildDaemon(dir string) (string, error) {
-	out := filepath.Join(dir, "snapm-timersd")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/snapm-timersd")
+// BuildDaemon compiles snapm-timersd into dir and returns its path. With
+// tags, the binary's name ends in them: snapm-timersd-crashpoints.
+func BuildDaemon(dir string, tags ...string) (string, error) {
+	name := strings.Join(append([]string{"snapm-timersd"}, tags...), "-")
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", out, "./cmd/snapm-timersd")
 	cmd.Dir = RepoRoot()
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v: %s", err, msg)
