@@ -16,11 +16,10 @@ const (
 	DisableStopped      = "disable:stopped"
 	DisableUnitDisabled = "disable:unit-disabled"
 	DisableDropInGone   = "disable:drop-in-removed"
-	DisableSynced       = "disable:synced"
 )
 
 // Steps lists every step, for the tests.
 var Steps = []string{
 	EnableDropInWritten, EnableUnitLoaded, EnableUnitEnabled, EnableSynced,
-	DisableStopped, DisableUnitDisabled, DisableDropInGone, DisableSynced,
+	DisableStopped, DisableUnitDisabled, DisableDropInGone,
 }

@@ -41,7 +41,8 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	log := cfg.Log
-	conn, err := connect(cfg.BusAddress)
+	files := systemd.NewFileChanges()
+	conn, err := connect(cfg.BusAddress, files.Intercept)
 	if err != nil {
 		return fmt.Errorf("connecting to the bus: %w", err)
 	}
@@ -51,7 +52,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("reading the host's time zone: %w", err)
 	}
-	sd := systemd.New(ctx, conn, log.Named("systemd"))
+	sd := systemd.New(ctx, conn, files, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn,
 		Authorizer:  dbusapi.Polkit{Conn: conn},
@@ -88,18 +89,18 @@ func Run(ctx context.Context, cfg Config) error {
 
 	select {
 	case <-ctx.Done():
-		log.Info("stopping", zap.Uint64("daemon_reloads", sd.Reloads()))
+		log.Info("stopping", zap.Uint64("daemon_reloads", sd.Reloads()), zap.Uint64("full_resyncs", mgr.Resyncs()))
 		return nil
 	case <-conn.Context().Done():
 		return ErrBusLost
 	}
 }
 
-func connect(address string) (*dbus.Conn, error) {
+func connect(address string, intercept dbus.Interceptor) (*dbus.Conn, error) {
 	// Signals must reach the domain in the order systemd sent them.
-	opt := dbus.WithSignalHandler(dbus.NewSequentialSignalHandler())
+	opts := []dbus.ConnOption{dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()), dbus.WithIncomingInterceptor(intercept)}
 	if address == "" {
-		return dbus.ConnectSystemBus(opt)
+		return dbus.ConnectSystemBus(opts...)
 	}
-	return dbus.Connect(address, opt)
+	return dbus.Connect(address, opts...)
 }

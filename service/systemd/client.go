@@ -70,11 +70,13 @@ type Client struct {
 	log     *zap.Logger
 	jobs    jobTracker
 	reload  coalesce.Group
+	files   *FileChanges
 }
 
-// New returns a client; call Subscribe before reading any state.
-func New(ctx context.Context, conn *dbus.Conn, log *zap.Logger) *Client {
-	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), log: log}
+// New returns a client; call Subscribe before reading any state. files
+// must be intercepting conn's incoming messages.
+func New(ctx context.Context, conn *dbus.Conn, files *FileChanges, log *zap.Logger) *Client {
+	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), files: files, log: log}
 	c.jobs.init()
 	c.reload = coalesce.Group{Ctx: ctx, Fn: c.doReload}
 	return c
@@ -112,14 +114,18 @@ func (c *Client) EnableUnit(ctx context.Context, unit string) error {
 		return err
 	}
 	crashpoint.Hit(crashpoint.EnableUnitLoaded)
-	_, err := c.call(ctx, "EnableUnitFiles", []string{unit}, false, true)
-	return err
+	return c.files.call(func() error {
+		_, err := c.call(ctx, "EnableUnitFiles", []string{unit}, false, true)
+		return err
+	})
 }
 
 // DisableUnit disables unit's unit file.
 func (c *Client) DisableUnit(ctx context.Context, unit string) error {
-	_, err := c.call(ctx, "DisableUnitFiles", []string{unit}, false)
-	return err
+	return c.files.call(func() error {
+		_, err := c.call(ctx, "DisableUnitFiles", []string{unit}, false)
+		return err
+	})
 }
 
 // StartUnit starts unit and waits for the job's result.
@@ -177,14 +183,8 @@ func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, 
 	call, err := c.call(ctx, "GetUnit", unit)
 	var callErr *CallError
 	if errors.As(err, &callErr) && callErr.Name == busName+".NoSuchUnit" {
-		fileState, err := c.call(ctx, "GetUnitFileState", unit)
-		if err != nil {
-			return st, 0, err
-		}
-		if err := fileState.Store(&st.UnitFileState); err != nil {
-			return st, 0, wrap("GetUnitFileState", err)
-		}
-		return st, uint64(call.ResponseSequence), nil
+		st.UnitFileState, err = c.unitFileState(c.manager.GoWithContext(ctx, managerIface+".GetUnitFileState", 0, nil, unit))
+		return st, uint64(call.ResponseSequence), err
 	}
 	if err != nil {
 		return st, 0, err
@@ -193,17 +193,33 @@ func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, 
 	if err := call.Store(&path); err != nil {
 		return st, 0, wrap("GetUnit", err)
 	}
+	// A loaded unit's UnitFileState property is what systemd computed when
+	// it first answered it, until the next daemon-reload; GetUnitFileState
+	// reads the files now. Both questions go out at once.
+	fileState := c.manager.GoWithContext(ctx, managerIface+".GetUnitFileState", 0, nil, unit)
 	// The empty interface asks sd-bus for Unit and Timer properties at once.
 	all := c.conn.Object(busName, path).CallWithContext(ctx, propsIface+".GetAll", 0, "")
 	if all.Err != nil {
+		<-fileState.Done
 		return st, 0, wrap("GetAll", all.Err)
 	}
 	var props map[string]dbus.Variant
 	if err := all.Store(&props); err != nil {
+		<-fileState.Done
 		return st, 0, wrap("GetAll", err)
 	}
 	applyProps(&st, props)
-	return st, uint64(all.ResponseSequence), nil
+	st.UnitFileState, err = c.unitFileState(fileState)
+	return st, uint64(all.ResponseSequence), err
+}
+
+func (c *Client) unitFileState(call *dbus.Call) (string, error) {
+	<-call.Done
+	var state string
+	if err := call.Store(&state); err != nil {
+		return "", wrap("GetUnitFileState", err)
+	}
+	return state, nil
 }
 
 // applyProps copies the properties we track from a GetAll or a

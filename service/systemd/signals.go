@@ -37,6 +37,7 @@ func (c *Client) Subscribe(ctx context.Context, ev Events) error {
 	ch := make(chan *dbus.Signal, 64)
 	c.conn.Signal(ch)
 	go c.dispatch(ev, ch)
+	go c.files.judge(c.ctx, ev)
 	_, err := c.call(ctx, "Subscribe")
 	return err
 }
@@ -59,7 +60,7 @@ func (c *Client) dispatch(ev Events, ch <-chan *dbus.Signal) {
 				ev.Resync()
 			}
 		case managerIface + ".UnitFilesChanged":
-			ev.Resync()
+			c.files.signal()
 		case dbusIface + ".NameOwnerChanged":
 			c.ownerChanged(ev, sig)
 		}

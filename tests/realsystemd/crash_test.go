@@ -31,13 +31,26 @@ func runDaemon(t testing.TB, conf string) {
 	inNS(t, "systemctl", "restart", "snapm-timersd.service")
 }
 
-// statusFromFacts is what the status table says of systemd's and the
-// disk's own view of unit.
-func statusFromFacts(t testing.TB, unit string) string {
+// statusFromFacts is what the status table says of the disk's and
+// systemd's own view of unit, read from systemd over the bus.
+func statusFromFacts(t testing.TB, conn *dbus.Conn, unit string) string {
 	t.Helper()
 	dropIn := exists(ns.UnitDirPath(unit+".d", "10-oncalendar.conf"))
-	enabled := systemctlState(t, "is-enabled", unit) == "enabled"
-	active := systemctlState(t, "is-active", unit) == "active"
+	sd := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	var fileState string
+	if err := sd.Call("org.freedesktop.systemd1.Manager.GetUnitFileState", 0, unit).Store(&fileState); err != nil {
+		t.Fatalf("GetUnitFileState %s: %v", unit, err)
+	}
+	enabled := fileState == "enabled"
+	active := false
+	var path dbus.ObjectPath
+	if sd.Call("org.freedesktop.systemd1.Manager.GetUnit", 0, unit).Store(&path) == nil {
+		v, err := conn.Object("org.freedesktop.systemd1", path).GetProperty("org.freedesktop.systemd1.Unit.ActiveState")
+		if err != nil {
+			t.Fatalf("ActiveState of %s: %v", unit, err)
+		}
+		active = v.Value() == "active"
+	}
 	switch {
 	case !dropIn && !enabled && !active:
 		return "disabled"
@@ -90,7 +103,7 @@ func TestKilledMidOperation(t *testing.T) {
 				t.Fatalf("%s with the daemon killed at %s: %s %v", method, step, got, err)
 			}
 			runDaemon(t, "")
-			facts := statusFromFacts(t, unit)
+			facts := statusFromFacts(t, conn, unit)
 			if got := status(t, conn, path); got != facts {
 				t.Errorf("after the crash at %s the status is %s; disk and systemd say %s", step, got, facts)
 			}
@@ -98,7 +111,7 @@ func TestKilledMidOperation(t *testing.T) {
 			t.Logf("killed at %s: status %s after restart", step, facts)
 
 			mustCall(t, conn, path, timerIf+"."+method)
-			if got, facts := status(t, conn, path), statusFromFacts(t, unit); got != want || facts != want {
+			if got, facts := status(t, conn, path), statusFromFacts(t, conn, unit); got != want || facts != want {
 				t.Errorf("after %s again: status %s, disk and systemd say %s, want %s", method, got, facts, want)
 			}
 		})

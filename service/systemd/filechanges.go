@@ -1,0 +1,169 @@
+package systemd
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// verdictTimeout bounds the wait for the reply that tells whether our own
+// call caused a UnitFilesChanged; past it the signal counts as someone
+// else's, which costs a resync and nothing else.
+const verdictTimeout = 2 * time.Second
+
+// FileChanges tells the UnitFilesChanged signals our own EnableUnitFiles
+// and DisableUnitFiles calls caused from everyone else's. Ours need
+// nothing (the operation re-reads its unit); the others mean any timer's
+// unit file state may have changed, and that costs a read of every timer.
+//
+// systemd sends the signal and then the reply to the call that caused it
+// back to back, and a peer's messages reach us in the order it sent them.
+// So a UnitFilesChanged is ours exactly when the next message from the
+// same sender is the reply to one of our unit-file calls, reporting
+// changes. Intercept sees every incoming message in that order; the signal
+// dispatcher asks for the verdict on each UnitFilesChanged by its index.
+type FileChanges struct {
+	mu       sync.Mutex
+	inFlight int               // our unit-file calls awaiting their reply
+	counted  uint64            // UnitFilesChanged signals intercepted
+	handled  uint64            // the dispatcher is done with every index up to this
+	pending  map[string]uint64 // sender → its last UnitFilesChanged, awaiting its next message
+	verdicts map[uint64]chan bool
+	// signalled counts the UnitFilesChanged the dispatcher has received;
+	// wake tells the judging goroutine there are more.
+	signalled uint64
+	wake      chan struct{}
+}
+
+// NewFileChanges returns a tracker; install Intercept on the connection
+// with dbus.WithIncomingInterceptor and give the tracker to New.
+func NewFileChanges() *FileChanges {
+	return &FileChanges{pending: map[string]uint64{}, verdicts: map[uint64]chan bool{}, wake: make(chan struct{}, 1)}
+}
+
+// Intercept runs on the connection's reader for every incoming message, in
+// order.
+func (f *FileChanges) Intercept(msg *dbus.Message) {
+	sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if idx, ok := f.pending[sender]; ok {
+		delete(f.pending, sender)
+		f.decide(idx, msg.Type == dbus.TypeMethodReply && reportsChanges(msg))
+	}
+	if !isUnitFilesChanged(msg) {
+		return
+	}
+	f.counted++
+	if f.inFlight == 0 {
+		f.decide(f.counted, false) // none of ours could have caused it
+	} else {
+		f.pending[sender] = f.counted
+	}
+}
+
+func isUnitFilesChanged(msg *dbus.Message) bool {
+	iface, _ := msg.Headers[dbus.FieldInterface].Value().(string)
+	member, _ := msg.Headers[dbus.FieldMember].Value().(string)
+	return msg.Type == dbus.TypeSignal && iface == managerIface && member == "UnitFilesChanged"
+}
+
+// reportsChanges: msg is the reply to EnableUnitFiles (ba(sss)) or
+// DisableUnitFiles (a(sss)) with a non-empty list of changes. No other
+// call of ours returns either signature.
+func reportsChanges(msg *dbus.Message) bool {
+	sig, _ := msg.Headers[dbus.FieldSignature].Value().(dbus.Signature)
+	if (sig.String() != "ba(sss)" && sig.String() != "a(sss)") || len(msg.Body) == 0 {
+		return false
+	}
+	changes := reflect.ValueOf(msg.Body[len(msg.Body)-1])
+	return changes.Kind() == reflect.Slice && changes.Len() > 0
+}
+
+// decide records the verdict on the idx-th UnitFilesChanged; f.mu held.
+func (f *FileChanges) decide(idx uint64, own bool) {
+	if idx <= f.handled {
+		return // the dispatcher gave up waiting for it
+	}
+	f.slot(idx) <- own
+}
+
+func (f *FileChanges) slot(idx uint64) chan bool {
+	ch, ok := f.verdicts[idx]
+	if !ok {
+		ch = make(chan bool, 1)
+		f.verdicts[idx] = ch
+	}
+	return ch
+}
+
+// signal is the dispatcher receiving the next UnitFilesChanged.
+func (f *FileChanges) signal() {
+	f.mu.Lock()
+	f.signalled++
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// judge resyncs for every UnitFilesChanged that is not ours, in order and
+// without holding up the other signals while it waits for a verdict.
+func (f *FileChanges) judge(ctx context.Context, ev Events) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		}
+		for {
+			f.mu.Lock()
+			next, more := f.handled+1, f.handled < f.signalled
+			f.mu.Unlock()
+			if !more {
+				break
+			}
+			if !f.ours(ctx, next) {
+				ev.Resync()
+			}
+		}
+	}
+}
+
+// ours reports whether our own call caused the idx-th UnitFilesChanged.
+// judge calls it for every index in order.
+func (f *FileChanges) ours(ctx context.Context, idx uint64) bool {
+	f.mu.Lock()
+	ch := f.slot(idx)
+	f.mu.Unlock()
+	timer := time.NewTimer(verdictTimeout)
+	defer timer.Stop()
+	own := false
+	select {
+	case own = <-ch:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	delete(f.verdicts, idx)
+	f.handled = idx
+	f.mu.Unlock()
+	return own
+}
+
+// call wraps one of our unit-file calls.
+func (f *FileChanges) call(fn func() error) error {
+	f.mu.Lock()
+	f.inFlight++
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
+	return fn()
+}

@@ -1,0 +1,227 @@
+package realsystemd
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/snapm/snapm-timersd/service/daemon"
+)
+
+const (
+	loadClients = 32
+	loadTimers  = 200
+	loadOps     = 3000
+	loadRounds  = 3 // memory is read after each
+	// hotTimers take a quarter of all operations, so several clients
+	// work on the same timer at once.
+	hotTimers = 4
+)
+
+// loadOp is one kind of operation, with the errors it may meet because
+// another client got to the timer first.
+type loadOp struct {
+	name     string
+	weight   int
+	expected string // an error name that is not a failure, or ""
+	do       func(conn *dbus.Conn, path dbus.ObjectPath) error
+}
+
+func timerCall(method string, args ...any) func(*dbus.Conn, dbus.ObjectPath) error {
+	return func(conn *dbus.Conn, path dbus.ObjectPath) error {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimout)
+		defer cancel()
+		return conn.Object(busName, path).CallWithContext(ctx, method, 0, args...).Err
+	}
+}
+
+var loadMix = []loadOp{
+	{"Enable", 20, "", timerCall(timerIf + ".Enable")},
+	{"Start", 20, errPrefix + "NotEnabled", timerCall(timerIf + ".Start")},
+	{"Stop", 15, "", timerCall(timerIf + ".Stop")},
+	{"Disable", 12, "", timerCall(timerIf + ".Disable")},
+	{"SetCalendarSpec", 8, "", timerCall(timerIf+".SetCalendarSpec", "Mon..Fri 06:30")},
+	{"Get Status", 20, "", timerCall(propsIf+".Get", timerIf, "Status")},
+	{"GetManagedObjects", 5, "", func(conn *dbus.Conn, _ dbus.ObjectPath) error {
+		return conn.Object(busName, rootPath).Call("org.freedesktop.DBus.ObjectManager.GetManagedObjects", 0).Err
+	}},
+}
+
+func pickOp(r *rand.Rand) loadOp {
+	total := 0
+	for _, op := range loadMix {
+		total += op.weight
+	}
+	n := r.IntN(total)
+	for _, op := range loadMix {
+		if n < op.weight {
+			return op
+		}
+		n -= op.weight
+	}
+	panic("unreachable")
+}
+
+// TestLoad runs the daemon in this process (so goleak and the heap can
+// see it) against the namespace's real systemd and bus, and has 32 clients
+// do 3,000 mixed operations on 200 timers.
+func TestLoad(t *testing.T) {
+	// The installed daemon must not be activated while this one serves.
+	inNS(t, "systemctl", "mask", "--runtime", "snapm-timersd.service")
+	inNS(t, "systemctl", "stop", "snapm-timersd.service")
+	t.Cleanup(func() { inNS(t, "systemctl", "unmask", "--runtime", "snapm-timersd.service") })
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logCore, logs := observer.New(zap.InfoLevel)
+	go func() {
+		done <- daemon.Run(ctx, daemon.Config{BusAddress: ns.BusAddress(), UnitDir: ns.UnitDirPath(),
+			StateDir: t.TempDir(), CallTimeout: time.Minute, Log: zap.New(logCore)})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon.Run: %v", err)
+		}
+		for _, e := range logs.FilterMessage("stopping").All() {
+			t.Logf("the daemon issued %v daemon-reloads and %v full resyncs", e.ContextMap()["daemon_reloads"], e.ContextMap()["full_resyncs"])
+		}
+	}()
+
+	clients := make([]*dbus.Conn, loadClients)
+	for i := range clients {
+		c, err := dbus.Connect(ns.BusAddress())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	admin := clients[0]
+	waitName(t, admin)
+	paths := make([]dbus.ObjectPath, loadTimers)
+	for i := range paths {
+		typ := []string{"create", "gc"}[i%2]
+		if err := admin.Object(busName, rootPath).Call(managerIf+".CreateTimer", 0, typ, fmt.Sprintf("load-%03d", i), "daily").Store(&paths[i]); err != nil {
+			t.Fatalf("CreateTimer %d: %v", i, err)
+		}
+	}
+
+	var (
+		mu         sync.Mutex
+		latencies  []time.Duration
+		unexpected []string
+		expected   int
+		heap       []uint64
+	)
+	began := time.Now()
+	for round := 0; round < loadRounds; round++ {
+		var wg sync.WaitGroup
+		perClient := loadOps / loadRounds / loadClients
+		for c, conn := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(round), uint64(c)))
+				for range perClient + boolInt(c < loadOps/loadRounds%loadClients) {
+					path := paths[r.IntN(loadTimers)]
+					if r.IntN(4) == 0 {
+						path = paths[r.IntN(hotTimers)]
+					}
+					op := pickOp(r)
+					start := time.Now()
+					err := op.do(conn, path)
+					took := time.Since(start)
+					mu.Lock()
+					latencies = append(latencies, took)
+					switch {
+					case err == nil:
+					case op.expected != "" && errName(err) == op.expected:
+						expected++
+					default:
+						unexpected = append(unexpected, fmt.Sprintf("%s on %s: %v", op.name, path, err))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = append(heap, ms.HeapAlloc)
+	}
+	elapsed := time.Since(began)
+
+	if len(latencies) != loadOps {
+		t.Errorf("%d operations ran, want %d", len(latencies), loadOps)
+	}
+	for _, u := range unexpected {
+		t.Error(u)
+	}
+	// The final state equals systemd's own view, timer by timer.
+	mismatches := 0
+	for i, path := range paths {
+		unit := fmt.Sprintf("snapm-%s@load-%03d.timer", []string{"create", "gc"}[i%2], i)
+		if got, facts := status(t, admin, path), statusFromFacts(t, admin, unit); got != facts {
+			mismatches++
+			t.Errorf("%s: status %s, disk and systemd say %s", unit, got, facts)
+		}
+	}
+	slices.Sort(latencies)
+	p := func(q int) time.Duration { return latencies[(len(latencies)-1)*q/100] }
+	t.Logf("%d clients, %d operations on %d timers in %v: %.0f ops/s; latency p50 %v, p99 %v, max %v",
+		loadClients, len(latencies), loadTimers, elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(),
+		p(50), p(99), latencies[len(latencies)-1])
+	t.Logf("errors: %d unexpected, %d expected (Start of a timer another client had disabled); state mismatches: %d",
+		len(unexpected), expected, mismatches)
+	t.Logf("heap after each round of %d operations: %v", loadOps/loadRounds, mib(heap))
+	// Flat: the last round leaves no more behind than the first, give or
+	// take what one GC cycle's timing moves.
+	if heap[len(heap)-1] > heap[0]+2<<20 {
+		t.Errorf("heap grew from %d to %d bytes over the rounds", heap[0], heap[len(heap)-1])
+	}
+
+	for _, path := range paths {
+		if err := admin.Object(busName, rootPath).Call(managerIf+".RemoveTimer", 0, path).Err; err != nil {
+			t.Errorf("RemoveTimer %s: %v", path, err)
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func mib(bytes []uint64) []string {
+	out := make([]string, len(bytes))
+	for i, b := range bytes {
+		out[i] = fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	}
+	return out
+}
+
+func waitName(t *testing.T, conn *dbus.Conn) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var owner string
+		if conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&owner) == nil {
+			return
+		}
+	}
+	t.Fatal("the in-process daemon did not claim its name")
+}
