@@ -10,7 +10,6 @@ const EnvVar = "SNAPM_TIMERSD_CRASH_AT"
 // The steps, in the order the operations pass them.
 const (
 	EnableDropInWritten = "enable:drop-in-written"
-	EnableUnitLoaded    = "enable:unit-loaded"
 	EnableUnitEnabled   = "enable:unit-enabled"
 	EnableSynced        = "enable:synced"
 	DisableStopped      = "disable:stopped"
@@ -20,6 +19,6 @@ const (
 
 // Steps lists every step, for the tests.
 var Steps = []string{
-	EnableDropInWritten, EnableUnitLoaded, EnableUnitEnabled, EnableSynced,
+	EnableDropInWritten, EnableUnitEnabled, EnableSynced,
 	DisableStopped, DisableUnitDisabled, DisableDropInGone,
 }

@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/coalesce"
-	"github.com/snapm/snapm-timersd/service/crashpoint"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
@@ -107,13 +106,11 @@ func wrap(method string, err error) error {
 	return nil
 }
 
-// EnableUnit loads unit and enables its unit file (force: replace
-// conflicting symlinks, as snapm always has).
+// EnableUnit enables unit's unit file (force: replace conflicting
+// symlinks, as snapm always has). It does not load the unit: systemd
+// would unload it again at once, and loads it afresh from disk when it is
+// started.
 func (c *Client) EnableUnit(ctx context.Context, unit string) error {
-	if _, err := c.call(ctx, "LoadUnit", unit); err != nil {
-		return err
-	}
-	crashpoint.Hit(crashpoint.EnableUnitLoaded)
 	return c.files.call(func() error {
 		_, err := c.call(ctx, "EnableUnitFiles", []string{unit}, false, true)
 		return err
@@ -177,14 +174,15 @@ func (c *Client) doReload(ctx context.Context) error {
 	return err
 }
 
-// UnitState reads systemd's view of unit without loading it.
+// UnitState reads systemd's view of unit without loading it, all but the
+// unit file state: a loaded unit's UnitFileState property is what systemd
+// computed when it first answered it, until the next daemon-reload.
 func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, uint64, error) {
 	var st timers.UnitState
 	call, err := c.call(ctx, "GetUnit", unit)
 	var callErr *CallError
 	if errors.As(err, &callErr) && callErr.Name == busName+".NoSuchUnit" {
-		st.UnitFileState, err = c.unitFileState(c.manager.GoWithContext(ctx, managerIface+".GetUnitFileState", 0, nil, unit))
-		return st, uint64(call.ResponseSequence), err
+		return st, uint64(call.ResponseSequence), nil
 	}
 	if err != nil {
 		return st, 0, err
@@ -193,28 +191,22 @@ func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, 
 	if err := call.Store(&path); err != nil {
 		return st, 0, wrap("GetUnit", err)
 	}
-	// A loaded unit's UnitFileState property is what systemd computed when
-	// it first answered it, until the next daemon-reload; GetUnitFileState
-	// reads the files now. Both questions go out at once.
-	fileState := c.manager.GoWithContext(ctx, managerIface+".GetUnitFileState", 0, nil, unit)
 	// The empty interface asks sd-bus for Unit and Timer properties at once.
 	all := c.conn.Object(busName, path).CallWithContext(ctx, propsIface+".GetAll", 0, "")
-	if all.Err != nil {
-		<-fileState.Done
-		return st, 0, wrap("GetAll", all.Err)
-	}
 	var props map[string]dbus.Variant
 	if err := all.Store(&props); err != nil {
-		<-fileState.Done
 		return st, 0, wrap("GetAll", err)
 	}
 	applyProps(&st, props)
-	st.UnitFileState, err = c.unitFileState(fileState)
-	return st, uint64(all.ResponseSequence), err
+	return st, uint64(all.ResponseSequence), nil
 }
 
-func (c *Client) unitFileState(call *dbus.Call) (string, error) {
-	<-call.Done
+// UnitFileState asks systemd to compute unit's unit file state from disk.
+func (c *Client) UnitFileState(ctx context.Context, unit string) (string, error) {
+	call, err := c.call(ctx, "GetUnitFileState", unit)
+	if err != nil {
+		return "", err
+	}
 	var state string
 	if err := call.Store(&state); err != nil {
 		return "", wrap("GetUnitFileState", err)
@@ -233,8 +225,6 @@ func applyProps(st *timers.UnitState, props map[string]dbus.Variant) {
 			st.ActiveState, _ = v.Value().(string)
 		case "SubState":
 			st.SubState, _ = v.Value().(string)
-		case "UnitFileState":
-			st.UnitFileState, _ = v.Value().(string)
 		case "NeedDaemonReload":
 			st.NeedDaemonReload, _ = v.Value().(bool)
 		case "NextElapseUSecRealtime":

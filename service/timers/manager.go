@@ -20,16 +20,19 @@ import (
 // Systemd is what the domain needs from org.freedesktop.systemd1. Methods
 // that start a job return once systemd reports the job's result.
 type Systemd interface {
-	// EnableUnit loads unit and enables its unit file.
+	// EnableUnit enables unit's unit file.
 	EnableUnit(ctx context.Context, unit string) error
 	DisableUnit(ctx context.Context, unit string) error
 	StartUnit(ctx context.Context, unit string) error
 	StopUnit(ctx context.Context, unit string) error
 	// Reload is a daemon-reload; concurrent callers share one.
 	Reload(ctx context.Context) error
-	// UnitState reads systemd's view of unit; seq orders it against the
-	// signals delivered to Events.UnitChanged.
+	// UnitState reads systemd's view of unit, all but UnitFileState; seq
+	// orders it against the signals delivered to Events.UnitChanged.
 	UnitState(ctx context.Context, unit string) (state UnitState, seq uint64, err error)
+	// UnitFileState reads the unit file state from disk, as systemd
+	// computes it now.
+	UnitFileState(ctx context.Context, unit string) (string, error)
 }
 
 // Calendar validates expressions and computes their elapses.
@@ -301,15 +304,17 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	m.pokeElapses()
 	// The unit may already be known to systemd (say, enabled by hand); the
 	// status must say so from the start.
-	if err := m.refresh(ctx, t); err != nil {
+	if err := m.refresh(ctx, t, withFileState); err != nil {
 		m.log.Warn("reading systemd state of new timer", zap.Stringer("unit", key), zap.Error(err))
 	}
 	return t.Snapshot(), nil
 }
 
 // op runs fn on the timer under its operation lock, then publishes
-// systemd's view of the outcome before returning.
-func (m *Manager) op(ctx context.Context, key Key, fn func(t *Timer) error) (Snapshot, error) {
+// systemd's view of the outcome before returning, unless fn says it left
+// that view fresh. fileState: whether fn may have changed the unit file
+// state.
+func (m *Manager) op(ctx context.Context, key Key, fileState bool, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
 	t, err := m.timer(key)
 	if err != nil {
 		return Snapshot{}, err
@@ -325,9 +330,11 @@ func (m *Manager) op(ctx context.Context, key Key, fn func(t *Timer) error) (Sna
 	if removed {
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
 	}
-	opErr := fn(t)
-	if err := m.refresh(ctx, t); err != nil && opErr == nil {
-		opErr = err
+	fresh, opErr := fn(t)
+	if !fresh {
+		if err := m.refresh(ctx, t, fileState); err != nil && opErr == nil {
+			opErr = err
+		}
 	}
 	return t.Snapshot(), opErr
 }
@@ -335,38 +342,44 @@ func (m *Manager) op(ctx context.Context, key Key, fn func(t *Timer) error) (Sna
 // Enable writes the drop-in and enables the unit so that systemd runs the
 // timer's schedule, also after a reboot.
 func (m *Manager) Enable(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, func(t *Timer) error { return m.enable(ctx, t) })
+	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) { return m.enable(ctx, t) })
 }
 
-func (m *Manager) enable(ctx context.Context, t *Timer) error {
+func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) {
 	unit := t.key.Unit()
 	t.mu.Lock()
 	spec, cal, calErr, hadDropIn := t.spec, t.cal, t.calErr, t.dropIn
 	t.mu.Unlock()
 	if calErr != nil {
-		return fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
+		return false, fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
 	}
 	if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
-		return fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
+		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 	}
 	t.setDropIn(true)
 	crashpoint.Hit(crashpoint.EnableDropInWritten)
-	err := m.cfg.Systemd.EnableUnit(ctx, unit)
+	err = m.cfg.Systemd.EnableUnit(ctx, unit)
 	if err == nil {
 		crashpoint.Hit(crashpoint.EnableUnitEnabled)
-		err = m.syncConfig(ctx, unit, cal.Normalized)
+		// The new symlink is in /etc/systemd/system, which systemd looks at
+		// before anything else when it computes the state: "enabled" (a
+		// masked unit fails EnableUnitFiles). No need to have it walk every
+		// .wants directory to say so.
+		t.setUnitFileState("enabled")
+		fresh, err = m.syncConfig(ctx, t, cal.Normalized, stateOnly)
 	}
 	if err != nil && !hadDropIn {
 		// Leave no half-enabled timer behind: the caller sees the error
 		// and the timer stays as it was.
 		m.undoEnable(ctx, t)
+		fresh = true
 	}
 	if err != nil {
-		return fmt.Errorf("enabling timer %s: %w", unit, err)
+		return fresh, fmt.Errorf("enabling timer %s: %w", unit, err)
 	}
 	crashpoint.Hit(crashpoint.EnableSynced)
 	m.log.Info("timer enabled", zap.String("unit", unit), zap.String("calendar", spec))
-	return nil
+	return fresh, nil
 }
 
 func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
@@ -376,61 +389,77 @@ func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
 	}
 	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
 		m.log.Warn("rolling back enable: removing drop-in", zap.String("unit", unit), zap.Error(err))
-		return
 	}
-	t.setDropIn(false)
+	if err := m.refresh(ctx, t, withFileState); err != nil {
+		m.log.Warn("rolling back enable: reading the outcome", zap.String("unit", unit), zap.Error(err))
+	}
 }
 
-// syncConfig makes systemd's loaded configuration of unit match the
-// drop-in, with a daemon-reload only when it does not already.
-func (m *Manager) syncConfig(ctx context.Context, unit, normalized string) error {
-	st, _, err := m.cfg.Systemd.UnitState(ctx, unit)
-	if err != nil {
-		return err
+// syncConfig reads systemd's view of t and makes its loaded configuration
+// match the drop-in, with a daemon-reload only when it does not already.
+// fresh: no reload came after the read, so t's published state is current.
+func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, fileState bool) (fresh bool, err error) {
+	if err := m.refresh(ctx, t, fileState); err != nil {
+		return false, err
 	}
+	t.mu.Lock()
+	st := t.unit
+	t.mu.Unlock()
 	if !st.loaded() {
-		return nil // systemd reads the files afresh when it next loads it
+		return true, nil // systemd reads the files afresh when it next loads it
 	}
-	if !st.NeedDaemonReload && (normalized == "" || slices.Equal(st.Calendars, []string{normalized})) {
-		return nil
+	if !st.NeedDaemonReload && slices.Equal(st.Calendars, []string{normalized}) {
+		return true, nil
 	}
-	m.log.Debug("systemd's loaded configuration is stale, reloading", zap.String("unit", unit),
+	m.log.Debug("systemd's loaded configuration is stale, reloading", zap.String("unit", t.key.Unit()),
 		zap.Strings("loaded_calendars", st.Calendars), zap.Bool("need_daemon_reload", st.NeedDaemonReload))
-	return m.cfg.Systemd.Reload(ctx)
+	return false, m.cfg.Systemd.Reload(ctx)
 }
 
 // Start starts an enabled timer and waits for systemd's job to finish.
 func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, func(t *Timer) error {
+	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
-		if err := m.refresh(ctx, t); err != nil {
-			return err
+		// The drop-in is looked at on disk, where a hand could have removed
+		// it; the unit file state is current (our Enable and Disable read
+		// it, anyone else's change makes systemd say UnitFilesChanged).
+		_, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
+		if err != nil {
+			return false, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
 		}
 		// Not the derived status: a failed timer that is configured must
 		// be startable, that is how it recovers.
 		t.mu.Lock()
-		configured := t.dropIn && t.unit.UnitFileState == "enabled"
+		configured := dropIn && t.unit.UnitFileState == "enabled"
 		t.mu.Unlock()
 		if !configured {
-			return fmt.Errorf("cannot start timer %s: %w (call Enable first)", unit, ErrNotEnabled)
+			return false, fmt.Errorf("cannot start timer %s: %w (call Enable first)", unit, ErrNotEnabled)
 		}
 		if err := m.cfg.Systemd.StartUnit(ctx, unit); err != nil {
-			return fmt.Errorf("starting timer %s: %w", unit, err)
+			return false, fmt.Errorf("starting timer %s: %w", unit, err)
 		}
 		m.log.Info("timer started", zap.String("unit", unit))
-		return nil
+		// Nothing to read back: systemd sends the unit's PropertiesChanged
+		// before the JobRemoved that ended the wait, and they have been
+		// applied in order. LoadState is never signalled, but systemd
+		// starts only loaded units.
+		t.mu.Lock()
+		t.unit.LoadState = "loaded"
+		t.publish(m.cfg.Observer)
+		t.mu.Unlock()
+		return true, nil
 	})
 }
 
 // Stop stops the timer; it stays enabled.
 func (m *Manager) Stop(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, func(t *Timer) error {
+	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
 		if err := m.cfg.Systemd.StopUnit(ctx, unit); err != nil {
-			return fmt.Errorf("stopping timer %s: %w", unit, err)
+			return false, fmt.Errorf("stopping timer %s: %w", unit, err)
 		}
 		m.log.Info("timer stopped", zap.String("unit", unit))
-		return nil
+		return true, nil // as for Start, the signals told it all
 	})
 }
 
@@ -438,7 +467,7 @@ func (m *Manager) Stop(ctx context.Context, key Key) (Snapshot, error) {
 // the drop-in goes even when systemd fails, so the schedule cannot come
 // back by itself at the next boot.
 func (m *Manager) Disable(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, func(t *Timer) error { return m.disable(ctx, t) })
+	return m.op(ctx, key, withFileState, func(t *Timer) (bool, error) { return false, m.disable(ctx, t) })
 }
 
 func (m *Manager) disable(ctx context.Context, t *Timer) error {
@@ -470,14 +499,14 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
 	}
-	return m.op(ctx, key, func(t *Timer) error {
+	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
 		t.mu.Lock()
 		oldSpec, oldCal, oldErr, dropIn := t.spec, t.cal, t.calErr, t.dropIn
 		t.mu.Unlock()
 		if dropIn {
 			if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
-				return fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
+				return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 			}
 		}
 		t.setCalendar(spec, cal, nil)
@@ -488,26 +517,27 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 					m.log.Error("restoring drop-in after failed state save", zap.String("unit", unit), zap.Error(rerr))
 				}
 			}
-			return err
+			return false, err
 		}
 		m.pokeElapses()
+		fresh := false
 		if dropIn {
-			if err := m.syncConfig(ctx, unit, cal.Normalized); err != nil {
-				return fmt.Errorf("reloading timer %s: %w", unit, err)
+			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, stateOnly); err != nil {
+				return false, fmt.Errorf("reloading timer %s: %w", unit, err)
 			}
 		}
 		m.log.Info("timer calendar changed", zap.String("unit", unit), zap.String("calendar", spec))
-		return nil
+		return fresh, nil
 	})
 }
 
 // Remove disables the timer if needed and forgets it.
 func (m *Manager) Remove(ctx context.Context, key Key) error {
-	_, err := m.op(ctx, key, func(t *Timer) error {
+	_, err := m.op(ctx, key, withFileState, func(t *Timer) (bool, error) {
 		s := t.Snapshot()
 		if s.Status != StatusDisabled {
 			if err := m.disable(ctx, t); err != nil {
-				return err
+				return false, err
 			}
 		}
 		m.mu.Lock()
@@ -517,30 +547,50 @@ func (m *Manager) Remove(ctx context.Context, key Key) error {
 			m.mu.Lock()
 			m.timers[key] = t
 			m.mu.Unlock()
-			return err
+			return false, err
 		}
 		t.mu.Lock()
 		t.removed = true
 		m.cfg.Observer.TimerRemoved(t.snap)
 		t.mu.Unlock()
 		m.log.Info("timer removed", zap.String("unit", key.Unit()))
-		return nil
+		return true, nil // gone: nothing left to publish
 	})
 	return err
 }
 
+// What refresh reads of systemd: its runtime view always, the unit file
+// state only when asked. systemd computes that from the disk on each call,
+// which costs more than the rest together and grows with the number of
+// enabled units, and it changes only through Enable and Disable (which
+// ask) or an outside change of unit files (which resyncs with it).
+const (
+	stateOnly     = false
+	withFileState = true
+)
+
 // refresh reads systemd's and the disk's view of t and publishes it. The
 // caller holds t's operation lock, so our own writes cannot race the read
 // of the drop-in.
-func (m *Manager) refresh(ctx context.Context, t *Timer) error {
+func (m *Manager) refresh(ctx context.Context, t *Timer, fileState bool) error {
 	unit := t.key.Unit()
-	st, seq, err := m.cfg.Systemd.UnitState(ctx, unit)
-	if err != nil {
-		return fmt.Errorf("reading state of %s: %w", unit, err)
+	// What systemd fails to tell keeps its last known value; the rest is
+	// still worth publishing (a drop-in that went, say).
+	st, seq, sdErr := m.cfg.Systemd.UnitState(ctx, unit)
+	if sdErr != nil {
+		sdErr = fmt.Errorf("reading state of %s: %w", unit, sdErr)
+	}
+	fileStateNow := t.unitFileState()
+	if fileState {
+		if state, err := m.cfg.Systemd.UnitFileState(ctx, unit); err == nil {
+			fileStateNow = state
+		} else {
+			sdErr = errors.Join(sdErr, fmt.Errorf("reading unit file state of %s: %w", unit, err))
+		}
 	}
 	spec, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
 	if err != nil {
-		return fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
+		return errors.Join(sdErr, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err))
 	}
 	t.mu.Lock()
 	t.dropIn = dropIn
@@ -551,18 +601,23 @@ func (m *Manager) refresh(ctx context.Context, t *Timer) error {
 		t.cal, t.calErr = m.cfg.Calendar.Parse(spec, m.cfg.Now())
 		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(t.calErr))
 	}
-	if seq >= t.seq {
+	switch {
+	case seq == 0: // dbus.NoSequence: UnitState failed
+	case seq >= t.seq:
 		t.unit, t.seq = st, seq
-	} else {
+	default:
 		// A signal newer than this read was applied meanwhile. Keep its
 		// values, and take from the read only what systemd never signals.
-		t.unit.UnitFileState, t.unit.NeedDaemonReload = st.UnitFileState, st.NeedDaemonReload
+		t.unit.NeedDaemonReload = st.NeedDaemonReload
 	}
+	t.unit.UnitFileState = fileStateNow
 	if sd := t.systemdCalendar(); sd != "" && t.calErr == nil && sd != t.cal.Normalized {
 		m.log.Warn("systemd normalizes the calendar expression differently; systemd's form is shown",
 			zap.String("unit", unit), zap.String("systemd", sd), zap.String("engine", t.cal.Normalized))
 	}
-	if t.unit.active() && t.unit.NextElapse != 0 && t.cal.Next != 0 && t.unit.NextElapse != t.cal.Next {
+	// Only while systemd runs the schedule we have: syncConfig publishes
+	// its view once before the daemon-reload that brings a new one.
+	if t.unit.active() && t.systemdCalendar() == t.cal.Normalized && t.unit.NextElapse != 0 && t.cal.Next != 0 && t.unit.NextElapse != t.cal.Next {
 		m.log.Warn("systemd's next elapse differs from the engine's; systemd's is shown", zap.String("unit", unit),
 			zap.Uint64("systemd_usec", t.unit.NextElapse), zap.Uint64("engine_usec", t.cal.Next))
 	}
@@ -573,19 +628,32 @@ func (m *Manager) refresh(ctx context.Context, t *Timer) error {
 	t.mu.Unlock()
 	if edited && !removed {
 		m.pokeElapses()
-		return m.store.save(ctx)
+		return errors.Join(sdErr, m.store.save(ctx))
 	}
-	return nil
+	return sdErr
 }
 
-// lockedRefresh is refresh for callers that do not hold the operation lock.
+// lockedRefresh is a full refresh for callers that do not hold the
+// operation lock: adoption and resynchronization.
 func (m *Manager) lockedRefresh(ctx context.Context, t *Timer) error {
 	unlock, err := t.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return m.refresh(ctx, t)
+	return m.refresh(ctx, t, withFileState)
+}
+
+func (t *Timer) setUnitFileState(state string) {
+	t.mu.Lock()
+	t.unit.UnitFileState = state
+	t.mu.Unlock()
+}
+
+func (t *Timer) unitFileState() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.unit.UnitFileState
 }
 
 func (t *Timer) setDropIn(present bool) {

@@ -133,10 +133,8 @@ func TestFaults(t *testing.T) {
 		wantFiles  bool
 		detail     string
 	}{
-		{"LoadUnit fails", func(e *env, _ string) { e.fake.Fail("LoadUnit", "org.freedesktop.systemd1.UnitMasked") },
+		{"EnableUnitFiles fails", func(e *env, _ string) { e.fake.Fail("EnableUnitFiles", "org.freedesktop.systemd1.UnitMasked") },
 			"Enable", "SystemdError", "disabled", false, "org.freedesktop.systemd1.UnitMasked"},
-		{"EnableUnitFiles fails", func(e *env, _ string) { e.fake.Fail("EnableUnitFiles", "org.freedesktop.DBus.Error.AccessDenied") },
-			"Enable", "SystemdError", "disabled", false, "EnableUnitFiles"},
 		{"needed reload fails", func(e *env, unit string) {
 			e.fake.Load(unit) // loaded before the drop-in existed: systemd's copy is stale
 			e.fake.Fail("Reload", "org.freedesktop.DBus.Error.NoMemory")
@@ -148,10 +146,17 @@ func TestFaults(t *testing.T) {
 			"Start", "JobFailed", "enabled", true, `result "failed"`},
 		{"StartUnit refused", func(e *env, _ string) { e.fake.Fail("StartUnit", "org.freedesktop.systemd1.UnitMasked") },
 			"Start", "SystemdError", "enabled", true, "StartUnit"},
+		// Enable that cannot read back what systemd made of it undoes itself.
 		{"GetUnit fails", func(e *env, _ string) { e.fake.Fail("GetUnit", "org.freedesktop.DBus.Error.NoMemory") },
-			"Start", "SystemdError", "enabled", true, "GetUnit"},
-		{"GetAll fails", func(e *env, _ string) { e.fake.Fail("GetAll", "org.freedesktop.DBus.Error.AccessDenied") },
-			"Start", "SystemdError", "enabled", true, "GetAll"},
+			"Enable", "SystemdError", "disabled", false, "GetUnit"},
+		// A read that fails after Disable still shows what it could see.
+		{"GetAll fails", func(e *env, unit string) {
+			e.fake.Load(unit)
+			e.fake.Fail("GetAll", "org.freedesktop.DBus.Error.AccessDenied")
+		}, "Disable", "SystemdError", "disabled", false, "GetAll"},
+		// Disable that cannot read back the unit file state does not guess.
+		{"GetUnitFileState fails", func(e *env, _ string) { e.fake.Fail("GetUnitFileState", "org.freedesktop.DBus.Error.IOError") },
+			"Disable", "SystemdError", "invalid", false, "GetUnitFileState"},
 		{"stop job fails", func(e *env, _ string) { e.fake.JobResult("StopUnit", "canceled") },
 			"Stop", "JobFailed", "enabled", true, `result "canceled"`},
 		// Disable removes the drop-in even when systemd fails, so the

@@ -243,19 +243,6 @@ type manager struct{ f *Fake }
 
 func (m manager) Subscribe() *dbus.Error { return m.f.begin("Subscribe") }
 
-func (m manager) LoadUnit(name string) (dbus.ObjectPath, *dbus.Error) {
-	if err := m.f.begin("LoadUnit"); err != nil {
-		return "", err
-	}
-	m.f.mu.Lock()
-	defer m.f.mu.Unlock()
-	// Like systemd: a loaded unit stays as loaded, stale or not.
-	if u := m.f.unit(name); !u.loaded {
-		m.f.loadLocked(name)
-	}
-	return systemd.UnitPath(name), nil
-}
-
 func (m manager) GetUnit(name string) (dbus.ObjectPath, *dbus.Error) {
 	if err := m.f.begin("GetUnit"); err != nil {
 		return "", err
