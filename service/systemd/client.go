@@ -54,9 +54,9 @@ func (e *JobError) Error() string {
 // Events receives what systemd signals; the timer domain implements it.
 type Events interface {
 	UnitChanged(unit string, seq uint64, apply func(*timers.UnitState))
-	// Resync says anything may have changed: a reload, unit files, or a
-	// new systemd instance on the bus.
-	Resync()
+	// Resync says what may have changed for any unit: their state after
+	// a reload, their unit files, or both with a new systemd on the bus.
+	Resync(reads timers.Reads)
 }
 
 // Client talks to systemd over conn, which must have been opened with

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/service/timers"
 )
 
 // verdictTimeout bounds the wait for the reply that tells whether our own
@@ -128,7 +130,7 @@ func (f *FileChanges) judge(ctx context.Context, ev Events) {
 				break
 			}
 			if !f.ours(ctx, next) {
-				ev.Resync()
+				ev.Resync(timers.ReadUnitFile)
 			}
 		}
 	}

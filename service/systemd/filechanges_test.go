@@ -40,7 +40,7 @@ type resyncs struct {
 }
 
 func (r *resyncs) UnitChanged(string, uint64, func(*timers.UnitState)) {}
-func (r *resyncs) Resync()                                             { r.mu.Lock(); r.n++; r.mu.Unlock() }
+func (r *resyncs) Resync(timers.Reads)                                 { r.mu.Lock(); r.n++; r.mu.Unlock() }
 func (r *resyncs) count() int                                          { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
 
 // TestFileChanges: only the UnitFilesChanged right before the reply of

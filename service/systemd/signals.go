@@ -56,8 +56,9 @@ func (c *Client) dispatch(ev Events, ch <-chan *dbus.Signal) {
 			c.propertiesChanged(ev, sig)
 		case managerIface + ".Reloading":
 			var starting bool
+			// A reload changes loaded units, never the files on disk.
 			if dbus.Store(sig.Body, &starting) == nil && !starting {
-				ev.Resync()
+				ev.Resync(timers.ReadUnit)
 			}
 		case managerIface + ".UnitFilesChanged":
 			c.files.signal()
@@ -99,6 +100,6 @@ func (c *Client) ownerChanged(ev Events, sig *dbus.Signal) {
 		} else if err != nil {
 			c.log.Error("resubscribing to systemd", zap.Error(err))
 		}
-		ev.Resync()
+		ev.Resync(timers.ReadAll)
 	}()
 }

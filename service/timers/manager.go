@@ -69,8 +69,11 @@ type Manager struct {
 	cfg   Config
 	log   *zap.Logger
 	store *store
-	// refreshAll coalesces bursts of "everything may have changed" events.
-	refreshAll chan struct{}
+	// refreshAll coalesces bursts of "everything may have changed" events;
+	// resyncReads says what the next pass reads.
+	refreshAll  chan struct{}
+	resyncMu    sync.Mutex
+	resyncReads Reads
 	// calendarChanged wakes the keeper of next elapses early.
 	calendarChanged chan struct{}
 
@@ -151,7 +154,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		m.mu.Unlock()
 	}
 	m.forEachParallel(ctx, func(t *Timer) {
-		if err := m.lockedRefresh(ctx, t); err != nil {
+		if err := m.lockedRefresh(ctx, t, ReadAll); err != nil {
 			m.log.Warn("reading systemd state of adopted timer", zap.Stringer("unit", t.key), zap.Error(err))
 		}
 	})
@@ -304,7 +307,7 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	m.pokeElapses()
 	// The unit may already be known to systemd (say, enabled by hand); the
 	// status must say so from the start.
-	if err := m.refresh(ctx, t, withFileState); err != nil {
+	if err := m.refresh(ctx, t, ReadAll); err != nil {
 		m.log.Warn("reading systemd state of new timer", zap.Stringer("unit", key), zap.Error(err))
 	}
 	return t.Snapshot(), nil
@@ -312,9 +315,8 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 
 // op runs fn on the timer under its operation lock, then publishes
 // systemd's view of the outcome before returning, unless fn says it left
-// that view fresh. fileState: whether fn may have changed the unit file
-// state.
-func (m *Manager) op(ctx context.Context, key Key, fileState bool, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
+// that view fresh. reads: what fn may have changed.
+func (m *Manager) op(ctx context.Context, key Key, reads Reads, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
 	t, err := m.timer(key)
 	if err != nil {
 		return Snapshot{}, err
@@ -332,7 +334,7 @@ func (m *Manager) op(ctx context.Context, key Key, fileState bool, fn func(t *Ti
 	}
 	fresh, opErr := fn(t)
 	if !fresh {
-		if err := m.refresh(ctx, t, fileState); err != nil && opErr == nil {
+		if err := m.refresh(ctx, t, reads); err != nil && opErr == nil {
 			opErr = err
 		}
 	}
@@ -342,7 +344,7 @@ func (m *Manager) op(ctx context.Context, key Key, fileState bool, fn func(t *Ti
 // Enable writes the drop-in and enables the unit so that systemd runs the
 // timer's schedule, also after a reboot.
 func (m *Manager) Enable(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) { return m.enable(ctx, t) })
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) { return m.enable(ctx, t) })
 }
 
 func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) {
@@ -366,7 +368,7 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 		// masked unit fails EnableUnitFiles). No need to have it walk every
 		// .wants directory to say so.
 		t.setUnitFileState("enabled")
-		fresh, err = m.syncConfig(ctx, t, cal.Normalized, stateOnly)
+		fresh, err = m.syncConfig(ctx, t, cal.Normalized, ReadUnit)
 	}
 	if err != nil && !hadDropIn {
 		// Leave no half-enabled timer behind: the caller sees the error
@@ -390,7 +392,7 @@ func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
 	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
 		m.log.Warn("rolling back enable: removing drop-in", zap.String("unit", unit), zap.Error(err))
 	}
-	if err := m.refresh(ctx, t, withFileState); err != nil {
+	if err := m.refresh(ctx, t, ReadAll); err != nil {
 		m.log.Warn("rolling back enable: reading the outcome", zap.String("unit", unit), zap.Error(err))
 	}
 }
@@ -398,8 +400,8 @@ func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
 // syncConfig reads systemd's view of t and makes its loaded configuration
 // match the drop-in, with a daemon-reload only when it does not already.
 // fresh: no reload came after the read, so t's published state is current.
-func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, fileState bool) (fresh bool, err error) {
-	if err := m.refresh(ctx, t, fileState); err != nil {
+func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, reads Reads) (fresh bool, err error) {
+	if err := m.refresh(ctx, t, reads); err != nil {
 		return false, err
 	}
 	t.mu.Lock()
@@ -418,7 +420,7 @@ func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, f
 
 // Start starts an enabled timer and waits for systemd's job to finish.
 func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) {
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
 		// The drop-in is looked at on disk, where a hand could have removed
 		// it; the unit file state is current (our Enable and Disable read
@@ -453,7 +455,7 @@ func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
 
 // Stop stops the timer; it stays enabled.
 func (m *Manager) Stop(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) {
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
 		if err := m.cfg.Systemd.StopUnit(ctx, unit); err != nil {
 			return false, fmt.Errorf("stopping timer %s: %w", unit, err)
@@ -467,7 +469,7 @@ func (m *Manager) Stop(ctx context.Context, key Key) (Snapshot, error) {
 // the drop-in goes even when systemd fails, so the schedule cannot come
 // back by itself at the next boot.
 func (m *Manager) Disable(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, withFileState, func(t *Timer) (bool, error) { return false, m.disable(ctx, t) })
+	return m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) { return false, m.disable(ctx, t) })
 }
 
 func (m *Manager) disable(ctx context.Context, t *Timer) error {
@@ -499,7 +501,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
 	}
-	return m.op(ctx, key, stateOnly, func(t *Timer) (bool, error) {
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
 		t.mu.Lock()
 		oldSpec, oldCal, oldErr, dropIn := t.spec, t.cal, t.calErr, t.dropIn
@@ -522,7 +524,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 		m.pokeElapses()
 		fresh := false
 		if dropIn {
-			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, stateOnly); err != nil {
+			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, ReadUnit); err != nil {
 				return false, fmt.Errorf("reloading timer %s: %w", unit, err)
 			}
 		}
@@ -533,7 +535,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 
 // Remove disables the timer if needed and forgets it.
 func (m *Manager) Remove(ctx context.Context, key Key) error {
-	_, err := m.op(ctx, key, withFileState, func(t *Timer) (bool, error) {
+	_, err := m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) {
 		s := t.Snapshot()
 		if s.Status != StatusDisabled {
 			if err := m.disable(ctx, t); err != nil {
@@ -559,29 +561,37 @@ func (m *Manager) Remove(ctx context.Context, key Key) error {
 	return err
 }
 
-// What refresh reads of systemd: its runtime view always, the unit file
-// state only when asked. systemd computes that from the disk on each call,
-// which costs more than the rest together and grows with the number of
-// enabled units, and it changes only through Enable and Disable (which
-// ask) or an outside change of unit files (which resyncs with it).
+// Reads says what a refresh re-reads of systemd's view.
+type Reads uint8
+
+// ReadUnit is the runtime state (GetUnit and GetAll); ReadUnitFile the
+// unit file state, which systemd computes from the disk on each call: it
+// costs more than the rest together and grows with the number of enabled
+// units, and it changes only through Enable and Disable (which read it) or
+// an outside change of unit files (which resyncs it).
 const (
-	stateOnly     = false
-	withFileState = true
+	ReadUnit Reads = 1 << iota
+	ReadUnitFile
+	ReadAll = ReadUnit | ReadUnitFile
 )
 
 // refresh reads systemd's and the disk's view of t and publishes it. The
 // caller holds t's operation lock, so our own writes cannot race the read
 // of the drop-in.
-func (m *Manager) refresh(ctx context.Context, t *Timer, fileState bool) error {
+func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	unit := t.key.Unit()
-	// What systemd fails to tell keeps its last known value; the rest is
-	// still worth publishing (a drop-in that went, say).
-	st, seq, sdErr := m.cfg.Systemd.UnitState(ctx, unit)
-	if sdErr != nil {
-		sdErr = fmt.Errorf("reading state of %s: %w", unit, sdErr)
+	// What is not read, or systemd fails to tell, keeps its last known
+	// value; the rest is still worth publishing (a drop-in that went, say).
+	var st UnitState
+	var seq uint64
+	var sdErr error
+	if reads&ReadUnit != 0 {
+		if st, seq, sdErr = m.cfg.Systemd.UnitState(ctx, unit); sdErr != nil {
+			sdErr = fmt.Errorf("reading state of %s: %w", unit, sdErr)
+		}
 	}
 	fileStateNow := t.unitFileState()
-	if fileState {
+	if reads&ReadUnitFile != 0 {
 		if state, err := m.cfg.Systemd.UnitFileState(ctx, unit); err == nil {
 			fileStateNow = state
 		} else {
@@ -602,7 +612,7 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, fileState bool) error {
 		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(t.calErr))
 	}
 	switch {
-	case seq == 0: // dbus.NoSequence: UnitState failed
+	case seq == 0: // dbus.NoSequence: not read, or UnitState failed
 	case seq >= t.seq:
 		t.unit, t.seq = st, seq
 	default:
@@ -633,15 +643,15 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, fileState bool) error {
 	return sdErr
 }
 
-// lockedRefresh is a full refresh for callers that do not hold the
-// operation lock: adoption and resynchronization.
-func (m *Manager) lockedRefresh(ctx context.Context, t *Timer) error {
+// lockedRefresh is refresh for callers that do not hold the operation
+// lock: adoption and resynchronization.
+func (m *Manager) lockedRefresh(ctx context.Context, t *Timer, reads Reads) error {
 	unlock, err := t.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return m.refresh(ctx, t, withFileState)
+	return m.refresh(ctx, t, reads)
 }
 
 func (t *Timer) setUnitFileState(state string) {
@@ -769,9 +779,13 @@ func (m *Manager) UnitChanged(unit string, seq uint64, apply func(*UnitState)) {
 	t.publish(m.cfg.Observer)
 }
 
-// Resync asks for a full re-read of every timer, as after a daemon-reload,
-// a change of unit files, or systemd reconnecting; bursts share one pass.
-func (m *Manager) Resync() {
+// Resync asks for a re-read of every timer: of the units after a
+// daemon-reload, of the unit files after someone else changed them, of
+// both when systemd reconnects. Bursts share one pass.
+func (m *Manager) Resync(reads Reads) {
+	m.resyncMu.Lock()
+	m.resyncReads |= reads
+	m.resyncMu.Unlock()
 	select {
 	case m.refreshAll <- struct{}{}:
 	default:
@@ -788,9 +802,13 @@ func (m *Manager) refresher(ctx context.Context) {
 			return
 		case <-m.refreshAll:
 		}
+		m.resyncMu.Lock()
+		reads := m.resyncReads
+		m.resyncReads = 0
+		m.resyncMu.Unlock()
 		m.resyncs.Add(1)
 		m.forEachParallel(ctx, func(t *Timer) {
-			if err := m.lockedRefresh(ctx, t); err != nil && ctx.Err() == nil {
+			if err := m.lockedRefresh(ctx, t, reads); err != nil && ctx.Err() == nil {
 				m.log.Warn("resynchronizing timer", zap.Stringer("unit", t.key), zap.Error(err))
 			}
 		})
