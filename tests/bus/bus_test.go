@@ -426,3 +426,20 @@ func TestCreateAdoptsTimerConfiguredOnDisk(t *testing.T) {
 		t.Errorf("the drop-in on disk now says %q", got)
 	}
 }
+
+// TestSubscribeRefused: a daemon that cannot subscribe to systemd's
+// signals would serve a view that goes stale; it refuses to start.
+func TestSubscribeRefused(t *testing.T) {
+	addr := testbus.Start(t)
+	fake, err := fakesystemd.Start(addr, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	fake.Fail("Subscribe", "org.freedesktop.DBus.Error.AccessDenied")
+	err = daemon.Run(context.Background(), daemon.Config{BusAddress: addr, UnitDir: t.TempDir(), StateDir: t.TempDir(),
+		CallTimeout: 10 * time.Second, Log: zaptest.NewLogger(t)})
+	if err == nil || !strings.Contains(err.Error(), "subscribing to systemd") {
+		t.Fatalf("daemon.Run with Subscribe refused: %v", err)
+	}
+}
