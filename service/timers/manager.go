@@ -96,22 +96,10 @@ func NewManager(ctx context.Context, cfg Config) *Manager {
 	}
 	m := &Manager{cfg: cfg, log: cfg.Log, timers: map[Key]*Timer{},
 		refreshAll: make(chan struct{}, 1), calendarChanged: make(chan struct{}, 1)}
-	m.store = newStore(ctx, cfg.StateDir, m.records)
+	m.store = &store{dir: cfg.StateDir}
 	go m.refresher(ctx)
 	go m.keepElapsesCurrent(ctx)
 	return m
-}
-
-func (m *Manager) records() []record {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	recs := make([]record, 0, len(m.timers))
-	for _, t := range m.timers {
-		t.mu.Lock()
-		recs = append(recs, record{Type: t.key.Type, Name: t.key.Name, Spec: t.spec})
-		t.mu.Unlock()
-	}
-	return recs
 }
 
 // Adopt takes over every timer found on disk: the drop-ins snapm (ours or
@@ -297,7 +285,7 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	m.timers[key] = t
 	m.mu.Unlock()
 
-	if err := m.store.save(ctx); err != nil {
+	if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: t.spec}); err != nil {
 		m.mu.Lock()
 		delete(m.timers, key)
 		m.mu.Unlock()
@@ -512,7 +500,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 			}
 		}
 		t.setCalendar(spec, cal, nil)
-		if err := m.store.save(ctx); err != nil {
+		if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: spec}); err != nil {
 			t.setCalendar(oldSpec, oldCal, oldErr)
 			if dropIn {
 				if rerr := dropin.Write(m.cfg.UnitDir, unit, oldSpec); rerr != nil {
@@ -545,7 +533,7 @@ func (m *Manager) Remove(ctx context.Context, key Key) error {
 		m.mu.Lock()
 		delete(m.timers, key)
 		m.mu.Unlock()
-		if err := m.store.save(ctx); err != nil {
+		if err := m.store.remove(key); err != nil {
 			m.mu.Lock()
 			m.timers[key] = t
 			m.mu.Unlock()
@@ -638,7 +626,7 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	t.mu.Unlock()
 	if edited && !removed {
 		m.pokeElapses()
-		return errors.Join(sdErr, m.store.save(ctx))
+		return errors.Join(sdErr, m.store.put(record{Type: t.key.Type, Name: t.key.Name, Spec: spec}))
 	}
 	return sdErr
 }

@@ -1,23 +1,25 @@
 package timers
 
 import (
-	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 
 	"github.com/snapm/snapm-timersd/service/atomicfile"
-	"github.com/snapm/snapm-timersd/service/coalesce"
 )
 
 const (
-	stateFile    = "timers.json"
-	stateVersion = 1
+	// recordDir holds one file per timer, named after its unit: creating
+	// or removing a timer writes one small file, whatever their number.
+	recordDir = "timers"
+	// legacyFile is where the first version kept every timer in one
+	// document; it is read once, split into records and removed.
+	legacyFile    = "timers.json"
+	legacyVersion = 1
 )
 
 type record struct {
@@ -26,64 +28,100 @@ type record struct {
 	Spec string `json:"calendarspec"`
 }
 
-type stateDoc struct {
-	Version int      `json:"version"`
-	Timers  []record `json:"timers"`
-}
+func (r record) key() Key { return Key{Type: r.Type, Name: r.Name} }
 
-// store keeps the set of timers and their specs in the state directory, so
-// timers created but never enabled survive a restart. Enabled timers are
-// also on disk as drop-ins; on a conflict the drop-in wins, since that is
-// what systemd runs.
+// store keeps every timer and its spec in the state directory, so timers
+// created but never enabled survive a restart. Enabled timers are also on
+// disk as drop-ins; on a conflict the drop-in wins, since that is what
+// systemd runs.
 type store struct {
-	dir     string
-	records func() []record
-	group   coalesce.Group
+	dir string
 }
 
-func newStore(ctx context.Context, dir string, records func() []record) *store {
-	s := &store{dir: dir, records: records}
-	s.group = coalesce.Group{Ctx: ctx, Fn: func(context.Context) error { return s.write() }}
-	return s
-}
+func (s *store) recordDir() string { return filepath.Join(s.dir, recordDir) }
 
+// load returns every record, migrating a legacy document first.
 func (s *store) load() ([]record, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, stateFile))
+	if err := s.migrate(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(s.recordDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var doc stateDoc
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(s.dir, stateFile), err)
+	recs := make([]record, 0, len(entries))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), atomicfile.TempPrefix) {
+			os.Remove(filepath.Join(s.recordDir(), e.Name())) // left by a crash mid-write
+			continue
+		}
+		path := filepath.Join(s.recordDir(), e.Name())
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		var r record
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		recs = append(recs, r)
 	}
-	if doc.Version != stateVersion {
-		return nil, fmt.Errorf("%s: unsupported version %d", filepath.Join(s.dir, stateFile), doc.Version)
-	}
-	return doc.Timers, nil
+	return recs, nil
 }
 
-// save makes the current set durable; concurrent saves share one write.
-func (s *store) save(ctx context.Context) error {
-	if err := s.group.Do(ctx); err != nil {
-		return fmt.Errorf("%w: saving timer state: %w", ErrIO, err)
+func (s *store) migrate() error {
+	path := filepath.Join(s.dir, legacyFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Version int      `json:"version"`
+		Timers  []record `json:"timers"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if doc.Version != legacyVersion {
+		return fmt.Errorf("%s: unsupported version %d", path, doc.Version)
+	}
+	for _, r := range doc.Timers {
+		if err := s.put(r); err != nil {
+			return err
+		}
+	}
+	return os.Remove(path)
+}
+
+// put makes r durable.
+func (s *store) put(r record) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.recordDir(), 0o755); err != nil {
+		return fmt.Errorf("%w: saving timer %s: %w", ErrIO, r.key(), err)
+	}
+	if err := atomicfile.Write(s.recordDir(), r.key().Unit(), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("%w: saving timer %s: %w", ErrIO, r.key(), err)
 	}
 	return nil
 }
 
-func (s *store) write() error {
-	recs := s.records()
-	slices.SortFunc(recs, func(a, b record) int {
-		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name))
-	})
-	data, err := json.MarshalIndent(stateDoc{Version: stateVersion, Timers: recs}, "", "  ")
-	if err != nil {
-		return err
+// remove forgets key durably.
+func (s *store) remove(key Key) error {
+	err := os.Remove(filepath.Join(s.recordDir(), key.Unit()))
+	if err == nil {
+		err = atomicfile.SyncDir(s.recordDir())
 	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return err
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: forgetting timer %s: %w", ErrIO, key, err)
 	}
-	return atomicfile.Write(s.dir, stateFile, append(data, '\n'), 0o644)
+	return nil
 }
