@@ -25,6 +25,7 @@ func main() {
 	}
 	flag.StringVar(&cfg.BusAddress, "bus-address", "", "D-Bus address to serve on (default: the system bus)")
 	flag.StringVar(&cfg.UnitDir, "unit-dir", "/etc/systemd/system", "directory for timer drop-ins")
+	flag.StringVar(&cfg.RuntimeUnitDir, "runtime-unit-dir", "/run/systemd/system", "systemd's runtime unit directory, read for runtime enablement and masks")
 	flag.StringVar(&cfg.StateDir, "state-dir", stateDir, "directory for the daemon's own state")
 	flag.DurationVar(&cfg.CallTimeout, "call-timeout", 2*time.Minute, "longest a method call may take, systemd jobs included")
 	level := zap.LevelFlag("log-level", zap.InfoLevel, "least severe log level: debug, info, warn, error")

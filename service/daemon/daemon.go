@@ -25,7 +25,9 @@ type Config struct {
 	// BusAddress is the bus to serve on; empty means the system bus.
 	BusAddress string
 	UnitDir    string
-	StateDir   string
+	// RuntimeUnitDir is systemd's runtime configuration directory.
+	RuntimeUnitDir string
+	StateDir       string
 	// CallTimeout bounds one D-Bus method call, systemd jobs included.
 	CallTimeout time.Duration
 	Log         *zap.Logger
@@ -64,12 +66,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	mgr := timers.NewManager(ctx, timers.Config{
-		Systemd:  sd,
-		Calendar: calendar.Engine{Host: host},
-		Observer: srv,
-		Log:      log.Named("timers"),
-		UnitDir:  cfg.UnitDir,
-		StateDir: cfg.StateDir,
+		Systemd:        sd,
+		Calendar:       calendar.Engine{Host: host},
+		Observer:       srv,
+		Log:            log.Named("timers"),
+		UnitDir:        cfg.UnitDir,
+		RuntimeUnitDir: cfg.RuntimeUnitDir,
+		StateDir:       cfg.StateDir,
 	})
 	// Subscribe first, then read: no change can fall between the two.
 	if err := sd.Subscribe(ctx, mgr); err != nil {

@@ -201,6 +201,31 @@ func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, 
 	return st, uint64(all.ResponseSequence), nil
 }
 
+// LoadedUnits reads the runtime state of every loaded unit whose name
+// matches one of patterns, in one call (ListUnitsByPatterns does not load
+// anything); seq orders it against the signals.
+func (c *Client) LoadedUnits(ctx context.Context, patterns []string) (map[string]timers.UnitState, uint64, error) {
+	call, err := c.call(ctx, "ListUnitsByPatterns", []string{}, patterns)
+	if err != nil {
+		return nil, 0, err
+	}
+	var units []struct {
+		Name, Description, LoadState, ActiveState, SubState, Following string
+		Path                                                           dbus.ObjectPath
+		JobID                                                          uint32
+		JobType                                                        string
+		JobPath                                                        dbus.ObjectPath
+	}
+	if err := call.Store(&units); err != nil {
+		return nil, 0, wrap("ListUnitsByPatterns", err)
+	}
+	out := make(map[string]timers.UnitState, len(units))
+	for _, u := range units {
+		out[u.Name] = timers.UnitState{LoadState: u.LoadState, ActiveState: u.ActiveState, SubState: u.SubState}
+	}
+	return out, uint64(call.ResponseSequence), nil
+}
+
 // UnitFileState asks systemd to compute unit's unit file state from disk.
 func (c *Client) UnitFileState(ctx context.Context, unit string) (string, error) {
 	call, err := c.call(ctx, "GetUnitFileState", unit)

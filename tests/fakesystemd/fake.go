@@ -8,6 +8,8 @@ package fakesystemd
 import (
 	"fmt"
 	"os"
+	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -242,6 +244,32 @@ func (f *Fake) props(name string) map[string]dbus.Variant {
 type manager struct{ f *Fake }
 
 func (m manager) Subscribe() *dbus.Error { return m.f.begin("Subscribe") }
+
+type listedUnit struct {
+	Name, Description, LoadState, ActiveState, SubState, Following string
+	Path                                                           dbus.ObjectPath
+	JobID                                                          uint32
+	JobType                                                        string
+	JobPath                                                        dbus.ObjectPath
+}
+
+func (m manager) ListUnitsByPatterns(states, patterns []string) ([]listedUnit, *dbus.Error) {
+	if err := m.f.begin("ListUnitsByPatterns"); err != nil {
+		return nil, err
+	}
+	m.f.mu.Lock()
+	defer m.f.mu.Unlock()
+	var out []listedUnit
+	for name, u := range m.f.units {
+		if !u.loaded || !slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, name); return ok }) {
+			continue
+		}
+		props := m.f.props(name)
+		out = append(out, listedUnit{Name: name, LoadState: "loaded", ActiveState: props["ActiveState"].Value().(string),
+			SubState: props["SubState"].Value().(string), Path: systemd.UnitPath(name), JobPath: "/"})
+	}
+	return out, nil
+}
 
 func (m manager) GetUnit(name string) (dbus.ObjectPath, *dbus.Error) {
 	if err := m.f.begin("GetUnit"); err != nil {

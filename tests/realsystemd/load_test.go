@@ -85,7 +85,8 @@ func TestLoad(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- daemon.Run(ctx, daemon.Config{BusAddress: ns.BusAddress(), UnitDir: ns.UnitDirPath(),
-			StateDir: t.TempDir(), CallTimeout: time.Minute, Log: zap.NewNop()})
+			RuntimeUnitDir: fmt.Sprintf("/proc/%d/root/run/systemd/system", ns.PID),
+			StateDir:       t.TempDir(), CallTimeout: time.Minute, Log: zap.NewNop()})
 	}()
 	defer func() {
 		cancel()
