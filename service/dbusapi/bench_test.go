@@ -12,14 +12,6 @@ import (
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
-// listDomain serves a fixed list of timers.
-type listDomain struct {
-	Domain
-	list []timers.Snapshot
-}
-
-func (d listDomain) List() []timers.Snapshot { return d.list }
-
 // BenchmarkGetManagedObjects: building and encoding the reply for 10,000
 // timers, the part of GetManagedObjects the daemon owns.
 func BenchmarkGetManagedObjects(b *testing.B) {
@@ -32,7 +24,9 @@ func BenchmarkGetManagedObjects(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.domain = listDomain{list: list}
+	for _, snap := range list {
+		s.publish(snap)
+	}
 	var buf bytes.Buffer
 	for b.Loop() {
 		objects, _ := objectManager{s}.GetManagedObjects()

@@ -71,8 +71,16 @@ type Server struct {
 	// signatures maps each method name to its arguments' signature.
 	signatures map[string]string
 
-	mu    sync.RWMutex
-	paths map[dbus.ObjectPath]timers.Key
+	mu      sync.RWMutex
+	objects map[dbus.ObjectPath]object
+}
+
+// object is an exported timer: its key, and its properties as last
+// published, built once per change and shared read-only by every reply
+// that shows them (property reads, GetManagedObjects).
+type object struct {
+	key    timers.Key
+	ifaces map[string]map[string]dbus.Variant
 }
 
 // NewServer prepares the surface; nothing is exported until Export.
@@ -81,7 +89,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), paths: map[dbus.ObjectPath]timers.Key{}}, nil
+	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), objects: map[dbus.ObjectPath]object{}}, nil
 }
 
 // TimerPath is the object path of a timer.
@@ -136,8 +144,18 @@ func (s *Server) RequestName() error {
 func (s *Server) lookup(path dbus.ObjectPath) (timers.Key, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	key, ok := s.paths[path]
-	return key, ok
+	o, ok := s.objects[path]
+	return o.key, ok
+}
+
+// publish records what snap's object shows from now on.
+func (s *Server) publish(snap timers.Snapshot) (dbus.ObjectPath, map[string]map[string]dbus.Variant) {
+	path := TimerPath(snap.Key)
+	ifaces := map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
+	s.mu.Lock()
+	s.objects[path] = object{key: snap.Key, ifaces: ifaces}
+	s.mu.Unlock()
+	return path, ifaces
 }
 
 // checkArgs refuses a call whose arguments do not have the signature the
@@ -191,17 +209,15 @@ func (s *Server) mutate(msg dbus.Message, method string, key timers.Key, fn func
 
 // TimerAdded announces a new object.
 func (s *Server) TimerAdded(snap timers.Snapshot) {
-	path := TimerPath(snap.Key)
-	s.mu.Lock()
-	s.paths[path] = snap.Key
-	s.mu.Unlock()
-	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path,
-		map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)})
+	path, ifaces := s.publish(snap)
+	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, ifaces)
 }
 
 // TimerChanged emits one PropertiesChanged with every property that changed.
 func (s *Server) TimerChanged(old, new timers.Snapshot) {
-	oldProps, newProps := timerProps(old), timerProps(new)
+	oldProps := timerProps(old)
+	path, ifaces := s.publish(new)
+	newProps := ifaces[introspection.Timer]
 	changed := map[string]dbus.Variant{}
 	for name, v := range newProps {
 		if v.String() != oldProps[name].String() {
@@ -209,7 +225,7 @@ func (s *Server) TimerChanged(old, new timers.Snapshot) {
 		}
 	}
 	if len(changed) > 0 {
-		s.emit(TimerPath(new.Key), propertiesIface+".PropertiesChanged", introspection.Timer, changed, []string{})
+		s.emit(path, propertiesIface+".PropertiesChanged", introspection.Timer, changed, []string{})
 	}
 }
 
@@ -217,7 +233,7 @@ func (s *Server) TimerChanged(old, new timers.Snapshot) {
 func (s *Server) TimerRemoved(snap timers.Snapshot) {
 	path := TimerPath(snap.Key)
 	s.mu.Lock()
-	delete(s.paths, path)
+	delete(s.objects, path)
 	s.mu.Unlock()
 	s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
 }
@@ -381,18 +397,16 @@ func (p properties) props(msg dbus.Message, iface string) (map[string]dbus.Varia
 		}
 		return p.s.managerProps(), nil
 	}
-	key, ok := p.s.lookup(path)
+	p.s.mu.RLock()
+	o, ok := p.s.objects[path]
+	p.s.mu.RUnlock()
 	if !ok {
 		return nil, noObject(path)
 	}
 	if iface != introspection.Timer && iface != "" {
 		return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
 	}
-	snap, err := p.s.domain.Get(string(key.Type), key.Name)
-	if err != nil {
-		return nil, toDBusError(err)
-	}
-	return timerProps(snap), nil
+	return o.ifaces[introspection.Timer], nil
 }
 
 func (p properties) Get(msg dbus.Message, iface, name string) (dbus.Variant, *dbus.Error) {
@@ -427,10 +441,11 @@ func (p properties) Set(msg dbus.Message, iface, name string, _ dbus.Variant) *d
 type objectManager struct{ s *Server }
 
 func (o objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, *dbus.Error) {
-	list := o.s.domain.List()
-	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(list))
-	for _, snap := range list {
-		out[TimerPath(snap.Key)] = map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
+	o.s.mu.RLock()
+	defer o.s.mu.RUnlock()
+	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(o.s.objects))
+	for path, obj := range o.s.objects {
+		out[path] = obj.ifaces
 	}
 	return out, nil
 }
