@@ -14,7 +14,17 @@ const TempPrefix = ".snapm-timersd-"
 
 // Write replaces dir/name with data and mode: temporary file in the same
 // directory, fsync, rename, fsync of the directory.
-func Write(dir, name string, data []byte, mode os.FileMode) (err error) {
+func Write(dir, name string, data []byte, mode os.FileMode) error {
+	if err := Replace(dir, name, data, mode); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// Replace is Write up to the rename: readers see the new content, and it
+// survives a crash once SyncDir(dir) returns. Callers with other work to
+// wait for overlap it with that sync.
+func Replace(dir, name string, data []byte, mode os.FileMode) (err error) {
 	f, err := os.CreateTemp(dir, TempPrefix)
 	if err != nil {
 		return err
@@ -39,10 +49,7 @@ func Write(dir, name string, data []byte, mode os.FileMode) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return SyncDir(dir)
+	return os.Rename(tmp, filepath.Join(dir, name))
 }
 
 // SyncDir makes dir's entries durable.

@@ -54,36 +54,48 @@ func checkUnit(unit string) error {
 
 // Write installs the drop-in for unit with spec.
 func Write(unitDir, unit, spec string) error {
-	if err := checkUnit(unit); err != nil {
+	sync, err := Install(unitDir, unit, spec)
+	if err != nil {
 		return err
 	}
+	return sync()
+}
+
+// Install puts the drop-in in place, where systemd sees it; it is durable
+// once sync returns. A failed Install leaves nothing behind.
+func Install(unitDir, unit, spec string) (sync func() error, err error) {
+	if err := checkUnit(unit); err != nil {
+		return nil, err
+	}
 	if strings.ContainsFunc(spec, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Errorf("%w: control character in calendar expression", ErrUnsafe)
+		return nil, fmt.Errorf("%w: control character in calendar expression", ErrUnsafe)
 	}
 	dir := Dir(unitDir, unit)
 	content := Content(spec)
 	// Rewriting identical content would still bump the mtime, which makes
 	// systemd ask for a daemon-reload it does not need.
 	if old, err := os.ReadFile(filepath.Join(dir, FileName)); err == nil && bytes.Equal(old, content) {
-		return nil
+		return func() error { return nil }, nil
 	}
 	created := false
 	if err := os.Mkdir(dir, dirMode); err == nil {
 		created = true
 	} else if !errors.Is(err, fs.ErrExist) {
-		return err
+		return nil, err
 	}
-	if err := atomicfile.Write(dir, FileName, content, fileMode); err != nil {
+	if err := atomicfile.Replace(dir, FileName, content, fileMode); err != nil {
 		if created {
 			os.Remove(dir) // leave no empty directory behind a failed write
 		}
-		return err
+		return nil, err
 	}
-	if created {
+	return func() error {
+		if err := atomicfile.SyncDir(dir); err != nil || !created {
+			return err
+		}
 		// The new directory's own entry must reach disk too.
 		return atomicfile.SyncDir(unitDir)
-	}
-	return nil
+	}, nil
 }
 
 // Remove deletes the drop-in of unit and its directory. Files other people

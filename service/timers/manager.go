@@ -141,16 +141,14 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		specs[key] = e.Spec
 		dropIns[key] = true
 	}
-	units := make([]string, 0, len(specs))
 	for key, spec := range specs {
 		t := m.adoptedTimer(key, spec)
 		t.dropIn = dropIns[key]
 		m.mu.Lock()
 		m.timers[key] = t
 		m.mu.Unlock()
-		units = append(units, key.Unit())
 	}
-	if err := m.readAllInBulk(ctx, units); err != nil {
+	if err := m.readInBulk(ctx, ReadAll); err != nil {
 		return err
 	}
 	m.mu.RLock()
@@ -173,40 +171,102 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	return nil
 }
 
-// readAllInBulk reads systemd's view of every adopted timer with one call
-// for the runtime states and one pass over the enablement symlinks for the
-// unit file states, instead of three calls per timer: adoption of 10,000
-// timers would otherwise keep systemd busy for minutes.
-func (m *Manager) readAllInBulk(ctx context.Context, units []string) error {
-	loaded, seq, err := m.cfg.Systemd.LoadedUnits(ctx, []string{"snapm-create@*.timer", "snapm-gc@*.timer"})
-	if err != nil {
-		return fmt.Errorf("listing loaded timer units: %w", err)
-	}
-	fileStates, err := unitfiles.States(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, units)
-	if err != nil {
-		return fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
-	}
+// unitPatterns match every unit of ours.
+var unitPatterns = []string{"snapm-create@*.timer", "snapm-gc@*.timer"}
+
+// readInBulk re-reads what reads names for every timer with a constant
+// number of systemd calls: one ListUnitsByPatterns for the runtime states
+// and one pass over the enablement symlinks for the unit file states,
+// where reading each timer costs up to three calls, one of which walks
+// every .wants directory. Reading 10,000 timers one by one keeps systemd
+// busy for minutes. The drop-ins are read again too: a timer whose drop-in
+// changed on disk gets a full read of its own.
+func (m *Manager) readInBulk(ctx context.Context, reads Reads) error {
+	var loaded map[string]UnitState
+	var seq uint64
+	var fileStates map[string]string
 	m.mu.RLock()
-	defer m.mu.RUnlock()
+	all := make([]*Timer, 0, len(m.timers))
+	units := make([]string, 0, len(m.timers))
 	for _, t := range m.timers {
+		all = append(all, t)
+		units = append(units, t.key.Unit())
+	}
+	m.mu.RUnlock()
+	var err error
+	if reads&ReadUnit != 0 {
+		if loaded, seq, err = m.cfg.Systemd.LoadedUnits(ctx, unitPatterns); err != nil {
+			return fmt.Errorf("listing loaded timer units: %w", err)
+		}
+	}
+	if reads&ReadUnitFile != 0 {
+		if fileStates, err = unitfiles.States(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, units); err != nil {
+			return fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
+		}
+	}
+	entries, err := dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@")
+	if err != nil {
+		return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
+	}
+	specs := make(map[string]string, len(entries))
+	for _, e := range entries {
+		specs[e.Unit] = e.Spec
+	}
+	// Timers busy with an operation are read on their own once it is
+	// over: the operation may have changed them after the bulk reads.
+	var readAlone []*Timer
+	for _, t := range all {
+		unlock, free := t.tryLock()
+		if !free {
+			readAlone = append(readAlone, t)
+			continue
+		}
 		unit := t.key.Unit()
-		fileState, ok := fileStates[unit]
-		if !ok {
+		fileState, known := fileStates[unit]
+		if reads&ReadUnitFile != 0 && !known {
+			// A unit file of its own: only systemd can tell.
 			if fileState, err = m.cfg.Systemd.UnitFileState(ctx, unit); err != nil {
-				m.log.Warn("reading unit file state of adopted timer", zap.String("unit", unit), zap.Error(err))
+				m.log.Warn("reading unit file state", zap.String("unit", unit), zap.Error(err))
 			}
+			known = err == nil
 		}
-		st := loaded[unit]
+		spec, dropIn := specs[unit]
 		t.mu.Lock()
-		if st.active() {
-			// The engine's next elapse is systemd's (the differential tests
-			// hold it to that) until systemd's own is read.
-			st.NextElapse = t.cal.Next
+		if reads&ReadUnit != 0 {
+			st := loaded[unit]
+			if st.loaded() {
+				// What the list leaves out stays as last read or signalled;
+				// a fresh load or a reload has caught up with the disk.
+				st.NextElapse, st.LastTrigger, st.Calendars = t.unit.NextElapse, t.unit.LastTrigger, t.unit.Calendars
+				if st.active() && st.NextElapse == 0 {
+					// The engine's next elapse is systemd's (the differential
+					// tests hold it to that) until systemd's own is read.
+					st.NextElapse = t.cal.Next
+				}
+			}
+			t.applyRead(st, seq)
 		}
-		t.applyRead(st, seq)
-		t.unit.UnitFileState = fileState
-		t.snap = t.derive()
+		if known {
+			t.unit.UnitFileState = fileState
+		}
+		changedOnDisk := dropIn != t.dropIn || (dropIn && spec != t.spec)
+		if !t.removed {
+			t.publish(m.cfg.Observer)
+		}
 		t.mu.Unlock()
+		var refreshErr error
+		if changedOnDisk {
+			refreshErr = m.refresh(ctx, t, ReadAll)
+		}
+		unlock()
+		if refreshErr != nil && ctx.Err() == nil {
+			m.log.Warn("reading timer whose drop-in changed", zap.Stringer("unit", t.key), zap.Error(refreshErr))
+		}
+	}
+	for _, t := range readAlone {
+		if err := m.lockedRefresh(ctx, t, reads); err != nil && ctx.Err() == nil {
+			m.log.Warn("reading timer", zap.Stringer("unit", t.key), zap.Error(err))
+		}
 	}
 	return nil
 }
@@ -398,12 +458,21 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 	if calErr != nil {
 		return false, fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
 	}
-	if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
+	syncDropIn, err := dropin.Install(m.cfg.UnitDir, unit, spec)
+	if err != nil {
 		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 	}
 	t.setDropIn(true)
+	// systemd enables the unit file while the drop-in's directory entries
+	// reach the disk: neither needs the other, and each takes about a
+	// millisecond.
+	enabled := make(chan error, 1)
+	go func() { enabled <- m.cfg.Systemd.EnableUnit(ctx, unit) }()
+	if syncErr := syncDropIn(); syncErr != nil {
+		err = fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, syncErr)
+	}
 	crashpoint.Hit(crashpoint.EnableDropInWritten)
-	err = m.cfg.Systemd.EnableUnit(ctx, unit)
+	err = errors.Join(err, <-enabled)
 	if err == nil {
 		crashpoint.Hit(crashpoint.EnableUnitEnabled)
 		// The new symlink is in /etc/systemd/system, which systemd looks at
@@ -863,11 +932,9 @@ func (m *Manager) refresher(ctx context.Context) {
 		m.resyncReads = 0
 		m.resyncMu.Unlock()
 		m.resyncs.Add(1)
-		m.forEachParallel(ctx, func(t *Timer) {
-			if err := m.lockedRefresh(ctx, t, reads); err != nil && ctx.Err() == nil {
-				m.log.Warn("resynchronizing timer", zap.Stringer("unit", t.key), zap.Error(err))
-			}
-		})
+		if err := m.readInBulk(ctx, reads); err != nil && ctx.Err() == nil {
+			m.log.Warn("resynchronizing timers", zap.Error(err))
+		}
 	}
 }
 

@@ -61,6 +61,16 @@ func (t *Timer) lock(ctx context.Context) (unlock func(), err error) {
 	}
 }
 
+// tryLock takes the operation lock if it is free.
+func (t *Timer) tryLock() (unlock func(), ok bool) {
+	select {
+	case t.op <- struct{}{}:
+		return func() { <-t.op }, true
+	default:
+		return nil, false
+	}
+}
+
 // Snapshot returns the timer's published state.
 func (t *Timer) Snapshot() Snapshot {
 	t.mu.Lock()
