@@ -11,7 +11,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 UNITS = snapm-timersd.service snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
 
-.PHONY: all build run test lint install clean
+.PHONY: bench all build run test lint install clean
 
 all: build
 
@@ -29,6 +29,13 @@ test: lint
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./service/calendar
 	$(GO) test -run '^$$' -fuzz FuzzMethodArguments -fuzztime 15s ./service/timers
+	# The benchmark, short, so that it cannot rot; its times are not judged here.
+	$(GO) run ./tests/bench -n 100 -samples 20 >/dev/null
+
+# The benchmark on the real systemd: a Markdown table on stdout, and
+# bench.md and bench.json to compare between runs (root needed).
+bench:
+	$(GO) run ./tests/bench -n 100,1000,10000 -md bench.md -json bench.json
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
