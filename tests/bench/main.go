@@ -24,6 +24,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapm/snapm-timersd/service/dropin"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -367,6 +368,10 @@ func sequential(e *env, r *report, n int) error {
 	if err != nil {
 		return err
 	}
+	aloneDropIn, err := systemdAloneWithDropIns(e, "before", 20)
+	if err != nil {
+		return err
+	}
 	before := e.reloads.count()
 	per := make([]time.Duration, n)
 	start := time.Now()
@@ -393,15 +398,38 @@ func sequential(e *env, r *report, n int) error {
 	if err != nil {
 		return err
 	}
+	afterDropIn, err := systemdAloneWithDropIns(e, "after", 20)
+	if err != nil {
+		return err
+	}
 	r.add(row{Section: section, Name: "systemd alone: EnableUnitFiles+StartUnit of a fresh timer, before the run", Samples: alone})
 	r.add(row{Section: section, Name: fmt.Sprintf("systemd alone: the same with the %d timers running", n), Samples: after})
+	r.add(row{Section: section, Name: "systemd alone, each timer with a new UNIT.d drop-in: before the run", Samples: aloneDropIn})
+	r.add(row{Section: section, Name: fmt.Sprintf("systemd alone, each timer with a new UNIT.d drop-in: with the %d timers running", n), Samples: afterDropIn})
 	return nil
 }
+
+// systemdAloneWithDropIns is systemdAlone for timers that each get their
+// drop-in first (not timed), as the daemon's timers do: a new directory in
+// /etc/systemd/system makes systemd re-read its unit directories at the
+// next load.
+func systemdAloneWithDropIns(e *env, tag string, count int) ([]time.Duration, error) {
+	return timeSystemdAlone(e, tag+"-d", count, func(unit string) error {
+		return dropin.Write(e.ns.UnitDirPath(), unit, "daily")
+	})
+}
+
+func aloneUnit(tag string, i int) string { return fmt.Sprintf("snapm-gc@direct-%s-%d.timer", tag, i) }
 
 // systemdAlone times what enabling and starting a fresh timer costs
 // systemd itself, asked directly (the template's own OnCalendar=), so
 // that the daemon's cost can be told from systemd's.
 func systemdAlone(e *env, tag string, count int) ([]time.Duration, error) {
+	return timeSystemdAlone(e, tag, count, func(string) error { return nil })
+}
+
+// timeSystemdAlone times count fresh timers, each after prepare (untimed).
+func timeSystemdAlone(e *env, tag string, count int, prepare func(unit string) error) ([]time.Duration, error) {
 	conn, err := connect(e.ns)
 	if err != nil {
 		return nil, err
@@ -419,7 +447,10 @@ func systemdAlone(e *env, tag string, count int) ([]time.Duration, error) {
 	done := map[dbus.ObjectPath]bool{}
 	var d []time.Duration
 	for i := 0; i < count; i++ {
-		unit := fmt.Sprintf("snapm-gc@direct-%s-%d.timer", tag, i)
+		unit := aloneUnit(tag, i)
+		if err := prepare(unit); err != nil {
+			return nil, err
+		}
 		start := time.Now()
 		if err := sd.Call(sdManager+".EnableUnitFiles", 0, []string{unit}, false, true).Err; err != nil {
 			return nil, err
