@@ -25,6 +25,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/tests/rawbus"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -82,11 +83,7 @@ func run(r *report, scales []int, samples, clients int) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := sysns.BuildDaemon(tmp)
-	if err != nil {
-		return err
-	}
-	opts, err := sysns.ProjectOptions(bin)
+	opts, err := sysns.ProjectOptions(tmp)
 	if err != nil {
 		return err
 	}
@@ -549,6 +546,35 @@ func startup(e *env, r *report, n int, section string) error {
 	r.add(startRow)
 	r.add(rssRow)
 	return nil
+}
+
+// timeRaw times n calls of member on the daemon's root object to the last
+// byte of each reply, without a client library decoding it: what a reply
+// costs the daemon and the bus, apart from what it costs a client.
+func timeRaw(address, iface, member string, n int) ([]time.Duration, int, error) {
+	rc, err := rawbus.Dial(address)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rc.Close()
+	var d []time.Duration
+	size := 0
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if err := rc.Send(busName, rootPath, iface, member, nil); err != nil {
+			return nil, 0, err
+		}
+		reply, err := rc.Await()
+		if err != nil {
+			return nil, 0, err
+		}
+		if reply.Type != dbus.TypeMethodReply {
+			return nil, 0, fmt.Errorf("%s.%s: %s", iface, member, reply.ErrorName)
+		}
+		d = append(d, time.Since(start))
+		size = reply.Size
+	}
+	return d, size, nil
 }
 
 func kib(status, field string) int {

@@ -32,12 +32,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := sysns.BuildDaemon(tmp)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	opts, err := sysns.ProjectOptions(bin)
+	opts, err := sysns.ProjectOptions(tmp)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -26,11 +26,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin, err := sysns.BuildDaemon(tmp)
-	if err != nil {
-		return err
-	}
-	opts, err := sysns.ProjectOptions(bin)
+	opts, err := sysns.ProjectOptions(tmp)
 	if err != nil {
 		return err
 	}

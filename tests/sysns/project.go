@@ -30,9 +30,13 @@ func BuildDaemon(dir string, tags ...string) (string, error) {
 }
 
 // ProjectOptions installs what `make install` would, from the source tree:
-// the units, the bus policy and activation file, and the daemon binary at
-// the unit's ExecStart= path.
-func ProjectOptions(binary string) (Options, error) {
+// the units, the bus policy, activation file and polkit action, and the
+// daemon, built into dir, at the unit's ExecStart= path.
+func ProjectOptions(dir string) (Options, error) {
+	binary, err := BuildDaemon(dir)
+	if err != nil {
+		return Options{}, err
+	}
 	root := RepoRoot()
 	opts := Options{Files: map[string]map[string][]byte{}, Modes: map[string]os.FileMode{"snapm-timersd": 0o755}}
 	add := func(tree, pattern string) error {
