@@ -84,8 +84,8 @@ type Manager struct {
 	// calendarChanged wakes the keeper of next elapses early.
 	calendarChanged chan struct{}
 
-	// resyncs counts full re-reads of every timer, for the log and the
-	// benchmarks: each costs a few systemd calls per timer.
+	// resyncs counts re-reads of every timer, for the log and the
+	// benchmarks.
 	resyncs atomic.Uint64
 
 	mu     sync.RWMutex
@@ -148,7 +148,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		m.timers[key] = t
 		m.mu.Unlock()
 	}
-	if err := m.readInBulk(ctx, ReadAll); err != nil {
+	if err := m.readInBulk(ctx, ReadAll, entries); err != nil {
 		return err
 	}
 	m.mu.RLock()
@@ -180,8 +180,9 @@ var unitPatterns = []string{"snapm-create@*.timer", "snapm-gc@*.timer"}
 // where reading each timer costs up to three calls, one of which walks
 // every .wants directory. Reading 10,000 timers one by one keeps systemd
 // busy for minutes. The drop-ins are read again too: a timer whose drop-in
-// changed on disk gets a full read of its own.
-func (m *Manager) readInBulk(ctx context.Context, reads Reads) error {
+// changed on disk gets a full read of its own; entries are the drop-ins if
+// the caller has just scanned them, nil to scan them here.
+func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry) error {
 	var loaded map[string]UnitState
 	var seq uint64
 	var fileStates map[string]string
@@ -204,9 +205,10 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads) error {
 			return fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
 		}
 	}
-	entries, err := dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@")
-	if err != nil {
-		return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
+	if entries == nil {
+		if entries, err = dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@"); err != nil {
+			return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
+		}
 	}
 	specs := make(map[string]string, len(entries))
 	for _, e := range entries {
@@ -932,7 +934,7 @@ func (m *Manager) refresher(ctx context.Context) {
 		m.resyncReads = 0
 		m.resyncMu.Unlock()
 		m.resyncs.Add(1)
-		if err := m.readInBulk(ctx, reads); err != nil && ctx.Err() == nil {
+		if err := m.readInBulk(ctx, reads, nil); err != nil && ctx.Err() == nil {
 			m.log.Warn("resynchronizing timers", zap.Error(err))
 		}
 	}
