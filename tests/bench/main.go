@@ -111,7 +111,7 @@ func progress(format string, args ...any) {
 type env struct {
 	ns      *sysns.NS
 	conn    *dbus.Conn
-	reloads *reloadCounter
+	reloads *sysns.ReloadCounter
 }
 
 func withNS(opts sysns.Options, fn func(e *env) error) error {
@@ -130,7 +130,7 @@ func withNS(opts sysns.Options, fn func(e *env) error) error {
 	if err := e.call(rootPath, managerIf+".ListTimers").Err; err != nil {
 		return fmt.Errorf("activating the daemon: %w", err)
 	}
-	if e.reloads, err = countReloads(conn); err != nil {
+	if e.reloads, err = sysns.CountReloads(conn); err != nil {
 		return err
 	}
 	return fn(e)
@@ -361,15 +361,11 @@ func sequential(e *env, r *report, n int) error {
 	if err != nil {
 		return err
 	}
-	alone, err := systemdAlone(e, "before", 20)
+	alone, aloneDropIn, err := systemdAloneBoth(e, "before")
 	if err != nil {
 		return err
 	}
-	aloneDropIn, err := systemdAloneWithDropIns(e, "before", 20)
-	if err != nil {
-		return err
-	}
-	before := e.reloads.count()
+	before := e.reloads.Count()
 	per := make([]time.Duration, n)
 	start := time.Now()
 	for i, p := range paths {
@@ -380,7 +376,7 @@ func sequential(e *env, r *report, n int) error {
 	total := time.Since(start)
 	section := fmt.Sprintf("%d timers", n)
 	r.add(row{Section: section, Name: "enable+start all, sequentially", Total: total, Count: n,
-		Reloads: e.reloads.count() - before, Target: targetFor(n, "sequential"), Met: metFor(n, total, 10*time.Second)})
+		Reloads: e.reloads.Count() - before, Target: targetFor(n, "sequential"), Met: metFor(n, total, 10*time.Second)})
 	// The 10th and the last timers, each as the median of the 20 around it.
 	tenth := median(per[:20])
 	last := median(per[n-20:])
@@ -391,11 +387,7 @@ func sequential(e *env, r *report, n int) error {
 		lastRow.Target, lastRow.Met = "<= 2x the 10th", last <= 2*tenth
 	}
 	r.add(lastRow)
-	after, err := systemdAlone(e, "after", 20)
-	if err != nil {
-		return err
-	}
-	afterDropIn, err := systemdAloneWithDropIns(e, "after", 20)
+	after, afterDropIn, err := systemdAloneBoth(e, "after")
 	if err != nil {
 		return err
 	}
@@ -406,14 +398,18 @@ func sequential(e *env, r *report, n int) error {
 	return nil
 }
 
-// systemdAloneWithDropIns is systemdAlone for timers that each get their
-// drop-in first (not timed), as the daemon's timers do: a new directory in
-// /etc/systemd/system makes systemd re-read its unit directories at the
-// next load.
-func systemdAloneWithDropIns(e *env, tag string, count int) ([]time.Duration, error) {
-	return timeSystemdAlone(e, tag+"-d", count, func(unit string) error {
+// systemdAloneBoth is systemdAlone for 20 timers on the template alone and
+// for 20 that each get their drop-in first (not timed), as the daemon's
+// timers do: a new directory in /etc/systemd/system makes systemd re-read
+// its unit directories at the next load.
+func systemdAloneBoth(e *env, tag string) (plain, withDropIns []time.Duration, err error) {
+	if plain, err = systemdAlone(e, tag, 20); err != nil {
+		return nil, nil, err
+	}
+	withDropIns, err = timeSystemdAlone(e, tag+"-d", 20, func(unit string) error {
 		return dropin.Write(e.ns.UnitDirPath(), unit, "daily")
 	})
+	return plain, withDropIns, err
 }
 
 func aloneUnit(tag string, i int) string { return fmt.Sprintf("snapm-gc@direct-%s-%d.timer", tag, i) }
@@ -479,7 +475,7 @@ func concurrent(e *env, r *report, n, clients int) error {
 	if err != nil {
 		return err
 	}
-	before := e.reloads.count()
+	before := e.reloads.Count()
 	start := time.Now()
 	if err := parallel(e, n, clients, func(c *env, i int) error { return enableStart(c, paths[i]) }); err != nil {
 		return err
@@ -487,7 +483,7 @@ func concurrent(e *env, r *report, n, clients int) error {
 	total := time.Since(start)
 	section := fmt.Sprintf("%d timers", n)
 	r.add(row{Section: section, Name: fmt.Sprintf("enable+start all, %d clients", clients), Total: total, Count: n,
-		Reloads: e.reloads.count() - before, Target: targetFor(n, "concurrent"), Met: metFor(n, total, 5*time.Second)})
+		Reloads: e.reloads.Count() - before, Target: targetFor(n, "concurrent"), Met: metFor(n, total, 5*time.Second)})
 
 	raw, size, err := timeRaw(e.ns.BusAddress(), "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", 10)
 	if err != nil {
@@ -598,42 +594,6 @@ func targetFor(n int, how string) string {
 }
 
 func metFor(n int, total, bound time.Duration) bool { return n == 1000 && total < bound }
-
-// reloadCounter counts the daemon-reloads systemd finishes; in the
-// namespace only the daemon asks for them.
-type reloadCounter struct {
-	mu sync.Mutex
-	n  int
-}
-
-func countReloads(conn *dbus.Conn) (*reloadCounter, error) {
-	if err := conn.AddMatchSignal(dbus.WithMatchSender(sdName), dbus.WithMatchInterface(sdManager),
-		dbus.WithMatchMember("Reloading")); err != nil {
-		return nil, err
-	}
-	ch := make(chan *dbus.Signal, 64)
-	conn.Signal(ch)
-	c := &reloadCounter{}
-	go func() {
-		for sig := range ch {
-			if sig.Name != sdManager+".Reloading" {
-				continue
-			}
-			if starting, _ := sig.Body[0].(bool); !starting {
-				c.mu.Lock()
-				c.n++
-				c.mu.Unlock()
-			}
-		}
-	}()
-	return c, nil
-}
-
-func (c *reloadCounter) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
 
 // --- results ---
 

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/daemon"
+	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
 const (
@@ -106,7 +107,10 @@ func TestLoad(t *testing.T) {
 	}
 	admin := clients[0]
 	waitName(t, admin)
-	reloads := countReloads(t, admin)
+	reloads, err := sysns.CountReloads(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
 	paths := make([]dbus.ObjectPath, loadTimers)
 	for i := range paths {
 		typ := []string{"create", "gc"}[i%2]
@@ -183,7 +187,7 @@ func TestLoad(t *testing.T) {
 		p(50), p(99), latencies[len(latencies)-1])
 	t.Logf("errors: %d unexpected, %d expected (Start of a timer another client had disabled); state mismatches: %d",
 		len(unexpected), expected, mismatches)
-	t.Logf("heap after each round of %d operations: %v; daemon-reloads: %d", loadOps/loadRounds, mib(heap), reloads())
+	t.Logf("heap after each round of %d operations: %v; daemon-reloads: %d", loadOps/loadRounds, mib(heap), reloads.Count())
 	// Flat: the last round leaves no more behind than the first, give or
 	// take what one GC cycle's timing moves.
 	if heap[len(heap)-1] > heap[0]+2<<20 {
@@ -194,33 +198,6 @@ func TestLoad(t *testing.T) {
 		if err := admin.Object(busName, rootPath).Call(managerIf+".RemoveTimer", 0, path).Err; err != nil {
 			t.Errorf("RemoveTimer %s: %v", path, err)
 		}
-	}
-}
-
-// countReloads counts the daemon-reloads systemd finishes from now on (in
-// the namespace, only the daemon asks for them).
-func countReloads(t *testing.T, conn *dbus.Conn) func() int {
-	if err := conn.AddMatchSignal(dbus.WithMatchSender("org.freedesktop.systemd1"),
-		dbus.WithMatchInterface("org.freedesktop.systemd1.Manager"), dbus.WithMatchMember("Reloading")); err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan *dbus.Signal, 64)
-	conn.Signal(ch)
-	var mu sync.Mutex
-	n := 0
-	go func() {
-		for sig := range ch {
-			if starting, _ := sig.Body[0].(bool); !starting {
-				mu.Lock()
-				n++
-				mu.Unlock()
-			}
-		}
-	}()
-	return func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return n
 	}
 }
 
