@@ -1,3 +1,10 @@
+// The Timer: its state, its two locks, and every method on it.
+//
+// Locks: Timer.op (a one-slot channel, so it can be given up when a
+// context ends) serializes operations on the timer and is held while
+// waiting on systemd; Timer.mu guards the fields and is never held while
+// waiting on anything. Methods that need Timer.mu held say so.
+
 package timers
 
 import (
@@ -112,4 +119,63 @@ func (t *Timer) systemdCalendar() string {
 		return ""
 	}
 	return t.unit.Calendars[0]
+}
+
+// applyRead takes a read of systemd's runtime view made at seq; t.mu held.
+func (t *Timer) applyRead(st UnitState, seq uint64) {
+	fileState := t.unit.UnitFileState
+	switch {
+	case seq == 0: // dbus.NoSequence: not read, or the read failed
+	case seq >= t.seq:
+		t.unit, t.seq = st, seq
+	default:
+		// A signal newer than this read was applied meanwhile. Keep its
+		// values, and take from the read only what systemd never signals.
+		t.unit.NeedDaemonReload = st.NeedDaemonReload
+	}
+	t.unit.UnitFileState = fileState
+}
+
+func (t *Timer) loaded() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.unit.loaded()
+}
+
+func (t *Timer) setUnitFileState(state string) {
+	t.mu.Lock()
+	t.unit.UnitFileState = state
+	t.mu.Unlock()
+}
+
+func (t *Timer) unitFileState() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.unit.UnitFileState
+}
+
+func (t *Timer) setDropIn(present bool) {
+	t.mu.Lock()
+	t.dropIn = present
+	t.mu.Unlock()
+}
+
+// setCalendar changes the schedule in memory; op publishes it with the rest.
+func (t *Timer) setCalendar(spec string, cal calendar.Info, calErr error) {
+	t.mu.Lock()
+	t.spec, t.cal, t.calErr = spec, cal, calErr
+	t.mu.Unlock()
+}
+
+// publish recomputes the snapshot and reports a real change; t.mu held.
+func (t *Timer) publish(obs Observer) {
+	s := t.derive()
+	if s == t.snap {
+		return
+	}
+	old := t.snap
+	t.snap = s
+	if t.announced {
+		obs.TimerChanged(old, s)
+	}
 }

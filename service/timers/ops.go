@@ -1,0 +1,351 @@
+// The operations callers ask for: create, enable, start, stop, disable,
+// set the calendar, remove; and their undo when systemd or the disk fails.
+//
+// Locks: each operation holds the timer's operation lock (Timer.op) from
+// start to finish, so operations on one timer are serialized while other
+// timers' go on; Timer.mu is taken briefly to read or change fields and to
+// publish, never while waiting on systemd; Manager.mu only to insert or
+// delete a timer in the map.
+
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/crashpoint"
+	"github.com/snapm/snapm-timersd/service/dropin"
+)
+
+func (m *Manager) parseCalendar(spec string) (calendar.Info, error) {
+	// Control characters are refused before any parser sees them.
+	if err := calendar.CheckText(spec); err != nil {
+		return calendar.Info{}, err
+	}
+	return m.cfg.Calendar.Parse(spec, m.cfg.Now())
+}
+
+// CheckNew validates a would-be timer completely without creating it, so
+// that authorization can run between validation and any change.
+func (m *Manager) CheckNew(typ, name, spec string) (Key, error) {
+	key, err := parseKey(typ, name)
+	if err != nil {
+		return Key{}, err
+	}
+	if _, err := m.parseCalendar(spec); err != nil {
+		return Key{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	return key, nil
+}
+
+// Create makes a new, disabled timer. Nothing is written to systemd.
+func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot, error) {
+	key, err := parseKey(typ, name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	cal, err := m.parseCalendar(spec)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	if diskSpec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit()); err == nil && present {
+		// Configured on disk behind our back (say, by the Python snapm):
+		// take it over as it is, and say that it exists.
+		if _, err := m.insert(ctx, m.adoptedTimer(key, diskSpec)); err != nil {
+			return Snapshot{}, err
+		}
+		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
+	}
+	return m.insert(ctx, newTimer(key, spec, cal, nil))
+}
+
+// insert publishes a new timer and makes it durable.
+func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
+	key := t.key
+	unlock, _ := t.lock(ctx) // new, so free: keeps callers off it until it is complete
+	defer unlock()
+	m.mu.Lock()
+	if m.timers[key] != nil {
+		m.mu.Unlock()
+		return Snapshot{}, fmt.Errorf("%w: %s", ErrTimerExists, key)
+	}
+	m.timers[key] = t
+	m.mu.Unlock()
+
+	if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: t.spec}); err != nil {
+		m.mu.Lock()
+		delete(m.timers, key)
+		m.mu.Unlock()
+		return Snapshot{}, err
+	}
+	m.announce(t)
+	m.pokeElapses()
+	// The unit may already be known to systemd (say, enabled by hand); the
+	// status must say so from the start.
+	if err := m.refresh(ctx, t, ReadAll); err != nil {
+		m.log.Warn("reading systemd state of new timer", zap.Stringer("unit", key), zap.Error(err))
+	}
+	return t.Snapshot(), nil
+}
+
+// op runs fn on the timer under its operation lock, then publishes
+// systemd's view of the outcome before returning, unless fn says it left
+// that view fresh. reads: what fn may have changed.
+func (m *Manager) op(ctx context.Context, key Key, reads Reads, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
+	t, err := m.timer(key)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	unlock, err := t.lock(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer unlock()
+	t.mu.Lock()
+	removed := t.removed
+	t.mu.Unlock()
+	if removed {
+		return Snapshot{}, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
+	}
+	fresh, opErr := fn(t)
+	if !fresh {
+		if err := m.refresh(ctx, t, reads); err != nil && opErr == nil {
+			opErr = err
+		}
+	}
+	return t.Snapshot(), opErr
+}
+
+// Enable writes the drop-in and enables the unit so that systemd runs the
+// timer's schedule, also after a reboot.
+func (m *Manager) Enable(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) { return m.enable(ctx, t) })
+}
+
+func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) {
+	unit := t.key.Unit()
+	t.mu.Lock()
+	spec, cal, calErr, hadDropIn := t.spec, t.cal, t.calErr, t.dropIn
+	t.mu.Unlock()
+	if calErr != nil {
+		return false, fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
+	}
+	syncDropIn, err := dropin.Install(m.cfg.UnitDir, unit, spec)
+	if err != nil {
+		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
+	}
+	t.setDropIn(true)
+	// systemd enables the unit file while the drop-in's directory entries
+	// reach the disk: neither needs the other, and each takes about a
+	// millisecond.
+	enabled := make(chan error, 1)
+	go func() { enabled <- m.cfg.Systemd.EnableUnit(ctx, unit) }()
+	if syncErr := syncDropIn(); syncErr != nil {
+		err = fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, syncErr)
+	}
+	crashpoint.Hit(crashpoint.EnableDropInWritten)
+	err = errors.Join(err, <-enabled)
+	if err == nil {
+		crashpoint.Hit(crashpoint.EnableUnitEnabled)
+		// The new symlink is in /etc/systemd/system, which systemd looks at
+		// before anything else when it computes the state: "enabled" (a
+		// masked unit fails EnableUnitFiles). No need to have it walk every
+		// .wants directory to say so.
+		t.setUnitFileState("enabled")
+		fresh, err = m.syncConfig(ctx, t, cal.Normalized, ReadUnit)
+	}
+	if err != nil && !hadDropIn {
+		// Leave no half-enabled timer behind: the caller sees the error
+		// and the timer stays as it was.
+		m.undoEnable(ctx, t)
+		fresh = true
+	}
+	if err != nil {
+		return fresh, fmt.Errorf("enabling timer %s: %w", unit, err)
+	}
+	crashpoint.Hit(crashpoint.EnableSynced)
+	m.log.Info("timer enabled", zap.String("unit", unit), zap.String("calendar", spec))
+	return fresh, nil
+}
+
+func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
+	unit := t.key.Unit()
+	if err := m.cfg.Systemd.DisableUnit(ctx, unit); err != nil {
+		m.log.Warn("rolling back enable: disabling unit file", zap.String("unit", unit), zap.Error(err))
+	}
+	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
+		m.log.Warn("rolling back enable: removing drop-in", zap.String("unit", unit), zap.Error(err))
+	}
+	if err := m.refresh(ctx, t, ReadAll); err != nil {
+		m.log.Warn("rolling back enable: reading the outcome", zap.String("unit", unit), zap.Error(err))
+	}
+}
+
+// syncConfig reads systemd's view of t and makes its loaded configuration
+// match the drop-in, with a daemon-reload only when it does not already.
+// fresh: no reload came after the read, so t's published state is current.
+func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, reads Reads) (fresh bool, err error) {
+	if err := m.refresh(ctx, t, reads); err != nil {
+		return false, err
+	}
+	t.mu.Lock()
+	st := t.unit
+	t.mu.Unlock()
+	if !st.loaded() {
+		return true, nil // systemd reads the files afresh when it next loads it
+	}
+	if !st.NeedDaemonReload && slices.Equal(st.Calendars, []string{normalized}) {
+		return true, nil
+	}
+	m.log.Debug("systemd's loaded configuration is stale, reloading", zap.String("unit", t.key.Unit()),
+		zap.Strings("loaded_calendars", st.Calendars), zap.Bool("need_daemon_reload", st.NeedDaemonReload))
+	return false, m.cfg.Systemd.Reload(ctx)
+}
+
+// Start starts an enabled timer and waits for systemd's job to finish.
+func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
+		unit := t.key.Unit()
+		// The drop-in is looked at on disk, where a hand could have removed
+		// it; the unit file state is current (our Enable and Disable read
+		// it, anyone else's change makes systemd say UnitFilesChanged).
+		_, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
+		if err != nil {
+			return false, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
+		}
+		// Not the derived status: a failed timer that is configured must
+		// be startable, that is how it recovers.
+		t.mu.Lock()
+		configured := dropIn && t.unit.UnitFileState == "enabled"
+		t.mu.Unlock()
+		if !configured {
+			return false, fmt.Errorf("cannot start timer %s: %w (call Enable first)", unit, ErrNotEnabled)
+		}
+		if err := m.cfg.Systemd.StartUnit(ctx, unit); err != nil {
+			return false, fmt.Errorf("starting timer %s: %w", unit, err)
+		}
+		m.log.Info("timer started", zap.String("unit", unit))
+		// Nothing to read back: systemd sends the unit's PropertiesChanged
+		// before the JobRemoved that ended the wait, and they have been
+		// applied in order. LoadState is never signalled, but systemd
+		// starts only loaded units.
+		t.mu.Lock()
+		t.unit.LoadState = "loaded"
+		t.publish(m.cfg.Observer)
+		t.mu.Unlock()
+		return true, nil
+	})
+}
+
+// Stop stops the timer; it stays enabled.
+func (m *Manager) Stop(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
+		unit := t.key.Unit()
+		if err := m.cfg.Systemd.StopUnit(ctx, unit); err != nil {
+			return false, fmt.Errorf("stopping timer %s: %w", unit, err)
+		}
+		m.log.Info("timer stopped", zap.String("unit", unit))
+		return true, nil // as for Start, the signals told it all
+	})
+}
+
+// Disable stops the timer, disables its unit file and removes the drop-in;
+// the drop-in goes even when systemd fails, so the schedule cannot come
+// back by itself at the next boot.
+func (m *Manager) Disable(ctx context.Context, key Key) (Snapshot, error) {
+	return m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) { return false, m.disable(ctx, t) })
+}
+
+func (m *Manager) disable(ctx context.Context, t *Timer) error {
+	unit := t.key.Unit()
+	// Disabling goes ahead even if stopping failed: the schedule must not
+	// come back at the next boot.
+	stopErr := m.cfg.Systemd.StopUnit(ctx, unit)
+	crashpoint.Hit(crashpoint.DisableStopped)
+	sdErr := errors.Join(stopErr, m.cfg.Systemd.DisableUnit(ctx, unit))
+	crashpoint.Hit(crashpoint.DisableUnitDisabled)
+	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
+		return errors.Join(sdErr, fmt.Errorf("%w: removing drop-in of %s: %w", ErrIO, unit, err))
+	}
+	t.setDropIn(false)
+	// No daemon-reload for the drop-in that went: the unit is stopped and
+	// disabled, and the next Enable reloads if systemd still has it loaded.
+	crashpoint.Hit(crashpoint.DisableDropInGone)
+	if sdErr != nil {
+		return fmt.Errorf("disabling timer %s: %w", unit, sdErr)
+	}
+	m.log.Info("timer disabled", zap.String("unit", unit))
+	return nil
+}
+
+// SetCalendarSpec changes the schedule. An enabled timer gets the new
+// drop-in at once and systemd takes it; a running one keeps running.
+func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Snapshot, error) {
+	cal, err := m.parseCalendar(spec)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
+		unit := t.key.Unit()
+		t.mu.Lock()
+		oldSpec, oldCal, oldErr, dropIn := t.spec, t.cal, t.calErr, t.dropIn
+		t.mu.Unlock()
+		if dropIn {
+			if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
+				return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
+			}
+		}
+		t.setCalendar(spec, cal, nil)
+		if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: spec}); err != nil {
+			t.setCalendar(oldSpec, oldCal, oldErr)
+			if dropIn {
+				if rerr := dropin.Write(m.cfg.UnitDir, unit, oldSpec); rerr != nil {
+					m.log.Error("restoring drop-in after failed state save", zap.String("unit", unit), zap.Error(rerr))
+				}
+			}
+			return false, err
+		}
+		m.pokeElapses()
+		fresh := false
+		if dropIn {
+			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, ReadUnit); err != nil {
+				return false, fmt.Errorf("reloading timer %s: %w", unit, err)
+			}
+		}
+		m.log.Info("timer calendar changed", zap.String("unit", unit), zap.String("calendar", spec))
+		return fresh, nil
+	})
+}
+
+// Remove disables the timer if needed and forgets it.
+func (m *Manager) Remove(ctx context.Context, key Key) error {
+	_, err := m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) {
+		s := t.Snapshot()
+		if s.Status != StatusDisabled {
+			if err := m.disable(ctx, t); err != nil {
+				return false, err
+			}
+		}
+		m.mu.Lock()
+		delete(m.timers, key)
+		m.mu.Unlock()
+		if err := m.store.remove(key); err != nil {
+			m.mu.Lock()
+			m.timers[key] = t
+			m.mu.Unlock()
+			return false, err
+		}
+		t.mu.Lock()
+		t.removed = true
+		m.cfg.Observer.TimerRemoved(t.snap)
+		t.mu.Unlock()
+		m.log.Info("timer removed", zap.String("unit", key.Unit()))
+		return true, nil // gone: nothing left to publish
+	})
+	return err
+}

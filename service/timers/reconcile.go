@@ -1,0 +1,291 @@
+// Reconciliation: systemd's and the disk's view read into the timers, in
+// bulk (resyncs, adoption) or one timer at a time (after an operation), and
+// systemd's signals applied as they come.
+//
+// Locks: a read of one timer runs under its operation lock (Timer.op), so
+// our own writes cannot race the read of the drop-in; the values are
+// applied under Timer.mu, ordered against signals by the bus's message
+// sequence numbers. resyncMu guards only the pending read mask. Manager.mu
+// is held just long enough to copy the timer list, never while waiting on
+// systemd.
+
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/unitfiles"
+)
+
+// unitPatterns match every unit of ours.
+var unitPatterns = []string{"snapm-create@*.timer", "snapm-gc@*.timer"}
+
+// readInBulk re-reads what reads names for every timer with a constant
+// number of systemd calls: one ListUnitsByPatterns for the runtime states
+// and one pass over the enablement symlinks for the unit file states,
+// where reading each timer costs up to three calls, one of which walks
+// every .wants directory. Reading 10,000 timers one by one keeps systemd
+// busy for minutes. The drop-ins are read again too: a timer whose drop-in
+// changed on disk gets a full read of its own; entries are the drop-ins if
+// the caller has just scanned them, nil to scan them here.
+func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry) error {
+	var loaded map[string]UnitState
+	var seq uint64
+	var fileStates map[string]string
+	m.mu.RLock()
+	all := make([]*Timer, 0, len(m.timers))
+	units := make([]string, 0, len(m.timers))
+	for _, t := range m.timers {
+		all = append(all, t)
+		units = append(units, t.key.Unit())
+	}
+	m.mu.RUnlock()
+	var err error
+	if reads&ReadUnit != 0 {
+		if loaded, seq, err = m.cfg.Systemd.LoadedUnits(ctx, unitPatterns); err != nil {
+			return fmt.Errorf("listing loaded timer units: %w", err)
+		}
+	}
+	if reads&ReadUnitFile != 0 {
+		if fileStates, err = unitfiles.States(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, units); err != nil {
+			return fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
+		}
+	}
+	if entries == nil {
+		if entries, err = dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@"); err != nil {
+			return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
+		}
+	}
+	specs := make(map[string]string, len(entries))
+	for _, e := range entries {
+		specs[e.Unit] = e.Spec
+	}
+	// Timers busy with an operation are read on their own once it is
+	// over: the operation may have changed them after the bulk reads.
+	var readAlone []*Timer
+	for _, t := range all {
+		unlock, free := t.tryLock()
+		if !free {
+			readAlone = append(readAlone, t)
+			continue
+		}
+		unit := t.key.Unit()
+		fileState, known := fileStates[unit]
+		if reads&ReadUnitFile != 0 && !known {
+			// A unit file of its own: only systemd can tell.
+			if fileState, err = m.cfg.Systemd.UnitFileState(ctx, unit); err != nil {
+				m.log.Warn("reading unit file state", zap.String("unit", unit), zap.Error(err))
+			}
+			known = err == nil
+		}
+		spec, dropIn := specs[unit]
+		t.mu.Lock()
+		if reads&ReadUnit != 0 {
+			st := loaded[unit]
+			if st.loaded() {
+				// What the list leaves out stays as last read or signalled;
+				// a fresh load or a reload has caught up with the disk.
+				st.NextElapse, st.LastTrigger, st.Calendars = t.unit.NextElapse, t.unit.LastTrigger, t.unit.Calendars
+				if st.active() && st.NextElapse == 0 {
+					// The engine's next elapse is systemd's (the differential
+					// tests hold it to that) until systemd's own is read.
+					st.NextElapse = t.cal.Next
+				}
+			}
+			t.applyRead(st, seq)
+		}
+		if known {
+			t.unit.UnitFileState = fileState
+		}
+		changedOnDisk := dropIn != t.dropIn || (dropIn && spec != t.spec)
+		if !t.removed {
+			t.publish(m.cfg.Observer)
+		}
+		t.mu.Unlock()
+		var refreshErr error
+		if changedOnDisk {
+			refreshErr = m.refresh(ctx, t, ReadAll)
+		}
+		unlock()
+		if refreshErr != nil && ctx.Err() == nil {
+			m.log.Warn("reading timer whose drop-in changed", zap.Stringer("unit", t.key), zap.Error(refreshErr))
+		}
+	}
+	for _, t := range readAlone {
+		if err := m.lockedRefresh(ctx, t, reads); err != nil && ctx.Err() == nil {
+			m.log.Warn("reading timer", zap.Stringer("unit", t.key), zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// Reads says what a refresh re-reads of systemd's view.
+type Reads uint8
+
+// ReadUnit is the runtime state (GetUnit and GetAll); ReadUnitFile the
+// unit file state, which systemd computes from the disk on each call: it
+// costs more than the rest together and grows with the number of enabled
+// units, and it changes only through Enable and Disable (which read it) or
+// an outside change of unit files (which resyncs it).
+const (
+	ReadUnit Reads = 1 << iota
+	ReadUnitFile
+	ReadAll = ReadUnit | ReadUnitFile
+)
+
+// refresh reads systemd's and the disk's view of t and publishes it. The
+// caller holds t's operation lock, so our own writes cannot race the read
+// of the drop-in.
+func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
+	unit := t.key.Unit()
+	// What is not read, or systemd fails to tell, keeps its last known
+	// value; the rest is still worth publishing (a drop-in that went, say).
+	var st UnitState
+	var seq uint64
+	var sdErr error
+	if reads&ReadUnit != 0 {
+		if st, seq, sdErr = m.cfg.Systemd.UnitState(ctx, unit); sdErr != nil {
+			sdErr = fmt.Errorf("reading state of %s: %w", unit, sdErr)
+		}
+	}
+	fileStateNow := t.unitFileState()
+	if reads&ReadUnitFile != 0 {
+		if state, err := m.cfg.Systemd.UnitFileState(ctx, unit); err == nil {
+			fileStateNow = state
+		} else {
+			sdErr = errors.Join(sdErr, fmt.Errorf("reading unit file state of %s: %w", unit, err))
+		}
+	}
+	spec, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
+	if err != nil {
+		return errors.Join(sdErr, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err))
+	}
+	t.mu.Lock()
+	t.dropIn = dropIn
+	edited := dropIn && spec != t.spec
+	if edited {
+		// Someone changed the drop-in by hand; it is what systemd runs.
+		t.spec = spec
+		t.cal, t.calErr = m.cfg.Calendar.Parse(spec, m.cfg.Now())
+		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(t.calErr))
+	}
+	t.applyRead(st, seq)
+	t.unit.UnitFileState = fileStateNow
+	if sd := t.systemdCalendar(); sd != "" && t.calErr == nil && sd != t.cal.Normalized {
+		m.log.Warn("systemd normalizes the calendar expression differently; systemd's form is shown",
+			zap.String("unit", unit), zap.String("systemd", sd), zap.String("engine", t.cal.Normalized))
+	}
+	// Only while systemd runs the schedule we have: syncConfig publishes
+	// its view once before the daemon-reload that brings a new one.
+	if t.unit.active() && t.systemdCalendar() == t.cal.Normalized && t.unit.NextElapse != 0 && t.cal.Next != 0 && t.unit.NextElapse != t.cal.Next {
+		m.log.Warn("systemd's next elapse differs from the engine's; systemd's is shown", zap.String("unit", unit),
+			zap.Uint64("systemd_usec", t.unit.NextElapse), zap.Uint64("engine_usec", t.cal.Next))
+	}
+	removed := t.removed
+	if !removed {
+		t.publish(m.cfg.Observer)
+	}
+	t.mu.Unlock()
+	if edited && !removed {
+		m.pokeElapses()
+		return errors.Join(sdErr, m.store.put(record{Type: t.key.Type, Name: t.key.Name, Spec: spec}))
+	}
+	return sdErr
+}
+
+// lockedRefresh is refresh for callers that do not hold the operation
+// lock: adoption and resynchronization.
+func (m *Manager) lockedRefresh(ctx context.Context, t *Timer, reads Reads) error {
+	unlock, err := t.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return m.refresh(ctx, t, reads)
+}
+
+// UnitChanged applies a change systemd signalled for unit (seq orders it
+// against reads); apply sets the changed fields.
+func (m *Manager) UnitChanged(unit string, seq uint64, apply func(*UnitState)) {
+	key, ok := ParseUnit(unit)
+	if !ok {
+		return
+	}
+	m.mu.RLock()
+	t := m.timers[key]
+	m.mu.RUnlock()
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if seq <= t.seq || t.removed {
+		return
+	}
+	apply(&t.unit)
+	t.seq = seq
+	t.publish(m.cfg.Observer)
+}
+
+// Resync asks for a re-read of every timer: of the units after a
+// daemon-reload, of the unit files after someone else changed them, of
+// both when systemd reconnects. Bursts share one pass.
+func (m *Manager) Resync(reads Reads) {
+	m.resyncMu.Lock()
+	m.resyncReads |= reads
+	m.resyncMu.Unlock()
+	select {
+	case m.refreshAll <- struct{}{}:
+	default:
+	}
+}
+
+// Resyncs counts the full re-reads done so far.
+func (m *Manager) Resyncs() uint64 { return m.resyncs.Load() }
+
+func (m *Manager) refresher(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.refreshAll:
+		}
+		m.resyncMu.Lock()
+		reads := m.resyncReads
+		m.resyncReads = 0
+		m.resyncMu.Unlock()
+		m.resyncs.Add(1)
+		if err := m.readInBulk(ctx, reads, nil); err != nil && ctx.Err() == nil {
+			m.log.Warn("resynchronizing timers", zap.Error(err))
+		}
+	}
+}
+
+func (m *Manager) forEachParallel(ctx context.Context, fn func(t *Timer)) {
+	m.mu.RLock()
+	all := make([]*Timer, 0, len(m.timers))
+	for _, t := range m.timers {
+		all = append(all, t)
+	}
+	m.mu.RUnlock()
+	sem := make(chan struct{}, refreshParallelism)
+	var wg sync.WaitGroup
+	for _, t := range all {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(t)
+		}()
+	}
+	wg.Wait()
+}
