@@ -11,12 +11,20 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 UNITS = snapm-timersd.service snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
 
-.PHONY: bench all build run test lint install clean
+.PHONY: bench all build run test lint install install-daemon clean
 
+# Everything `make install` installs is built by `make` (all), so that
+# `make && sudo make install` never needs Go as root.
 all: build
 
-build:
-	$(GO) build -trimpath -o bin/snapm-timersd ./cmd/snapm-timersd
+# The binaries are real files, rebuilt only when a Go source is newer, so
+# that install finds them up to date and does not run the Go toolchain.
+GO_SOURCES := go.mod go.sum $(shell find cmd service introspection-xml -name '*.go' -o -name '*.xml' 2>/dev/null)
+
+bin/snapm-timersd: $(GO_SOURCES)
+	$(GO) build -trimpath -o $@ ./cmd/snapm-timersd
+
+build: bin/snapm-timersd
 
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched).
@@ -43,7 +51,9 @@ lint:
 	$(STATICCHECK) ./...
 	@! git grep -n '"os/exec"' -- service cmd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
 
-install: build
+install: install-daemon
+
+install-daemon: bin/snapm-timersd
 	install -D -m 0755 bin/snapm-timersd $(DESTDIR)$(LIBEXECDIR)/snapm-timersd
 	for u in $(UNITS); do install -D -m 0644 systemd/$$u $(DESTDIR)$(UNITDIR)/$$u; done
 	sed -i 's|^ExecStart=.*|ExecStart=$(LIBEXECDIR)/snapm-timersd|' $(DESTDIR)$(UNITDIR)/snapm-timersd.service
