@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("reading the host's time zone: %w", err)
 	}
-	sd := systemd.New(ctx, conn, files, log.Named("systemd"))
+	sd := systemd.New(ctx, conn, files, calendar.Engine{Host: host}, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn,
 		Authorizer:  dbusapi.Polkit{Conn: conn},
@@ -78,6 +78,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := sd.Subscribe(ctx, mgr); err != nil {
 		return fmt.Errorf("subscribing to systemd: %w", err)
 	}
+	// The signal loops end with the daemon: cancel, then wait for them.
+	signalsDone := make(chan struct{})
+	go func() { defer close(signalsDone); sd.Run(ctx) }()
+	defer func() { cancel(); <-signalsDone }()
 	if err := mgr.Adopt(ctx); err != nil {
 		return fmt.Errorf("adopting existing timers: %w", err)
 	}

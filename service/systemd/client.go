@@ -14,6 +14,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
 
+	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/service/coalesce"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
@@ -59,6 +60,12 @@ type Events interface {
 	Resync(reads timers.Reads)
 }
 
+// Calendar vets the calendar expressions systemd reports before they are
+// published.
+type Calendar interface {
+	Parse(spec string, now time.Time) (calendar.Info, error)
+}
+
 // Client talks to systemd over conn, which must have been opened with
 // dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()) so that signals
 // keep their order.
@@ -70,12 +77,15 @@ type Client struct {
 	jobs    jobTracker
 	reload  coalesce.Group
 	files   *FileChanges
+	cal     Calendar
+	ev      Events
+	signals chan *dbus.Signal
 }
 
 // New returns a client; call Subscribe before reading any state. files
 // must be intercepting conn's incoming messages.
-func New(ctx context.Context, conn *dbus.Conn, files *FileChanges, log *zap.Logger) *Client {
-	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), files: files, log: log}
+func New(ctx context.Context, conn *dbus.Conn, files *FileChanges, cal Calendar, log *zap.Logger) *Client {
+	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), files: files, cal: cal, log: log}
 	c.jobs.init()
 	c.reload = coalesce.Group{Ctx: ctx, Fn: c.doReload}
 	return c
@@ -197,7 +207,7 @@ func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, 
 	if err := all.Store(&props); err != nil {
 		return st, 0, wrap("GetAll", err)
 	}
-	applyProps(&st, props)
+	c.applier(unit, props)(&st)
 	return st, uint64(all.ResponseSequence), nil
 }
 
@@ -239,8 +249,23 @@ func (c *Client) UnitFileState(ctx context.Context, unit string) (string, error)
 	return state, nil
 }
 
-// applyProps copies the properties we track from a GetAll or a
-// PropertiesChanged into st.
+// applier returns what copies the properties we track from a GetAll or a
+// PropertiesChanged of unit into a state. The calendar expressions are
+// vetted here, once, and not under the domain's locks.
+func (c *Client) applier(unit string, props map[string]dbus.Variant) func(*timers.UnitState) {
+	v, hasCalendars := props["TimersCalendar"]
+	var cals []string
+	if hasCalendars {
+		cals = c.calendars(unit, v)
+	}
+	return func(st *timers.UnitState) {
+		applyProps(st, props)
+		if hasCalendars {
+			st.Calendars = cals
+		}
+	}
+}
+
 func applyProps(st *timers.UnitState, props map[string]dbus.Variant) {
 	for name, v := range props {
 		switch name {
@@ -256,8 +281,6 @@ func applyProps(st *timers.UnitState, props map[string]dbus.Variant) {
 			st.NextElapse = usec(v)
 		case "LastTriggerUSec":
 			st.LastTrigger = usec(v)
-		case "TimersCalendar":
-			st.Calendars = calendars(v)
 		}
 	}
 }
@@ -271,20 +294,34 @@ func usec(v dbus.Variant) uint64 {
 	return u
 }
 
-func calendars(v dbus.Variant) []string {
+// calendars returns unit's OnCalendar= expressions as systemd runs them,
+// or none when one of them is not an expression our engine takes: what
+// is published must be what users can read and act on.
+func (c *Client) calendars(unit string, v dbus.Variant) []string {
 	var entries []struct {
 		Base string
 		Spec string
 		Next uint64
 	}
 	if err := dbus.Store([]any{v.Value()}, &entries); err != nil {
+		c.log.Warn("systemd's TimersCalendar has an unknown shape, ignoring", zap.String("unit", unit), zap.Error(err))
 		return nil
 	}
 	var out []string
 	for _, e := range entries {
-		if e.Base == "OnCalendar" {
-			out = append(out, e.Spec)
+		if e.Base != "OnCalendar" {
+			continue
 		}
+		err := calendar.CheckText(e.Spec)
+		if err == nil {
+			_, err = c.cal.Parse(e.Spec, time.Now())
+		}
+		if err != nil {
+			c.log.Warn("systemd reports a calendar expression the engine rejects, ignoring",
+				zap.String("unit", unit), zap.Error(err))
+			return nil
+		}
+		out = append(out, e.Spec)
 	}
 	return out
 }

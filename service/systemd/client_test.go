@@ -3,10 +3,15 @@ package systemd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/timers"
 )
 
 func TestUnitPathRoundTrip(t *testing.T) {
@@ -61,5 +66,36 @@ func TestJobTrackerBoundsUnclaimedResults(t *testing.T) {
 	}
 	if len(j.early) > maxEarly {
 		t.Errorf("%d unclaimed results kept, bound is %d", len(j.early), maxEarly)
+	}
+}
+
+// TestCalendarsVetted: an expression systemd reports is published only if
+// the engine takes it; a control character never reaches a property.
+func TestCalendarsVetted(t *testing.T) {
+	c := &Client{cal: calendar.Engine{Host: calendar.UTC}, log: zap.NewNop()}
+	type entry struct {
+		Base string
+		Spec string
+		Next uint64
+	}
+	for name, tc := range map[string]struct {
+		entries []entry
+		want    []string
+	}{
+		"normalized expression": {entries: []entry{{"OnCalendar", "*-*-* 00:00:00", 0}}, want: []string{"*-*-* 00:00:00"}},
+		"other bases left out": {entries: []entry{{"OnActiveSec", "1h", 0}, {"OnCalendar", "Sat *-*-* 08:00:00", 0}},
+			want: []string{"Sat *-*-* 08:00:00"}},
+		"terminal escape":  {entries: []entry{{"OnCalendar", "\x1b]0;pwned\x07*-*-* 00:00:00", 0}}},
+		"not a calendar":   {entries: []entry{{"OnCalendar", "*-*-* 00:00:00", 0}, {"OnCalendar", "25:00", 0}}},
+		"invalid UTF-8":    {entries: []entry{{"OnCalendar", "daily\xff", 0}}},
+		"nothing reported": {entries: []entry{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := timers.UnitState{Calendars: []string{"stale"}}
+			c.applier("snapm-gc@x.timer", map[string]dbus.Variant{"TimersCalendar": dbus.MakeVariant(tc.entries)})(&st)
+			if !slices.Equal(st.Calendars, tc.want) {
+				t.Errorf("Calendars = %q, want %q", st.Calendars, tc.want)
+			}
+		})
 	}
 }

@@ -25,38 +25,43 @@ const verdictTimeout = 2 * time.Second
 // back to back, and a peer's messages reach us in the order it sent them.
 // So a UnitFilesChanged is ours exactly when the next message from the
 // same sender is the reply to one of our unit-file calls, reporting
-// changes. Intercept sees every incoming message in that order; the signal
-// dispatcher asks for the verdict on each UnitFilesChanged by its index.
+// changes. Intercept sees every incoming message in that order, and it is
+// also where systemd's bus name is followed (owner): a UnitFilesChanged
+// from anyone else is dropped there, before it costs anything.
 type FileChanges struct {
+	owner    *owner
 	mu       sync.Mutex
 	inFlight int               // our unit-file calls awaiting their reply
-	counted  uint64            // UnitFilesChanged signals intercepted
-	handled  uint64            // the dispatcher is done with every index up to this
+	counted  uint64            // systemd's UnitFilesChanged signals intercepted
+	handled  uint64            // judge is done with every index up to this
 	pending  map[string]uint64 // sender → its last UnitFilesChanged, awaiting its next message
 	verdicts map[uint64]chan bool
-	// signalled counts the UnitFilesChanged the dispatcher has received;
-	// wake tells the judging goroutine there are more.
-	signalled uint64
-	wake      chan struct{}
+	// wake tells the judging goroutine there are more signals.
+	wake chan struct{}
 }
 
 // NewFileChanges returns a tracker; install Intercept on the connection
 // with dbus.WithIncomingInterceptor and give the tracker to New.
 func NewFileChanges() *FileChanges {
-	return &FileChanges{pending: map[string]uint64{}, verdicts: map[uint64]chan bool{}, wake: make(chan struct{}, 1)}
+	return &FileChanges{owner: newOwner(), pending: map[string]uint64{}, verdicts: map[uint64]chan bool{},
+		wake: make(chan struct{}, 1)}
 }
 
 // Intercept runs on the connection's reader for every incoming message, in
 // order.
 func (f *FileChanges) Intercept(msg *dbus.Message) {
+	f.owner.follow(msg)
 	sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
+	if !f.owner.is(sender) {
+		return
+	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if idx, ok := f.pending[sender]; ok {
 		delete(f.pending, sender)
 		f.decide(idx, msg.Type == dbus.TypeMethodReply && reportsChanges(msg))
 	}
 	if !isUnitFilesChanged(msg) {
+		f.mu.Unlock()
 		return
 	}
 	f.counted++
@@ -64,6 +69,11 @@ func (f *FileChanges) Intercept(msg *dbus.Message) {
 		f.decide(f.counted, false) // none of ours could have caused it
 	} else {
 		f.pending[sender] = f.counted
+	}
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -88,7 +98,7 @@ func reportsChanges(msg *dbus.Message) bool {
 // decide records the verdict on the idx-th UnitFilesChanged; f.mu held.
 func (f *FileChanges) decide(idx uint64, own bool) {
 	if idx <= f.handled {
-		return // the dispatcher gave up waiting for it
+		return // judge gave up waiting for it
 	}
 	f.slot(idx) <- own
 }
@@ -102,17 +112,6 @@ func (f *FileChanges) slot(idx uint64) chan bool {
 	return ch
 }
 
-// signal is the dispatcher receiving the next UnitFilesChanged.
-func (f *FileChanges) signal() {
-	f.mu.Lock()
-	f.signalled++
-	f.mu.Unlock()
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
-}
-
 // judge resyncs for every UnitFilesChanged that is not ours, in order and
 // without holding up the other signals while it waits for a verdict.
 func (f *FileChanges) judge(ctx context.Context, ev Events) {
@@ -124,12 +123,16 @@ func (f *FileChanges) judge(ctx context.Context, ev Events) {
 		}
 		for {
 			f.mu.Lock()
-			next, more := f.handled+1, f.handled < f.signalled
+			next, more := f.handled+1, f.handled < f.counted
 			f.mu.Unlock()
 			if !more {
 				break
 			}
-			if !f.ours(ctx, next) {
+			own := f.ours(ctx, next)
+			if ctx.Err() != nil {
+				return
+			}
+			if !own {
 				ev.Resync(timers.ReadUnitFile)
 			}
 		}

@@ -24,6 +24,13 @@ func reply(sender string, body ...any) *dbus.Message {
 		dbus.FieldSender: dbus.MakeVariant(sender), dbus.FieldSignature: dbus.MakeVariant(dbus.SignatureOf(body...))}}
 }
 
+// ownerChanged is the bus saying that systemd1 has a new owner.
+func ownerChanged(newOwner string) *dbus.Message {
+	return &dbus.Message{Type: dbus.TypeSignal, Body: []any{busName, "", newOwner}, Headers: map[dbus.HeaderField]dbus.Variant{
+		dbus.FieldSender: dbus.MakeVariant(dbusName), dbus.FieldInterface: dbus.MakeVariant(dbusIface),
+		dbus.FieldMember: dbus.MakeVariant("NameOwnerChanged"), dbus.FieldPath: dbus.MakeVariant(dbus.ObjectPath("/org/freedesktop/DBus"))}}
+}
+
 func propertiesChanged(sender string) *dbus.Message {
 	return &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
 		dbus.FieldSender: dbus.MakeVariant(sender), dbus.FieldInterface: dbus.MakeVariant(propsIface),
@@ -62,7 +69,11 @@ func TestFileChanges(t *testing.T) {
 			reply(systemdSender, someChanges)}, 1},
 		{"a reply of another shape", true, []*dbus.Message{ufc(systemdSender), reply(systemdSender, dbus.ObjectPath("/job/1"))}, 1},
 		{"a forged signal from another peer", true, []*dbus.Message{ufc(":1.99"), ufc(systemdSender),
-			propertiesChanged(":1.99"), reply(systemdSender, someChanges)}, 1},
+			propertiesChanged(":1.99"), reply(systemdSender, someChanges)}, 0},
+		{"forged signals, nothing of ours in flight", false, []*dbus.Message{ufc(":1.99"), ufc(dbusName), ufc("")}, 0},
+		{"a forged owner change", false, []*dbus.Message{forgedOwnerChanged(":1.99"), ufc(":1.99")}, 0},
+		{"systemd back with a new name", false, []*dbus.Message{ownerChanged(""), ufc(systemdSender),
+			ownerChanged(":1.50"), ufc(systemdSender), ufc(":1.50")}, 1},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			f := NewFileChanges()
@@ -77,11 +88,9 @@ func TestFileChanges(t *testing.T) {
 				go f.call(func() error { close(called); <-release; return nil })
 				<-called
 			}
+			f.Intercept(ownerChanged(systemdSender))
 			for _, m := range tc.messages {
 				f.Intercept(m)
-				if isUnitFilesChanged(m) {
-					f.signal()
-				}
 			}
 			close(release)
 			// Every verdict is in by now; wait for judge to act on them.
@@ -101,7 +110,15 @@ func TestFileChanges(t *testing.T) {
 func (f *FileChanges) handledAll() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.handled == f.signalled
+	return f.handled == f.counted
+}
+
+// forgedOwnerChanged claims a new owner for systemd1, from a peer that is
+// not the bus.
+func forgedOwnerChanged(newOwner string) *dbus.Message {
+	m := ownerChanged(newOwner)
+	m.Headers[dbus.FieldSender] = dbus.MakeVariant(newOwner)
+	return m
 }
 
 // TestFileChangesUndecided: a signal whose verdict never comes counts as
@@ -113,8 +130,8 @@ func TestFileChangesUndecided(t *testing.T) {
 	go f.call(func() error { close(called); <-release; return nil })
 	<-called
 	defer close(release)
+	f.Intercept(ownerChanged(systemdSender))
 	f.Intercept(ufc(systemdSender))
-	f.signal()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if f.ours(ctx, 1) {

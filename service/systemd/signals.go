@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
@@ -11,14 +12,10 @@ import (
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
-const (
-	dbusName  = "org.freedesktop.DBus"
-	dbusIface = "org.freedesktop.DBus"
-)
-
-// Subscribe routes systemd's signals to ev and to the job tracker, and asks
-// systemd to send them. Call it before reading any state: a change between
-// the read and the subscription would otherwise be lost.
+// Subscribe routes systemd's signals to ev and to the job tracker, learns
+// which peer is systemd, and asks systemd to send them; Run handles them.
+// Call it before reading any state: a change between the read and the
+// subscription would otherwise be lost.
 func (c *Client) Subscribe(ctx context.Context, ev Events) error {
 	matches := [][]dbus.MatchOption{
 		{dbus.WithMatchSender(busName), dbus.WithMatchInterface(managerIface), dbus.WithMatchMember("JobRemoved")},
@@ -34,16 +31,45 @@ func (c *Client) Subscribe(ctx context.Context, ev Events) error {
 			return fmt.Errorf("adding match for systemd signals: %w", err)
 		}
 	}
-	ch := make(chan *dbus.Signal, 64)
-	c.conn.Signal(ch)
-	go c.dispatch(ev, ch)
-	go c.files.judge(c.ctx, ev)
+	c.ev = ev
+	c.signals = make(chan *dbus.Signal, 64)
+	c.conn.Signal(c.signals)
+	if err := c.files.owner.learn(ctx, c.conn); err != nil {
+		return err
+	}
 	_, err := c.call(ctx, "Subscribe")
 	return err
 }
 
-func (c *Client) dispatch(ev Events, ch <-chan *dbus.Signal) {
-	for sig := range ch {
+// Run handles the signals Subscribe asked for until ctx ends, and returns
+// once nothing it started is running.
+func (c *Client) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { c.dispatch(ctx) })
+	wg.Go(func() { c.files.judge(ctx, c.ev) })
+	wg.Go(func() { c.resubscribe(ctx) })
+	wg.Wait()
+}
+
+func (c *Client) dispatch(ctx context.Context) {
+	defer c.conn.RemoveSignal(c.signals)
+	for {
+		var sig *dbus.Signal
+		select {
+		case <-ctx.Done():
+			return
+		case sig = <-c.signals:
+		}
+		if sig == nil {
+			return // the connection is gone
+		}
+		// Anyone may send us a signal: whatever systemd did not send is
+		// dropped before it costs anything. UnitFilesChanged and
+		// NameOwnerChanged are taken on the connection's reader
+		// (FileChanges, owner).
+		if !c.files.owner.is(sig.Sender) {
+			continue
+		}
 		switch sig.Name {
 		case managerIface + ".JobRemoved":
 			var id uint32
@@ -53,22 +79,18 @@ func (c *Client) dispatch(ev Events, ch <-chan *dbus.Signal) {
 				c.jobs.removed(job, result)
 			}
 		case propsIface + ".PropertiesChanged":
-			c.propertiesChanged(ev, sig)
+			c.propertiesChanged(sig)
 		case managerIface + ".Reloading":
 			var starting bool
 			// A reload changes loaded units, never the files on disk.
 			if dbus.Store(sig.Body, &starting) == nil && !starting {
-				ev.Resync(timers.ReadUnit)
+				c.ev.Resync(timers.ReadUnit)
 			}
-		case managerIface + ".UnitFilesChanged":
-			c.files.signal()
-		case dbusIface + ".NameOwnerChanged":
-			c.ownerChanged(ev, sig)
 		}
 	}
 }
 
-func (c *Client) propertiesChanged(ev Events, sig *dbus.Signal) {
+func (c *Client) propertiesChanged(sig *dbus.Signal) {
 	var iface string
 	var changed map[string]dbus.Variant
 	var invalidated []string
@@ -79,27 +101,29 @@ func (c *Client) propertiesChanged(ev Events, sig *dbus.Signal) {
 	if !ok {
 		return
 	}
-	ev.UnitChanged(unit, uint64(sig.Sequence), func(st *timers.UnitState) { applyProps(st, changed) })
+	c.ev.UnitChanged(unit, uint64(sig.Sequence), c.applier(unit, changed))
 }
 
-// ownerChanged handles systemd coming back on the bus (after a
-// daemon-reexec or a bus restart): it forgets subscribers, so subscribe
-// again and re-read everything.
-func (c *Client) ownerChanged(ev Events, sig *dbus.Signal) {
-	var name, oldOwner, newOwner string
-	if dbus.Store(sig.Body, &name, &oldOwner, &newOwner) != nil || name != busName || newOwner == "" {
-		return
-	}
-	c.log.Info("systemd reconnected to the bus, resubscribing", zap.String("owner", newOwner))
-	go func() {
+// resubscribe answers systemd coming (back) on the bus, after a
+// daemon-reexec or a bus restart: it may have forgotten its subscribers,
+// and anything may have changed meanwhile. Owner changes that pile up
+// while it works cost one more round, not one each.
+func (c *Client) resubscribe(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.files.owner.changed:
+		}
+		c.log.Info("systemd reconnected to the bus, resubscribing", zap.String("owner", *c.files.owner.name.Load()))
 		// A daemon-reexec keeps subscribers (systemd serializes them); a
 		// restarted bus does not.
 		var callErr *CallError
-		if _, err := c.call(c.ctx, "Subscribe"); errors.As(err, &callErr) && callErr.Name == busName+".AlreadySubscribed" {
+		if _, err := c.call(ctx, "Subscribe"); errors.As(err, &callErr) && callErr.Name == busName+".AlreadySubscribed" {
 			c.log.Debug("systemd kept our subscription")
 		} else if err != nil {
-			c.log.Error("resubscribing to systemd", zap.Error(err))
+			c.log.Error("resubscribing to systemd, ignoring", zap.Error(err))
 		}
-		ev.Resync(timers.ReadAll)
-	}()
+		c.ev.Resync(timers.ReadAll)
+	}
 }
