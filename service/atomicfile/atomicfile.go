@@ -1,42 +1,115 @@
 // Package atomicfile replaces files so that readers see the old content or
-// the new, never a mix, and the new content survives a crash once Write
-// returns.
+// the new, never a mix, and the new content survives a crash once the
+// directories are synced. It works on directory handles, opened by the
+// caller, and never follows a symlink below them: a link planted there
+// cannot send a root write elsewhere.
 package atomicfile
 
 import (
+	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
-// TempPrefix starts the name of the temporary file Write creates next to the
-// target; a crash can leave one behind, and cleaners recognize it by this.
+// TempPrefix starts the name of the temporary files this package creates;
+// a crash can leave one behind, and cleaners recognize it by this. The
+// leading dot makes systemd (and ls) pass over it.
 const TempPrefix = ".snapm-timersd-"
 
-// Write replaces dir/name with data and mode: temporary file in the same
-// directory, fsync, rename, fsync of the directory.
+// Write replaces dir/name with data and mode, with the temporary file in
+// dir, and makes it durable.
 func Write(dir, name string, data []byte, mode os.FileMode) error {
-	if err := Replace(dir, name, data, mode); err != nil {
-		return err
-	}
-	return SyncDir(dir)
-}
-
-// Replace is Write up to the rename: readers see the new content, and it
-// survives a crash once SyncDir(dir) returns. Callers with other work to
-// wait for overlap it with that sync.
-func Replace(dir, name string, data []byte, mode os.FileMode) (err error) {
-	f, err := os.CreateTemp(dir, TempPrefix)
+	d, err := OpenDir(dir)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
+	defer d.Close()
+	if err := ReplaceAt(d, d, name, data, mode); err != nil {
+		return err
+	}
+	return d.Sync()
+}
+
+// SyncDir makes dir's entries durable.
+func SyncDir(dir string) error {
+	d, err := OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// OpenDir opens the directory at path, as its owner configured it
+// (symlinks in path are followed), as a handle for the functions below.
+func OpenDir(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// OpenSubdir opens the directory name in parent; a symlink there is
+// refused (ELOOP or ENOTDIR), whatever it points to.
+func OpenSubdir(parent *os.File, name string) (*os.File, error) {
+	fd, err := unix.Openat(int(parent.Fd()), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, pathError("openat", parent, name, err)
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(parent.Name(), name)), nil
+}
+
+// ReadAt returns the content of the regular file name in dir, at most max
+// bytes of it. A symlink, a FIFO or a device is refused: none is ours, and
+// reading one could hang or take anything.
+func ReadAt(dir *os.File, name string, max int64) ([]byte, error) {
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, pathError("openat", dir, name, err)
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name))
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "read", Path: f.Name(), Err: errors.New("not a regular file")}
+	}
+	if st.Size() > max {
+		return nil, &os.PathError{Op: "read", Path: f.Name(), Err: errors.New("file too large")}
+	}
+	data := make([]byte, st.Size())
+	n, err := f.ReadAt(data, 0)
+	if err != nil && n < len(data) {
+		return nil, err
+	}
+	return data[:n], nil
+}
+
+// ReplaceAt puts data under name in dir, by way of a temporary file created
+// in tmpDir, which must be on the same file system: dir never holds
+// anything but name. Readers see the old content or the new; it survives a
+// crash once tmpDir and dir are synced. Callers with other work to wait
+// for overlap it with those syncs.
+func ReplaceAt(tmpDir, dir *os.File, name string, data []byte, mode os.FileMode) (err error) {
+	f, tmp, err := createTemp(tmpDir)
+	if err != nil {
+		return err
+	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			unix.Unlinkat(int(tmpDir.Fd()), tmp, 0)
 		}
 	}()
-	// CreateTemp uses 0600, and the mode must not depend on the umask either.
+	// Created 0600, and the mode must not depend on the umask either.
 	if err = f.Chmod(mode); err != nil {
 		return err
 	}
@@ -49,15 +122,61 @@ func Replace(dir, name string, data []byte, mode os.FileMode) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, name))
+	// rename(2) replaces the entry name itself, a symlink included; it
+	// never writes through one.
+	if err = unix.Renameat(int(tmpDir.Fd()), tmp, int(dir.Fd()), name); err != nil {
+		return &os.LinkError{Op: "renameat", Old: filepath.Join(tmpDir.Name(), tmp), New: filepath.Join(dir.Name(), name), Err: err}
+	}
+	return nil
 }
 
-// SyncDir makes dir's entries durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+func createTemp(dir *os.File) (*os.File, string, error) {
+	for {
+		name := TempPrefix + strconv.FormatUint(rand.Uint64(), 36)
+		fd, err := unix.Openat(int(dir.Fd()), name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return nil, "", pathError("openat", dir, name, err)
+		}
+		return os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name)), name, nil
 	}
-	defer d.Close()
-	return d.Sync()
+}
+
+// RemoveLeftovers removes the temporary files a crash left in dir (regular
+// files named with TempPrefix; nothing else is touched) and says how many
+// it removed. Call it only while no write can be under way in dir.
+func RemoveLeftovers(dir *os.File) (int, error) {
+	entries, err := dir.ReadDir(-1)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	var errs []error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), TempPrefix) {
+			continue
+		}
+		err := unix.Unlinkat(int(dir.Fd()), e.Name(), 0)
+		switch {
+		case err == nil:
+			removed++
+		case !errors.Is(err, unix.ENOENT):
+			errs = append(errs, pathError("unlinkat", dir, e.Name(), err))
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// Remove removes name from dir, not an error if it is not there.
+func Remove(dir *os.File, name string) error {
+	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return pathError("unlinkat", dir, name, err)
+	}
+	return nil
+}
+
+func pathError(op string, dir *os.File, name string, err error) error {
+	return &os.PathError{Op: op, Path: filepath.Join(dir.Name(), name), Err: err}
 }

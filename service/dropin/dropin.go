@@ -13,7 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/snapm/snapm-timersd/service/atomicfile"
 )
@@ -61,8 +62,15 @@ func Write(unitDir, unit, spec string) error {
 	return sync()
 }
 
+// The unit directory is taken as its owner configured it; every name below
+// it is opened relative to it and never through a symlink, so that a link
+// planted there cannot send a root write, read or removal elsewhere.
+
 // Install puts the drop-in in place, where systemd sees it; it is durable
-// once sync returns. A failed Install leaves nothing behind.
+// once sync returns. The temporary file lives in unitDir, under a name
+// systemd passes over, so that UNIT.d never holds anything but the drop-in
+// (snapm removes the drop-in and then the directory). A failed Install
+// leaves nothing behind.
 func Install(unitDir, unit, spec string) (sync func() error, err error) {
 	if err := checkUnit(unit); err != nil {
 		return nil, err
@@ -70,32 +78,60 @@ func Install(unitDir, unit, spec string) (sync func() error, err error) {
 	if strings.ContainsFunc(spec, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, fmt.Errorf("%w: control character in calendar expression", ErrUnsafe)
 	}
-	dir := Dir(unitDir, unit)
+	root, err := atomicfile.OpenDir(unitDir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	name := unit + ".d"
 	content := Content(spec)
 	// Rewriting identical content would still bump the mtime, which makes
 	// systemd ask for a daemon-reload it does not need.
-	if old, err := os.ReadFile(filepath.Join(dir, FileName)); err == nil && bytes.Equal(old, content) {
+	old, err := readAt(root, name)
+	if err == nil && bytes.Equal(old, content) {
 		return func() error { return nil }, nil
 	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
 	created := false
-	if err := os.Mkdir(dir, dirMode); err == nil {
+	if err := unix.Mkdirat(int(root.Fd()), name, dirMode); err == nil {
 		created = true
-	} else if !errors.Is(err, fs.ErrExist) {
-		return nil, err
+	} else if !errors.Is(err, unix.EEXIST) {
+		return nil, &os.PathError{Op: "mkdirat", Path: Dir(unitDir, unit), Err: err}
 	}
-	if err := atomicfile.Replace(dir, FileName, content, fileMode); err != nil {
+	if err := replace(root, name, content); err != nil {
 		if created {
-			os.Remove(dir) // leave no empty directory behind a failed write
+			unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR) // leave no empty directory behind
 		}
 		return nil, err
 	}
-	return func() error {
-		if err := atomicfile.SyncDir(dir); err != nil || !created {
-			return err
-		}
-		// The new directory's own entry must reach disk too.
-		return atomicfile.SyncDir(unitDir)
-	}, nil
+	return func() error { return syncDirs(unitDir, name) }, nil
+}
+
+func replace(root *os.File, name string, content []byte) error {
+	d, err := atomicfile.OpenSubdir(root, name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return atomicfile.ReplaceAt(root, d, FileName, content, fileMode)
+}
+
+// syncDirs makes the new drop-in's entry durable, and the temporary
+// file's departure from unitDir (with UNIT.d itself, if new).
+func syncDirs(unitDir, name string) error {
+	root, err := atomicfile.OpenDir(unitDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	d, err := atomicfile.OpenSubdir(root, name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return errors.Join(d.Sync(), root.Sync())
 }
 
 // Remove deletes the drop-in of unit and its directory. Files other people
@@ -105,32 +141,91 @@ func Remove(unitDir, unit string) error {
 	if err := checkUnit(unit); err != nil {
 		return err
 	}
-	dir := Dir(unitDir, unit)
-	entries, err := os.ReadDir(dir)
+	root, err := atomicfile.OpenDir(unitDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	name := unit + ".d"
+	d, err := atomicfile.OpenSubdir(root, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	defer d.Close()
+	if err := atomicfile.Remove(d, FileName); err != nil {
+		return err
+	}
+	// Versions before this one wrote their temporary file inside UNIT.d,
+	// where a crash could leave it.
+	if _, err := atomicfile.RemoveLeftovers(d); err != nil {
+		return err
+	}
+	err = unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR)
+	switch {
+	case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
+		return d.Sync() // someone else's files keep it
+	case err != nil && !errors.Is(err, unix.ENOENT):
+		return &os.PathError{Op: "unlinkat", Path: Dir(unitDir, unit), Err: err}
+	}
+	return root.Sync()
+}
+
+// CleanLeftovers removes the temporary files a crash mid-write left in
+// unitDir, or (from versions before this one) inside the UNIT.d of a unit
+// named with one of prefixes; a UNIT.d that held nothing else goes too.
+// Call it before any write can be under way, at start-up.
+func CleanLeftovers(unitDir string, prefixes ...string) error {
+	root, err := atomicfile.OpenDir(unitDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	_, err = atomicfile.RemoveLeftovers(root)
+	errs := []error{err}
+	entries, err := os.ReadDir(unitDir)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
 	for _, e := range entries {
-		// Temporary files are ours, left behind by a crash mid-write.
-		if e.Name() == FileName || strings.HasPrefix(e.Name(), atomicfile.TempPrefix) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
+		unit, ok := strings.CutSuffix(e.Name(), ".d")
+		if !ok || !e.IsDir() || !strings.HasSuffix(unit, ".timer") || !hasAnyPrefix(unit, prefixes) {
+			continue
+		}
+		d, err := atomicfile.OpenSubdir(root, e.Name())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n, err := atomicfile.RemoveLeftovers(d)
+		d.Close()
+		errs = append(errs, err)
+		if n > 0 {
+			// An Install that created the directory and crashed: what is
+			// left is no drop-in at all.
+			if err := unix.Unlinkat(int(root.Fd()), e.Name(), unix.AT_REMOVEDIR); err != nil &&
+				!errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+				errs = append(errs, &os.PathError{Op: "unlinkat", Path: Dir(unitDir, unit), Err: err})
 			}
 		}
 	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) {
-		return err
-	}
-	return atomicfile.SyncDir(unitDir)
+	return errors.Join(errs...)
 }
 
 // Read returns the calendar expression unit's drop-in sets; present is
 // false when there is no drop-in.
 func Read(unitDir, unit string) (spec string, present bool, err error) {
-	spec, err = readSpec(Path(unitDir, unit))
+	if err := checkUnit(unit); err != nil {
+		return "", false, err
+	}
+	root, err := atomicfile.OpenDir(unitDir)
+	if err != nil {
+		return "", false, err
+	}
+	defer root.Close()
+	spec, err = readSpecAt(root, unit+".d")
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}
@@ -146,7 +241,12 @@ type Entry struct {
 // Scan lists every "<prefix>*.timer.d/10-oncalendar.conf" under unitDir for
 // the given unit name prefixes, with the calendar expression each sets.
 func Scan(unitDir string, prefixes ...string) ([]Entry, error) {
-	entries, err := os.ReadDir(unitDir)
+	root, err := atomicfile.OpenDir(unitDir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	entries, err := root.ReadDir(-1)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +256,7 @@ func Scan(unitDir string, prefixes ...string) ([]Entry, error) {
 		if !ok || !e.IsDir() || !strings.HasSuffix(unit, ".timer") || !hasAnyPrefix(unit, prefixes) {
 			continue
 		}
-		spec, err := readSpec(Path(unitDir, unit))
+		spec, err := readSpecAt(root, e.Name())
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -177,13 +277,28 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// readSpec returns the last OnCalendar= value of the [Timer] section, which
-// is the one that survives systemd's list reset semantics.
-func readSpec(path string) (string, error) {
-	data, err := os.ReadFile(path)
+// maxSize bounds what is read of a drop-in: ours are a few hundred bytes.
+const maxSize = 1 << 20
+
+// readAt returns the content of the drop-in in root's directory name.
+func readAt(root *os.File, name string) ([]byte, error) {
+	d, err := atomicfile.OpenSubdir(root, name)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return atomicfile.ReadAt(d, FileName, maxSize)
+}
+
+// readSpecAt returns the last OnCalendar= value of the [Timer] section of
+// the drop-in in root's directory name, which is the one that survives
+// systemd's list reset semantics.
+func readSpecAt(root *os.File, name string) (string, error) {
+	data, err := readAt(root, name)
 	if err != nil {
 		return "", err
 	}
+	path := filepath.Join(root.Name(), name, FileName)
 	var spec string
 	section := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))

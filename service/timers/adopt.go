@@ -34,6 +34,9 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		}
 		specs[key] = r.Spec
 	}
+	if err := dropin.CleanLeftovers(m.cfg.UnitDir, "snapm-create@", "snapm-gc@"); err != nil {
+		m.log.Warn("removing temporary files left by a crash, ignoring", zap.Error(err))
+	}
 	entries, err := dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@")
 	if err != nil {
 		return fmt.Errorf("scanning %s: %w", m.cfg.UnitDir, err)
