@@ -92,21 +92,52 @@ func (rc *Conn) Send(dest string, path dbus.ObjectPath, iface, member string, ed
 	return err
 }
 
+// Forward writes msg, one whole encoded message, as it is but for its
+// serial, which it takes from this connection.
+func (rc *Conn) Forward(msg []byte) error {
+	if len(msg) < 16 {
+		return fmt.Errorf("a message of %d bytes", len(msg))
+	}
+	order, _ := frame(msg)
+	rc.serial++
+	order.PutUint32(msg[8:12], rc.serial)
+	_, err := rc.c.Write(msg)
+	return err
+}
+
+// ReadMessage reads one whole encoded message from r.
+func ReadMessage(r io.Reader) ([]byte, error) {
+	fixed := make([]byte, 16)
+	if _, err := io.ReadFull(r, fixed); err != nil {
+		return nil, err
+	}
+	_, rest := frame(fixed)
+	msg := make([]byte, 16+rest)
+	copy(msg, fixed)
+	_, err := io.ReadFull(r, msg[16:])
+	return msg, err
+}
+
+// frame reads a message's fixed header (endianness, type, flags, version,
+// body length, serial, length of the header fields array): its byte order
+// and how many bytes follow the fixed header.
+func frame(fixed []byte) (binary.ByteOrder, int) {
+	var order binary.ByteOrder = binary.LittleEndian
+	if fixed[0] == 'B' {
+		order = binary.BigEndian
+	}
+	return order, (int(order.Uint32(fixed[12:16]))+7)/8*8 + int(order.Uint32(fixed[4:8]))
+}
+
 // Await reads until a method reply or error has arrived whole, skipping
 // signals; with one call in flight, it is that call's.
 func (rc *Conn) Await() (Reply, error) {
 	for {
-		// The fixed header: endianness, type, flags, version, body length,
-		// serial, length of the header fields array.
 		var fixed [16]byte
 		if _, err := io.ReadFull(rc.r, fixed[:]); err != nil {
 			return Reply{}, err
 		}
-		var order binary.ByteOrder = binary.LittleEndian
-		if fixed[0] == 'B' {
-			order = binary.BigEndian
-		}
-		rest := (int(order.Uint32(fixed[12:16]))+7)/8*8 + int(order.Uint32(fixed[4:8]))
+		_, rest := frame(fixed[:])
 		reply := Reply{Type: dbus.Type(fixed[1]), Size: 16 + rest}
 		switch reply.Type {
 		case dbus.TypeMethodReply:
