@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
@@ -77,6 +78,10 @@ func (c *Client) propertiesChanged(ev Events, sig *dbus.Signal) {
 	}
 	unit, ok := unitFromPath(sig.Path)
 	if !ok {
+		return
+	}
+	if strings.HasSuffix(unit, ".service") {
+		ev.ServiceChanged(unit, uint64(sig.Sequence), func(st *timers.RunState) { applyServiceProps(st, changed) })
 		return
 	}
 	ev.UnitChanged(unit, uint64(sig.Sequence), func(st *timers.UnitState) { applyProps(st, changed) })
