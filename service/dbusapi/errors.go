@@ -23,6 +23,7 @@ const (
 	ErrJobFailed       = ErrorPrefix + "JobFailed"
 	ErrSystemdError    = ErrorPrefix + "SystemdError"
 	ErrIOError         = ErrorPrefix + "IOError"
+	ErrBusy            = ErrorPrefix + "Busy"
 	ErrAccessDenied    = "org.freedesktop.DBus.Error.AccessDenied"
 	// ErrInteractiveAuthorizationRequired is the name sd-bus and GLib
 	// clients know: retry with the flag set, after asking the user.
@@ -56,6 +57,8 @@ func errorName(err error) string {
 		return ErrTimerExists
 	case errors.Is(err, timers.ErrNotEnabled):
 		return ErrNotEnabled
+	case errors.Is(err, timers.ErrBusy):
+		return ErrBusy
 	case errors.As(err, &jobErr):
 		return ErrJobFailed
 	case errors.As(err, &callErr):

@@ -41,6 +41,7 @@ type Domain interface {
 	Stop(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	Disable(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	SetCalendarSpec(ctx context.Context, key timers.Key, spec string) (timers.Snapshot, error)
+	RunNow(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	ParseCalendar(spec string, iterations uint32) (normalized string, next []uint64, err error)
 }
 
@@ -257,6 +258,13 @@ func timerProps(s timers.Snapshot) map[string]dbus.Variant {
 		"NextElapse":   dbus.MakeVariant(s.NextElapse),
 		"LastTrigger":  dbus.MakeVariant(s.LastTrigger),
 		"Occurs":       dbus.MakeVariant(s.Occurs),
+
+		"LastRunResult":     dbus.MakeVariant(s.LastRunResult),
+		"LastRunExitStatus": dbus.MakeVariant(s.LastRunExitStatus),
+		"LastRunStart":      dbus.MakeVariant(s.LastRunStart),
+		"LastRunEnd":        dbus.MakeVariant(s.LastRunEnd),
+		"LastRunInvocation": dbus.MakeVariant(s.LastRunInvocation),
+		"Activity":          dbus.MakeVariant(string(s.Activity)),
 	}
 }
 
@@ -365,6 +373,12 @@ func (t timerMethods) Stop(msg dbus.Message) *dbus.Error {
 
 func (t timerMethods) Disable(msg dbus.Message) *dbus.Error {
 	return t.do(msg, "Disable", t.s.domain.Disable)
+}
+
+// RunNow returns once systemd has queued the run; the caller follows
+// Activity and LastRunResult.
+func (t timerMethods) RunNow(msg dbus.Message) *dbus.Error {
+	return t.do(msg, "RunNow", t.s.domain.RunNow)
 }
 
 func (t timerMethods) SetCalendarSpec(msg dbus.Message, spec string) *dbus.Error {

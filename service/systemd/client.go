@@ -5,8 +5,10 @@ package systemd
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +57,9 @@ func (e *JobError) Error() string {
 // Events receives what systemd signals; the timer domain implements it.
 type Events interface {
 	UnitChanged(unit string, seq uint64, apply func(*timers.UnitState))
+	// ServiceChanged is UnitChanged for the service units the timers
+	// trigger.
+	ServiceChanged(unit string, seq uint64, apply func(*timers.RunState))
 	// Resync says what may have changed for any unit: their state after
 	// a reload, their unit files, or both with a new systemd on the bus.
 	Resync(reads timers.Reads)
@@ -145,6 +150,13 @@ func (c *Client) StopUnit(ctx context.Context, unit string) error {
 	return c.runJob(ctx, "StopUnit", "stop", unit)
 }
 
+// QueueStart starts unit and returns once systemd has queued the job,
+// without waiting for its result.
+func (c *Client) QueueStart(ctx context.Context, unit string) error {
+	_, err := c.call(ctx, "StartUnit", unit, "replace")
+	return err
+}
+
 func (c *Client) runJob(ctx context.Context, method, typ, unit string) error {
 	// Registered before the call: the JobRemoved signal can be handled
 	// before this goroutine sees the reply that names the job.
@@ -189,26 +201,42 @@ func (c *Client) doReload(ctx context.Context) error {
 // computed when it first answered it, until the next daemon-reload.
 func (c *Client) UnitState(ctx context.Context, unit string) (timers.UnitState, uint64, error) {
 	var st timers.UnitState
+	props, seq, err := c.unitProps(ctx, unit)
+	c.applier(unit, props)(&st)
+	return st, seq, err
+}
+
+// ServiceState reads systemd's view of a service unit without loading it.
+func (c *Client) ServiceState(ctx context.Context, unit string) (timers.RunState, uint64, error) {
+	var st timers.RunState
+	props, seq, err := c.unitProps(ctx, unit)
+	applyServiceProps(&st, props)
+	return st, seq, err
+}
+
+// unitProps reads every property of a loaded unit; none (and no error) if
+// systemd has not loaded it. seq orders the read against the signals.
+func (c *Client) unitProps(ctx context.Context, unit string) (map[string]dbus.Variant, uint64, error) {
 	call, err := c.call(ctx, "GetUnit", unit)
 	var callErr *CallError
 	if errors.As(err, &callErr) && callErr.Name == busName+".NoSuchUnit" {
-		return st, uint64(call.ResponseSequence), nil
+		return nil, uint64(call.ResponseSequence), nil
 	}
 	if err != nil {
-		return st, 0, err
+		return nil, 0, err
 	}
 	var path dbus.ObjectPath
 	if err := call.Store(&path); err != nil {
-		return st, 0, wrap("GetUnit", err)
+		return nil, 0, wrap("GetUnit", err)
 	}
-	// The empty interface asks sd-bus for Unit and Timer properties at once.
+	// The empty interface asks sd-bus for the Unit properties and the
+	// type's (Timer, Service) at once.
 	all := c.conn.Object(busName, path).CallWithContext(ctx, propsIface+".GetAll", 0, "")
 	var props map[string]dbus.Variant
 	if err := all.Store(&props); err != nil {
-		return st, 0, wrap("GetAll", err)
+		return nil, 0, wrap("GetAll", err)
 	}
-	c.applier(unit, props)(&st)
-	return st, uint64(all.ResponseSequence), nil
+	return props, uint64(all.ResponseSequence), nil
 }
 
 // LoadedUnits reads the runtime state of every loaded unit whose name
@@ -283,6 +311,38 @@ func applyProps(st *timers.UnitState, props map[string]dbus.Variant) {
 			st.LastTrigger = usec(v)
 		}
 	}
+}
+
+// applyServiceProps copies the properties we track of a service unit.
+func applyServiceProps(st *timers.RunState, props map[string]dbus.Variant) {
+	for name, v := range props {
+		switch name {
+		case "LoadState":
+			st.LoadState, _ = v.Value().(string)
+		case "ActiveState":
+			st.ActiveState, _ = v.Value().(string)
+		case "Result":
+			st.Result, _ = v.Value().(string)
+		case "ExecMainStatus":
+			st.ExecMainStatus, _ = v.Value().(int32)
+		case "ExecMainStartTimestamp":
+			st.ExecMainStart = usec(v)
+		case "ExecMainExitTimestamp":
+			st.ExecMainExit = usec(v)
+		case "InvocationID":
+			st.InvocationID = invocationID(v)
+		}
+	}
+}
+
+// invocationID is the hex form journalctl's _SYSTEMD_INVOCATION_ID= takes;
+// "" for the all-zero ID of a unit that never ran.
+func invocationID(v dbus.Variant) string {
+	id, _ := v.Value().([]byte)
+	if len(id) != 16 || !slices.ContainsFunc(id, func(b byte) bool { return b != 0 }) {
+		return ""
+	}
+	return hex.EncodeToString(id)
 }
 
 // usec maps systemd's "infinity" (UINT64_MAX) to our "none" (0).

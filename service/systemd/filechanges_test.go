@@ -46,9 +46,10 @@ type resyncs struct {
 	n  int
 }
 
-func (r *resyncs) UnitChanged(string, uint64, func(*timers.UnitState)) {}
-func (r *resyncs) Resync(timers.Reads)                                 { r.mu.Lock(); r.n++; r.mu.Unlock() }
-func (r *resyncs) count() int                                          { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
+func (r *resyncs) UnitChanged(string, uint64, func(*timers.UnitState))   {}
+func (r *resyncs) ServiceChanged(string, uint64, func(*timers.RunState)) {}
+func (r *resyncs) Resync(timers.Reads)                                   { r.mu.Lock(); r.n++; r.mu.Unlock() }
+func (r *resyncs) count() int                                            { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
 
 // TestFileChanges: only the UnitFilesChanged right before the reply of
 // one of our unit-file calls that reports changes is ours.

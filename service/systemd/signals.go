@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -99,6 +100,10 @@ func (c *Client) propertiesChanged(sig *dbus.Signal) {
 	}
 	unit, ok := unitFromPath(sig.Path)
 	if !ok {
+		return
+	}
+	if strings.HasSuffix(unit, ".service") {
+		c.ev.ServiceChanged(unit, uint64(sig.Sequence), func(st *timers.RunState) { applyServiceProps(st, changed) })
 		return
 	}
 	c.ev.UnitChanged(unit, uint64(sig.Sequence), c.applier(unit, changed))

@@ -61,6 +61,9 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	if err := m.readInBulk(ctx, ReadAll, entries); err != nil {
 		return err
 	}
+	if err := m.readRuns(ctx, busyOrFailed); err != nil {
+		m.log.Warn("reading the services' runs in progress, ignoring", zap.Error(err))
+	}
 	m.mu.RLock()
 	for _, t := range m.timers {
 		m.announce(t)
@@ -69,15 +72,23 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	m.mu.RUnlock()
 	m.log.Info("adopted timers", zap.Int("timers", n), zap.Int("drop_ins", len(dropIns)))
 	// What the bulk reads leave out (LastTrigger, systemd's own next
-	// elapse and calendar) follows without holding up the name.
-	go m.forEachParallel(ctx, func(t *Timer) {
-		if !t.loaded() {
-			return
+	// elapse and calendar, the services' last runs) follows without
+	// holding up the name.
+	go func() {
+		m.forEachParallel(ctx, func(t *Timer) {
+			if !t.loaded() {
+				return
+			}
+			if err := m.lockedRefresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
+				m.log.Warn("reading systemd state of adopted timer", zap.Stringer("unit", t.key), zap.Error(err))
+			}
+		})
+		// After the timers: whether a service has a run to tell of
+		// depends on its timer's LastTrigger.
+		if err := m.readRuns(ctx, ranQuietly); err != nil && ctx.Err() == nil {
+			m.log.Warn("reading the services' last runs, ignoring", zap.Error(err))
 		}
-		if err := m.lockedRefresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
-			m.log.Warn("reading systemd state of adopted timer", zap.Stringer("unit", t.key), zap.Error(err))
-		}
-	})
+	}()
 	return nil
 }
 

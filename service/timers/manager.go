@@ -40,6 +40,11 @@ type Systemd interface {
 	// LoadedUnits reads the runtime state (LoadState, ActiveState,
 	// SubState) of every loaded unit matching patterns, in one call.
 	LoadedUnits(ctx context.Context, patterns []string) (states map[string]UnitState, seq uint64, err error)
+	// QueueStart starts unit and returns once systemd has queued the job.
+	QueueStart(ctx context.Context, unit string) error
+	// ServiceState reads systemd's view of a service unit without loading
+	// it; seq orders it against the signals delivered to ServiceChanged.
+	ServiceState(ctx context.Context, unit string) (state RunState, seq uint64, err error)
 }
 
 // Calendar validates expressions and computes their elapses.

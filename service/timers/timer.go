@@ -29,6 +29,14 @@ type Snapshot struct {
 	NextElapse  uint64
 	LastTrigger uint64
 	Occurs      bool
+	// The last run of the timer's service, as systemd tells it; empty
+	// (and zero) when it never ran since boot.
+	LastRunResult     string
+	LastRunExitStatus int32
+	LastRunStart      uint64
+	LastRunEnd        uint64
+	LastRunInvocation string
+	Activity          Activity
 }
 
 // Timer is one schedule. Operations on it are serialized by op; state
@@ -38,13 +46,16 @@ type Timer struct {
 	key Key
 	op  chan struct{}
 
-	mu      sync.Mutex
-	spec    string
-	cal     calendar.Info
-	calErr  error
-	dropIn  bool
-	unit    UnitState
-	seq     uint64
+	mu     sync.Mutex
+	spec   string
+	cal    calendar.Info
+	calErr error
+	dropIn bool
+	unit   UnitState
+	seq    uint64
+	// run is the service's state; runSeq orders its reads and signals.
+	run     RunState
+	runSeq  uint64
 	removed bool
 	// announced is set once the Observer knows the timer; changes before
 	// that are folded into its first appearance.
@@ -108,6 +119,13 @@ func (t *Timer) derive() Snapshot {
 		s.NextElapse = t.unit.NextElapse
 	}
 	s.Occurs = s.NextElapse != 0 || t.cal.Next != 0
+	s.Activity = t.run.activity()
+	if t.run.ran() {
+		s.LastRunResult = t.run.Result
+		s.LastRunExitStatus = t.run.ExecMainStatus
+		s.LastRunStart, s.LastRunEnd = t.run.ExecMainStart, t.run.ExecMainExit
+		s.LastRunInvocation = t.run.InvocationID
+	}
 	return s
 }
 
