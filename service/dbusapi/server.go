@@ -257,6 +257,8 @@ func timerProps(s timers.Snapshot) map[string]dbus.Variant {
 		"NextElapse":   dbus.MakeVariant(s.NextElapse),
 		"LastTrigger":  dbus.MakeVariant(s.LastTrigger),
 		"Occurs":       dbus.MakeVariant(s.Occurs),
+
+		"NeedDaemonReload": dbus.MakeVariant(s.NeedDaemonReload),
 	}
 }
 

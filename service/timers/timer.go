@@ -29,6 +29,9 @@ type Snapshot struct {
 	NextElapse  uint64
 	LastTrigger uint64
 	Occurs      bool
+	// NeedDaemonReload: systemd runs a configuration other than the one
+	// on disk (CalendarSpec, Normalized) until a daemon-reload.
+	NeedDaemonReload bool
 }
 
 // Timer is one schedule. Operations on it are serialized by op; state
@@ -96,6 +99,8 @@ func (t *Timer) derive() Snapshot {
 		Running:     t.unit.active(),
 		LastTrigger: t.unit.LastTrigger,
 		NextElapse:  t.cal.Next,
+
+		NeedDaemonReload: t.unit.loaded() && t.unit.NeedDaemonReload,
 	}
 	if t.systemdCalendar() != "" {
 		s.Normalized = t.systemdCalendar()
