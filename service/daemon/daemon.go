@@ -15,6 +15,7 @@ import (
 	"github.com/snapm/snapm-timersd/service/dbusapi"
 	"github.com/snapm/snapm-timersd/service/systemd"
 	"github.com/snapm/snapm-timersd/service/timers"
+	"github.com/snapm/snapm-timersd/service/unitwatch"
 )
 
 // Version is the daemon's version, published as Manager.Version.
@@ -74,7 +75,8 @@ func Run(ctx context.Context, cfg Config) error {
 		RuntimeUnitDir: cfg.RuntimeUnitDir,
 		StateDir:       cfg.StateDir,
 	})
-	// Subscribe first, then read: no change can fall between the two.
+	// Subscribe and watch first, then read: no change can fall between
+	// the two.
 	if err := sd.Subscribe(ctx, mgr); err != nil {
 		return fmt.Errorf("subscribing to systemd: %w", err)
 	}
@@ -82,9 +84,24 @@ func Run(ctx context.Context, cfg Config) error {
 	signalsDone := make(chan struct{})
 	go func() { defer close(signalsDone); sd.Run(ctx) }()
 	defer func() { cancel(); <-signalsDone }()
+	watcher, err := unitwatch.New(cfg.UnitDir, func(unit string) bool { _, ok := timers.ParseUnit(unit); return ok }, log.Named("unitwatch"))
+	if err != nil {
+		return fmt.Errorf("watching the unit directory: %w", err)
+	}
 	if err := mgr.Adopt(ctx); err != nil {
+		watcher.Close()
 		return fmt.Errorf("adopting existing timers: %w", err)
 	}
+	// Changes since the watch began wait in the kernel until adoption is
+	// over, then come as one burst.
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		if err := watcher.Run(ctx, mgr.DiskChanged); err != nil {
+			log.Error("watching the unit directory; hand edits show only after a daemon-reload", zap.Error(err))
+		}
+	}()
+	defer func() { cancel(); <-watched }()
 	if err := srv.Export(mgr); err != nil {
 		return err
 	}

@@ -85,7 +85,11 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			known = err == nil
 		}
 		spec, dropIn := specs[unit]
+		delete(specs, unit)
 		t.mu.Lock()
+		// systemd never signals what a reload brings (TimersCalendar,
+		// NeedDaemonReload): a timer that needed one is read in full.
+		reloaded := reads&ReadUnit != 0 && t.unit.NeedDaemonReload
 		if reads&ReadUnit != 0 {
 			st := loaded[unit]
 			if st.loaded() {
@@ -104,13 +108,18 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			t.unit.UnitFileState = fileState
 		}
 		changedOnDisk := dropIn != t.dropIn || (dropIn && spec != t.spec)
-		if !t.removed {
+		// A timer read again below is published once, when read: the
+		// list alone would show it half reloaded.
+		if !t.removed && !changedOnDisk && !reloaded {
 			t.publish(m.cfg.Observer)
 		}
 		t.mu.Unlock()
 		var refreshErr error
-		if changedOnDisk {
+		switch {
+		case changedOnDisk:
 			refreshErr = m.refresh(ctx, t, ReadAll)
+		case reloaded:
+			refreshErr = m.refresh(ctx, t, ReadUnit)
 		}
 		unlock()
 		if refreshErr != nil && ctx.Err() == nil {
@@ -120,6 +129,12 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 	for _, t := range readAlone {
 		if err := m.lockedRefresh(ctx, t, reads); err != nil && ctx.Err() == nil {
 			m.log.Warn("reading timer", zap.Stringer("unit", t.key), zap.Error(err))
+		}
+	}
+	// What is left are drop-ins of no timer: configured while we ran.
+	for unit := range specs {
+		if key, ok := ParseUnit(unit); ok {
+			m.adoptNew(ctx, key)
 		}
 	}
 	return nil

@@ -37,6 +37,9 @@ type Snapshot struct {
 	LastRunEnd        uint64
 	LastRunInvocation string
 	Activity          Activity
+	// NeedDaemonReload: systemd runs a configuration other than the one
+	// on disk (CalendarSpec, Normalized) until a daemon-reload.
+	NeedDaemonReload bool
 }
 
 // Timer is one schedule. Operations on it are serialized by op; state
@@ -107,6 +110,8 @@ func (t *Timer) derive() Snapshot {
 		Running:     t.unit.active(),
 		LastTrigger: t.unit.LastTrigger,
 		NextElapse:  t.cal.Next,
+
+		NeedDaemonReload: t.unit.loaded() && t.unit.NeedDaemonReload,
 	}
 	if t.systemdCalendar() != "" {
 		s.Normalized = t.systemdCalendar()

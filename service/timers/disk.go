@@ -1,0 +1,124 @@
+// Changes on disk: drop-ins edited, removed or created by hand or by
+// snapm's own tools while the daemon runs, as a watch of the unit
+// directory reports them.
+//
+// Locks: a timer's drop-in is compared and re-read under its operation
+// lock (Timer.op), so our own writes are never taken for someone else's;
+// a timer busy with an operation is read once the operation is over.
+// Manager.mu is held only to look a timer up or insert a new one.
+
+package timers
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/dropin"
+)
+
+// DiskChanged re-reads the drop-ins of units, or of every timer when units
+// is nil: a changed or vanished drop-in updates its timer, a new one
+// becomes a new timer, as at start-up. Our own writes come back through it
+// too; a drop-in that is as the timer has it costs one file read.
+func (m *Manager) DiskChanged(ctx context.Context, units []string) {
+	if units == nil {
+		if err := m.readInBulk(ctx, 0, nil); err != nil && ctx.Err() == nil {
+			m.log.Warn("re-reading every drop-in, ignoring", zap.Error(err))
+		}
+		return
+	}
+	var busy []*Timer
+	for _, unit := range units {
+		key, ok := ParseUnit(unit)
+		if !ok {
+			continue
+		}
+		t, err := m.timer(key)
+		if err != nil {
+			m.adoptNew(ctx, key)
+			continue
+		}
+		unlock, free := t.tryLock()
+		if !free {
+			busy = append(busy, t)
+			continue
+		}
+		m.rereadDropIn(ctx, t)
+		unlock()
+	}
+	for _, t := range busy {
+		unlock, err := t.lock(ctx)
+		if err != nil {
+			return
+		}
+		m.rereadDropIn(ctx, t)
+		unlock()
+	}
+}
+
+// rereadDropIn refreshes t if its drop-in is not as t has it; the caller
+// holds t's operation lock. systemd is asked too: a drop-in changed under
+// a loaded unit makes it need a daemon-reload.
+func (m *Manager) rereadDropIn(ctx context.Context, t *Timer) {
+	log := m.log.With(zap.Stringer("unit", t.key))
+	spec, present, err := dropin.Read(m.cfg.UnitDir, t.key.Unit())
+	if err != nil {
+		log.Warn("reading changed drop-in, ignoring", zap.Error(err))
+		return
+	}
+	t.mu.Lock()
+	same := present == t.dropIn && (!present || spec == t.spec) && !t.removed
+	t.mu.Unlock()
+	if same {
+		return
+	}
+	if err := m.refresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
+		log.Warn("reading timer whose drop-in changed, ignoring", zap.Error(err))
+	}
+}
+
+// adoptNew takes over a timer whose drop-in appeared on disk: snapm (ours
+// or the Python one) or an admin configured it while we ran. It is read
+// in full before it is announced, so that its first appearance is true.
+func (m *Manager) adoptNew(ctx context.Context, key Key) {
+	if _, err := m.timer(key); err == nil {
+		return // known after all
+	}
+	log := m.log.With(zap.Stringer("unit", key))
+	spec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit())
+	if err != nil {
+		log.Warn("reading new drop-in, ignoring", zap.Error(err))
+		return
+	}
+	if !present {
+		return // gone again, or a UNIT.d without our drop-in
+	}
+	t := m.adoptedTimer(key, spec)
+	unlock, err := t.lock(ctx) // new, so free unless ctx is over
+	if err != nil {
+		return
+	}
+	defer unlock()
+	// refresh reads the drop-in again: one removed since (a Remove of this
+	// timer deletes its drop-in before the timer) is not brought back.
+	if err := m.refresh(ctx, t, ReadAll); err != nil {
+		log.Warn("reading systemd state of new timer, ignoring", zap.Error(err))
+	}
+	t.mu.Lock()
+	present = t.dropIn
+	t.mu.Unlock()
+	if !present {
+		return
+	}
+	m.mu.Lock()
+	if m.timers[key] != nil {
+		m.mu.Unlock()
+		return // created or adopted meanwhile
+	}
+	m.timers[key] = t
+	m.mu.Unlock()
+	m.announce(t)
+	m.pokeElapses()
+	log.Info("adopted timer configured on disk while running", zap.String("calendar", spec))
+}

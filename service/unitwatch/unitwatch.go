@@ -1,0 +1,206 @@
+// Package unitwatch tells which units' drop-in directories changed under a
+// unit directory, so that edits made by hand (or by snapm's own tools)
+// reach the published state without waiting for a daemon-reload. It
+// watches the unit directory itself, for UNIT.d directories coming and
+// going, and each UNIT.d of interest, for the files in it; bursts (a write
+// is a create, a write and a rename) are reported once.
+package unitwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"go.uber.org/zap"
+)
+
+const (
+	// quiet is how long the directory must stay still before a burst is
+	// reported; maxDelay bounds the wait under a steady stream of changes,
+	// well within the second a hand edit may take to show.
+	quiet    = 50 * time.Millisecond
+	maxDelay = 250 * time.Millisecond
+
+	dirMask    = syscall.IN_CREATE | syscall.IN_DELETE | syscall.IN_MOVED_FROM | syscall.IN_MOVED_TO | syscall.IN_ONLYDIR
+	subdirMask = syscall.IN_CREATE | syscall.IN_DELETE | syscall.IN_MOVED_FROM | syscall.IN_MOVED_TO |
+		syscall.IN_CLOSE_WRITE | syscall.IN_MODIFY | syscall.IN_ATTRIB | syscall.IN_ONLYDIR
+)
+
+// Watcher watches one unit directory. Create it before reading the
+// directory, so that no change falls between the read and the watch.
+type Watcher struct {
+	dir   string
+	match func(unit string) bool
+	log   *zap.Logger
+	f     *os.File
+	// fd is f's descriptor, kept apart: f.Fd() would make f blocking, and
+	// its deadlines would stop working.
+	fd  int
+	top int
+	// units maps each UNIT.d's watch descriptor to its unit; only Run
+	// touches it after New.
+	units map[int]string
+	full  bool // a watch could not be added: warned once
+}
+
+// New starts watching dir and every UNIT.d in it whose unit match accepts.
+func New(dir string, match func(unit string) bool, log *zap.Logger) (*Watcher, error) {
+	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("inotify: %w", err)
+	}
+	// Non-blocking, so reads go through Go's poller and honour deadlines.
+	w := &Watcher{dir: dir, match: match, log: log, f: os.NewFile(uintptr(fd), "inotify"), fd: fd, units: map[int]string{}}
+	if w.top, err = syscall.InotifyAddWatch(fd, dir, dirMask); err != nil {
+		w.f.Close()
+		return nil, fmt.Errorf("watching %s: %w", dir, err)
+	}
+	if err := w.watchAll(); err != nil {
+		w.f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// unitOf returns the unit whose drop-in directory name is, if it is one
+// of interest.
+func (w *Watcher) unitOf(name string) (string, bool) {
+	unit, ok := strings.CutSuffix(name, ".d")
+	return unit, ok && w.match(unit)
+}
+
+// watchAll adds a watch on every UNIT.d of interest (again: adding one
+// twice is harmless) and returns their units.
+func (w *Watcher) watchAll() error {
+	entries, err := os.ReadDir(w.dir)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", w.dir, err)
+	}
+	for _, e := range entries {
+		if unit, ok := w.unitOf(e.Name()); ok && e.IsDir() {
+			w.watchUnit(unit, e.Name())
+		}
+	}
+	return nil
+}
+
+// watchUnit watches one UNIT.d. A directory that went again, or a watch
+// the kernel refuses (fs.inotify.max_user_watches), is not fatal: the
+// directory's coming and going is still seen through its parent.
+func (w *Watcher) watchUnit(unit, name string) {
+	wd, err := syscall.InotifyAddWatch(w.fd, filepath.Join(w.dir, name), subdirMask)
+	switch {
+	case err == nil:
+		w.units[wd] = unit
+	case errors.Is(err, syscall.ENOSPC) && !w.full:
+		w.full = true
+		w.log.Warn("out of inotify watches (fs.inotify.max_user_watches); edits inside some drop-in directories show only after a daemon-reload, ignoring",
+			zap.String("unit", unit), zap.Error(err))
+	case !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ENOSPC):
+		w.log.Warn("watching drop-in directory, ignoring", zap.String("unit", unit), zap.Error(err))
+	}
+}
+
+// Close stops a watcher that never ran.
+func (w *Watcher) Close() error { return w.f.Close() }
+
+// Run reports changes until ctx ends: changed gets the units whose UNIT.d
+// changed, or nil when anything may have (the kernel dropped events). It
+// is called from Run's goroutine, one burst at a time; changes meanwhile
+// are gathered for the next call. Run closes the watcher when it returns.
+func (w *Watcher) Run(ctx context.Context, changed func(ctx context.Context, units []string)) error {
+	defer w.f.Close()
+	stop := context.AfterFunc(ctx, func() { w.f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	buf := make([]byte, 64*1024)
+	pending := map[string]bool{}
+	all := false
+	var first, last time.Time
+	for {
+		var deadline time.Time // none while nothing is pending
+		if all || len(pending) > 0 {
+			deadline = last.Add(quiet)
+			if limit := first.Add(maxDelay); limit.Before(deadline) {
+				deadline = limit
+			}
+		}
+		if err := w.f.SetReadDeadline(deadline); err != nil {
+			return fmt.Errorf("inotify: %w", err)
+		}
+		// After the deadline is set: a cancel from now on overrides it.
+		if ctx.Err() != nil {
+			return nil
+		}
+		n, err := w.f.Read(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if ctx.Err() != nil {
+				return nil
+			}
+			units := make([]string, 0, len(pending))
+			for u := range pending {
+				units = append(units, u)
+			}
+			if all {
+				units = nil
+			}
+			clear(pending)
+			all = false
+			changed(ctx, units)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading inotify events: %w", err)
+		}
+		now := time.Now()
+		if !all && len(pending) == 0 {
+			first = now
+		}
+		last = now
+		if w.parse(buf[:n], pending) {
+			all = true
+		}
+	}
+}
+
+// parse records the units that events name; true when the kernel's queue
+// overflowed, so that only a full rescan can tell what changed.
+func (w *Watcher) parse(buf []byte, pending map[string]bool) (overflow bool) {
+	for len(buf) >= syscall.SizeofInotifyEvent {
+		ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[0]))
+		end := syscall.SizeofInotifyEvent + int(ev.Len)
+		if end > len(buf) {
+			break
+		}
+		name := strings.TrimRight(string(buf[syscall.SizeofInotifyEvent:end]), "\x00")
+		buf = buf[end:]
+		switch {
+		case ev.Mask&syscall.IN_Q_OVERFLOW != 0:
+			overflow = true
+			if err := w.watchAll(); err != nil {
+				w.log.Warn("rescanning after lost events, ignoring", zap.Error(err))
+			}
+		case int(ev.Wd) == w.top:
+			unit, ok := w.unitOf(name)
+			if !ok || ev.Mask&syscall.IN_ISDIR == 0 {
+				continue
+			}
+			if ev.Mask&(syscall.IN_CREATE|syscall.IN_MOVED_TO) != 0 {
+				w.watchUnit(unit, name)
+			}
+			pending[unit] = true
+		case ev.Mask&syscall.IN_IGNORED != 0:
+			delete(w.units, int(ev.Wd)) // its directory went
+		default:
+			if unit, ok := w.units[int(ev.Wd)]; ok {
+				pending[unit] = true
+			}
+		}
+	}
+	return overflow
+}

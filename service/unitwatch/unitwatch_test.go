@@ -1,0 +1,112 @@
+package unitwatch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// run starts a watcher on dir for units named "x@*.timer" and returns the
+// bursts it reports, and a stop that waits for Run to return.
+func run(t *testing.T, dir string) (<-chan []string, func()) {
+	t.Helper()
+	w, err := New(dir, func(unit string) bool { return strings.HasPrefix(unit, "x@") && strings.HasSuffix(unit, ".timer") }, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	bursts := make(chan []string, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- w.Run(ctx, func(_ context.Context, units []string) {
+			slices.Sort(units)
+			bursts <- units
+		})
+	}()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	return bursts, stop
+}
+
+func next(t *testing.T, bursts <-chan []string) []string {
+	t.Helper()
+	select {
+	case b := <-bursts:
+		return b
+	case <-time.After(10 * time.Second):
+		t.Fatal("no burst reported")
+		return nil
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// As atomic writers do it: a temporary file renamed into place.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReportsUnitsOnce(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "x@old.timer.d", "10-oncalendar.conf"), "a")
+	bursts, stop := run(t, dir)
+	defer stop()
+
+	// Steps in order: each builds on the directory the last one left.
+	for _, step := range []struct {
+		name string
+		do   func()
+		want []string
+	}{
+		{"a new UNIT.d and its file, one burst", func() {
+			write(t, filepath.Join(dir, "x@new.timer.d", "10-oncalendar.conf"), "b")
+		}, []string{"x@new.timer"}},
+		{"an edit in a UNIT.d that was there before", func() {
+			write(t, filepath.Join(dir, "x@old.timer.d", "10-oncalendar.conf"), "c")
+		}, []string{"x@old.timer"}},
+		{"an edit in place", func() {
+			if err := os.WriteFile(filepath.Join(dir, "x@new.timer.d", "10-oncalendar.conf"), []byte("d"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"x@new.timer"}},
+		{"a UNIT.d deleted, others and unrelated ones ignored", func() {
+			write(t, filepath.Join(dir, "y@other.timer.d", "10-oncalendar.conf"), "e")
+			write(t, filepath.Join(dir, "x@file.timer"), "not a directory")
+			if err := os.RemoveAll(filepath.Join(dir, "x@old.timer.d")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"x@old.timer"}},
+		{"two units in one burst", func() {
+			write(t, filepath.Join(dir, "x@a.timer.d", "10-oncalendar.conf"), "f")
+			write(t, filepath.Join(dir, "x@new.timer.d", "10-oncalendar.conf"), "g")
+		}, []string{"x@a.timer", "x@new.timer"}},
+	} {
+		step.do()
+		if got := next(t, bursts); !slices.Equal(got, step.want) {
+			t.Errorf("%s: reported %q, want %q", step.name, got, step.want)
+		}
+	}
+}
+
+func TestStopsWithContext(t *testing.T) {
+	_, stop := run(t, t.TempDir())
+	stop() // hangs (and the test times out) if Run ignores the context
+}
