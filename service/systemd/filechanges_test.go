@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -41,96 +42,130 @@ type change struct{ Type, File, Dest string }
 
 var someChanges = []change{{"symlink", "/etc/systemd/system/timers.target.wants/x.timer", "/etc/x.timer"}}
 
+// resyncs records, for each Resync, which UnitFilesChanged it was for:
+// the index the tracker is handling when judge calls it.
 type resyncs struct {
+	f  *FileChanges
 	mu sync.Mutex
-	n  int
+	of []uint64
 }
 
 func (r *resyncs) UnitChanged(string, uint64, func(*timers.UnitState))   {}
 func (r *resyncs) ServiceChanged(string, uint64, func(*timers.RunState)) {}
-func (r *resyncs) Resync(timers.Reads)                                   { r.mu.Lock(); r.n++; r.mu.Unlock() }
-func (r *resyncs) count() int                                            { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
+
+func (r *resyncs) Resync(timers.Reads) {
+	r.f.mu.Lock()
+	idx := r.f.handled
+	r.f.mu.Unlock()
+	r.mu.Lock()
+	r.of = append(r.of, idx)
+	r.mu.Unlock()
+}
+
+func (r *resyncs) resynced() []uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.of)
+}
 
 // TestFileChanges: only the UnitFilesChanged right before the reply of
 // one of our unit-file calls that reports changes is ours.
 func TestFileChanges(t *testing.T) {
-	for _, tc := range []struct {
-		desc        string
+	t.Parallel()
+	for desc, tc := range map[string]struct {
 		inFlight    bool
 		messages    []*dbus.Message
-		wantResyncs int
+		wantResyncs []uint64 // which UnitFilesChanged, counted from 1, cost a resync
 	}{
-		{"nothing of ours in flight", false, []*dbus.Message{ufc(systemdSender)}, 1},
-		{"our EnableUnitFiles", true, []*dbus.Message{ufc(systemdSender), reply(systemdSender, true, someChanges)}, 0},
-		{"our DisableUnitFiles", true, []*dbus.Message{ufc(systemdSender), reply(systemdSender, someChanges)}, 0},
-		{"our call changed nothing", true, []*dbus.Message{ufc(systemdSender), reply(systemdSender, true, []change{})}, 1},
-		{"something else came next", true, []*dbus.Message{ufc(systemdSender), propertiesChanged(systemdSender),
-			reply(systemdSender, true, someChanges)}, 1},
-		{"someone else's, then ours", true, []*dbus.Message{ufc(systemdSender), ufc(systemdSender),
-			reply(systemdSender, someChanges)}, 1},
-		{"a reply of another shape", true, []*dbus.Message{ufc(systemdSender), reply(systemdSender, dbus.ObjectPath("/job/1"))}, 1},
-		{"a forged signal from another peer", true, []*dbus.Message{ufc(":1.99"), ufc(systemdSender),
-			propertiesChanged(":1.99"), reply(systemdSender, someChanges)}, 0},
-		{"forged signals, nothing of ours in flight", false, []*dbus.Message{ufc(":1.99"), ufc(dbusName), ufc("")}, 0},
-		{"a forged owner change", false, []*dbus.Message{forgedOwnerChanged(":1.99"), ufc(":1.99")}, 0},
-		{"systemd back with a new name", false, []*dbus.Message{ownerChanged(""), ufc(systemdSender),
-			ownerChanged(":1.50"), ufc(systemdSender), ufc(":1.50")}, 1},
+		"nothing of ours in flight": {messages: []*dbus.Message{ufc(systemdSender)}, wantResyncs: []uint64{1}},
+		"our EnableUnitFiles": {inFlight: true,
+			messages: []*dbus.Message{ufc(systemdSender), reply(systemdSender, true, someChanges)}},
+		"our DisableUnitFiles": {inFlight: true,
+			messages: []*dbus.Message{ufc(systemdSender), reply(systemdSender, someChanges)}},
+		"our call changed nothing": {inFlight: true,
+			messages:    []*dbus.Message{ufc(systemdSender), reply(systemdSender, true, []change{})},
+			wantResyncs: []uint64{1}},
+		"something else came next": {inFlight: true,
+			messages: []*dbus.Message{ufc(systemdSender), propertiesChanged(systemdSender),
+				reply(systemdSender, true, someChanges)},
+			wantResyncs: []uint64{1}},
+		"someone else's, then ours": {inFlight: true,
+			messages: []*dbus.Message{ufc(systemdSender), ufc(systemdSender),
+				reply(systemdSender, someChanges)},
+			wantResyncs: []uint64{1}},
+		"a reply of another shape": {inFlight: true,
+			messages:    []*dbus.Message{ufc(systemdSender), reply(systemdSender, dbus.ObjectPath("/job/1"))},
+			wantResyncs: []uint64{1}},
+		// Forged signals are dropped before they are counted: the
+		// owner's one here is the first, and ours.
+		"a forged signal from another peer": {inFlight: true,
+			messages: []*dbus.Message{ufc(":1.99"), ufc(systemdSender),
+				propertiesChanged(":1.99"), reply(systemdSender, someChanges)}},
+		"forged signals, nothing of ours in flight": {
+			messages: []*dbus.Message{ufc(":1.99"), ufc(dbusName), ufc("")}},
+		"a forged owner change": {
+			messages: []*dbus.Message{forgedOwnerChanged(":1.99"), ufc(":1.99")}},
+		"systemd back with a new name": {
+			messages: []*dbus.Message{ownerChanged(""), ufc(systemdSender), ownerChanged(":1.50"),
+				ufc(systemdSender), ufc(":1.50")},
+			wantResyncs: []uint64{1}},
 	} {
-		t.Run(tc.desc, func(t *testing.T) {
+		t.Run(desc, func(t *testing.T) {
+			t.Parallel()
 			f := NewFileChanges()
 			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			ev := &resyncs{}
+			ev := &resyncs{f: f}
 			done := make(chan struct{})
 			go func() { f.judge(ctx, ev); close(done) }()
-			release := make(chan struct{})
-			called := make(chan struct{})
-			if tc.inFlight {
-				go f.call(func() error { close(called); <-release; return nil })
-				<-called
-			}
+			t.Cleanup(func() { cancel(); <-done })
 			f.Intercept(ownerChanged(systemdSender))
-			for _, m := range tc.messages {
-				f.Intercept(m)
+			send := f.Intercept
+			if tc.inFlight {
+				release, called, returned := make(chan struct{}), make(chan struct{}), make(chan struct{})
+				go func() {
+					f.call(func() error { close(called); <-release; return nil })
+					close(returned)
+				}()
+				<-called
+				for _, m := range tc.messages {
+					send(m)
+				}
+				close(release)
+				<-returned
+			} else {
+				for _, m := range tc.messages {
+					send(m)
+				}
 			}
-			close(release)
-			// Every verdict is in by now; wait for judge to act on them.
-			deadline := time.Now().Add(time.Second)
-			for f.handledAll() == false && time.Now().Before(deadline) {
-				time.Sleep(time.Millisecond)
+			// A last signal with nothing of ours in flight is judged at
+			// once and resynced; judge goes in order, so once its resync
+			// is in, every verdict before it has been acted on.
+			send(ufc(*f.owner.name.Load()))
+			f.mu.Lock()
+			sentinel := f.counted
+			f.mu.Unlock()
+			for deadline := time.Now().Add(10 * time.Second); !slices.Contains(ev.resynced(), sentinel); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("judge did not resync the last signal within 10s; resyncs so far for %v", ev.resynced())
+				}
 			}
-			if got := ev.count(); got != tc.wantResyncs {
-				t.Errorf("%d resyncs, want %d", got, tc.wantResyncs)
+			if got := ev.resynced(); !slices.Equal(got[:len(got)-1], tc.wantResyncs) {
+				t.Errorf("resyncs for signals %v, want %v", got[:len(got)-1], tc.wantResyncs)
 			}
-			cancel()
-			<-done
 		})
 	}
-}
-
-func (f *FileChanges) handledAll() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.handled == f.counted
-}
-
-// forgedOwnerChanged claims a new owner for systemd1, from a peer that is
-// not the bus.
-func forgedOwnerChanged(newOwner string) *dbus.Message {
-	m := ownerChanged(newOwner)
-	m.Headers[dbus.FieldSender] = dbus.MakeVariant(newOwner)
-	return m
 }
 
 // TestFileChangesUndecided: a signal whose verdict never comes counts as
 // someone else's once the wait is over (here, the daemon stopping).
 func TestFileChangesUndecided(t *testing.T) {
+	t.Parallel()
 	f := NewFileChanges()
 	release := make(chan struct{})
 	called := make(chan struct{})
 	go f.call(func() error { close(called); <-release; return nil })
 	<-called
-	defer close(release)
+	t.Cleanup(func() { close(release) })
 	f.Intercept(ownerChanged(systemdSender))
 	f.Intercept(ufc(systemdSender))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -142,4 +177,12 @@ func TestFileChangesUndecided(t *testing.T) {
 	if len(f.verdicts) != 0 {
 		t.Errorf("verdicts kept: %v", f.verdicts)
 	}
+}
+
+// forgedOwnerChanged claims a new owner for systemd1, from a peer that is
+// not the bus.
+func forgedOwnerChanged(newOwner string) *dbus.Message {
+	m := ownerChanged(newOwner)
+	m.Headers[dbus.FieldSender] = dbus.MakeVariant(newOwner)
+	return m
 }

@@ -72,7 +72,7 @@ func start(t *testing.T, callTimeout time.Duration) *env {
 }
 
 func waitForName(t *testing.T, conn *dbus.Conn) {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		var owner string
 		if conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&owner) == nil {
 			return
@@ -93,22 +93,54 @@ func (e *env) create(name string) dbus.ObjectPath {
 	return path
 }
 
-func (e *env) status(path dbus.ObjectPath) string {
-	v, err := e.conn.Object(busName, path).GetProperty(timerIf + ".Status")
+func (e *env) status(path dbus.ObjectPath) string { return e.prop(path, "Status").(string) }
+
+func (e *env) prop(path dbus.ObjectPath, name string) any {
+	v, err := e.conn.Object(busName, path).GetProperty(timerIf + "." + name)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return v.Value().(string)
+	return v.Value()
 }
 
+// hangGuard bounds every wait in these tests: long enough never to fail
+// a slow but working daemon.
+const hangGuard = 10 * time.Second
+
+// waitFor polls cond until it holds, and fails the test after hangGuard.
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	for deadline := time.Now().Add(hangGuard); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("waited %v for %s", hangGuard, what)
+		}
+	}
+}
+
+func (e *env) waitStatus(path dbus.ObjectPath, want string) {
+	e.t.Helper()
+	e.waitFor("status "+want, func() bool { return e.status(path) == want })
+}
+
+// leftovers lists what the daemon wrote under the unit directory: all but
+// the enablement links the fake makes there (e.fake.Enabled tells those).
 func (e *env) leftovers() []string {
 	var out []string
-	filepath.Walk(e.unitDir, func(p string, info os.FileInfo, err error) error {
+	err := filepath.Walk(e.unitDir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if info.IsDir() && info.Name() == "timers.target.wants" {
+			return filepath.SkipDir
+		}
 		if p != e.unitDir {
 			out = append(out, p)
 		}
 		return nil
 	})
+	if err != nil {
+		e.t.Fatalf("listing the unit directory: %v", err)
+	}
 	return out
 }
 
@@ -120,63 +152,118 @@ func errName(err error) string {
 	return ""
 }
 
+// failing makes systemd's method fail with errName.
+func failing(method, errName string) func(*env, string) {
+	return func(e *env, _ string) { e.fake.Fail(method, errName) }
+}
+
+// loadedAndFailing also has systemd load the unit first, as a client such
+// as `systemctl status` would: a later change of its drop-in then needs a
+// daemon-reload.
+func loadedAndFailing(method, errName string) func(*env, string) {
+	return func(e *env, unit string) {
+		e.fake.Load(unit)
+		e.fake.Fail(method, errName)
+	}
+}
+
 // TestFaults: each injected fault gives its named error, the timer's
 // status tells the truth, and no drop-in is left behind where the
 // operation did not complete.
 func TestFaults(t *testing.T) {
-	for _, tc := range []struct {
-		desc       string
-		setup      func(e *env, unit string)
+	t.Parallel()
+	for desc, tc := range map[string]struct {
+		// prior are the timer's methods called before the fault is set up.
+		prior []string
+		setup func(e *env, unit string)
+		// method is a Timer method, or RemoveTimer of the timer.
 		method     string
+		args       []any
 		wantErr    string
 		wantStatus string
-		wantFiles  bool
-		detail     string
+		wantDropIn bool
+		// detail is what systemd (or the disk) said, in the message.
+		detail string
 	}{
-		{"EnableUnitFiles fails", func(e *env, _ string) { e.fake.Fail("EnableUnitFiles", "org.freedesktop.systemd1.UnitMasked") },
-			"Enable", "SystemdError", "disabled", false, "org.freedesktop.systemd1.UnitMasked"},
-		{"needed reload fails", func(e *env, unit string) {
-			e.fake.Load(unit) // loaded before the drop-in existed: systemd's copy is stale
-			e.fake.Fail("Reload", "org.freedesktop.DBus.Error.NoMemory")
-		}, "Enable", "SystemdError", "disabled", false, "Reload"},
-		{"drop-in cannot be written", func(e *env, unit string) {
-			os.WriteFile(filepath.Join(e.unitDir, unit+".d"), nil, 0o644) // a file where the directory goes
-		}, "Enable", "IOError", "disabled", true, "drop-in"},
-		{"start job fails", func(e *env, _ string) { e.fake.JobResult("StartUnit", "failed") },
-			"Start", "JobFailed", "enabled", true, `result "failed"`},
-		{"StartUnit refused", func(e *env, _ string) { e.fake.Fail("StartUnit", "org.freedesktop.systemd1.UnitMasked") },
-			"Start", "SystemdError", "enabled", true, "StartUnit"},
+		"EnableUnitFiles fails": {
+			setup:  failing("EnableUnitFiles", "org.freedesktop.systemd1.UnitMasked"),
+			method: "Enable", wantErr: "SystemdError", wantStatus: "disabled", detail: "org.freedesktop.systemd1.UnitMasked"},
+		"needed reload fails": {
+			setup:  loadedAndFailing("Reload", "org.freedesktop.DBus.Error.NoMemory"),
+			method: "Enable", wantErr: "SystemdError", wantStatus: "disabled", detail: "Reload"},
+		"drop-in cannot be written": {
+			setup: func(e *env, unit string) {
+				// A file where the directory goes.
+				if err := os.WriteFile(filepath.Join(e.unitDir, unit+".d"), nil, 0o644); err != nil {
+					e.t.Fatal(err)
+				}
+			},
+			method: "Enable", wantErr: "IOError", wantStatus: "disabled", detail: "drop-in"},
+		"start job fails": {prior: []string{"Enable"},
+			setup:  func(e *env, _ string) { e.fake.JobResult("StartUnit", "failed") },
+			method: "Start", wantErr: "JobFailed", wantStatus: "enabled", wantDropIn: true, detail: `result "failed"`},
+		"StartUnit refused": {prior: []string{"Enable"},
+			setup:  failing("StartUnit", "org.freedesktop.systemd1.UnitMasked"),
+			method: "Start", wantErr: "SystemdError", wantStatus: "enabled", wantDropIn: true, detail: "StartUnit"},
 		// Enable that cannot read back what systemd made of it undoes itself.
-		{"GetUnit fails", func(e *env, _ string) { e.fake.Fail("GetUnit", "org.freedesktop.DBus.Error.NoMemory") },
-			"Enable", "SystemdError", "disabled", false, "GetUnit"},
+		"GetUnit fails": {
+			setup:  failing("GetUnit", "org.freedesktop.DBus.Error.NoMemory"),
+			method: "Enable", wantErr: "SystemdError", wantStatus: "disabled", detail: "GetUnit"},
 		// A read that fails after Disable still shows what it could see.
-		{"GetAll fails", func(e *env, unit string) {
-			e.fake.Load(unit)
-			e.fake.Fail("GetAll", "org.freedesktop.DBus.Error.AccessDenied")
-		}, "Disable", "SystemdError", "disabled", false, "GetAll"},
+		"GetAll fails": {prior: []string{"Enable"},
+			setup:  loadedAndFailing("GetAll", "org.freedesktop.DBus.Error.AccessDenied"),
+			method: "Disable", wantErr: "SystemdError", wantStatus: "disabled", detail: "GetAll"},
 		// Disable that cannot read back the unit file state does not guess.
-		{"GetUnitFileState fails", func(e *env, _ string) { e.fake.Fail("GetUnitFileState", "org.freedesktop.DBus.Error.IOError") },
-			"Disable", "SystemdError", "invalid", false, "GetUnitFileState"},
-		{"stop job fails", func(e *env, _ string) { e.fake.JobResult("StopUnit", "canceled") },
-			"Stop", "JobFailed", "enabled", true, `result "canceled"`},
+		"GetUnitFileState fails": {prior: []string{"Enable"},
+			setup:  failing("GetUnitFileState", "org.freedesktop.DBus.Error.IOError"),
+			method: "Disable", wantErr: "SystemdError", wantStatus: "invalid", detail: "GetUnitFileState"},
+		"stop job fails": {prior: []string{"Enable"},
+			setup:  func(e *env, _ string) { e.fake.JobResult("StopUnit", "canceled") },
+			method: "Stop", wantErr: "JobFailed", wantStatus: "enabled", wantDropIn: true, detail: `result "canceled"`},
 		// Disable removes the drop-in even when systemd fails, so the
 		// schedule cannot come back on its own at the next boot.
-		{"DisableUnitFiles fails", func(e *env, _ string) { e.fake.Fail("DisableUnitFiles", "org.freedesktop.DBus.Error.Failed") },
-			"Disable", "SystemdError", "invalid", false, "DisableUnitFiles"},
-		{"StopUnit fails on Disable", func(e *env, _ string) { e.fake.Fail("StopUnit", "org.freedesktop.DBus.Error.Failed") },
-			"Disable", "SystemdError", "disabled", false, "StopUnit"},
+		"DisableUnitFiles fails": {prior: []string{"Enable"},
+			setup:  failing("DisableUnitFiles", "org.freedesktop.DBus.Error.Failed"),
+			method: "Disable", wantErr: "SystemdError", wantStatus: "invalid", detail: "DisableUnitFiles"},
+		"StopUnit fails on Disable": {prior: []string{"Enable"},
+			setup:  failing("StopUnit", "org.freedesktop.DBus.Error.Failed"),
+			method: "Disable", wantErr: "SystemdError", wantStatus: "disabled", detail: "StopUnit"},
+		// A new schedule is on disk and shown; systemd failing to take it
+		// is the caller's error, and the next Enable reloads.
+		"reload fails on SetCalendarSpec": {prior: []string{"Enable"},
+			setup:  loadedAndFailing("Reload", "org.freedesktop.DBus.Error.NoMemory"),
+			method: "SetCalendarSpec", args: []any{"Mon..Fri 06:30"},
+			wantErr: "SystemdError", wantStatus: "enabled", wantDropIn: true, detail: "Reload"},
+		"GetAll fails on SetCalendarSpec": {prior: []string{"Enable"},
+			setup:  loadedAndFailing("GetAll", "org.freedesktop.DBus.Error.AccessDenied"),
+			method: "SetCalendarSpec", args: []any{"Mon..Fri 06:30"},
+			wantErr: "SystemdError", wantStatus: "enabled", wantDropIn: true, detail: "GetAll"},
+		// RemoveTimer of a running timer that systemd will not disable
+		// keeps the object, which shows what is left.
+		"DisableUnitFiles fails on RemoveTimer": {prior: []string{"Enable", "Start"},
+			setup:  failing("DisableUnitFiles", "org.freedesktop.DBus.Error.Failed"),
+			method: "RemoveTimer", wantErr: "SystemdError", wantStatus: "invalid", detail: "DisableUnitFiles"},
+		"StopUnit fails on RemoveTimer": {prior: []string{"Enable", "Start"},
+			setup:  failing("StopUnit", "org.freedesktop.DBus.Error.Failed"),
+			method: "RemoveTimer", wantErr: "SystemdError", wantStatus: "invalid", detail: "StopUnit"},
 	} {
-		t.Run(tc.desc, func(t *testing.T) {
+		t.Run(desc, func(t *testing.T) {
+			t.Parallel()
 			e := start(t, 10*time.Second)
 			path := e.create("fault")
 			unit := "snapm-create@fault.timer"
-			if tc.method != "Enable" {
-				if err := e.call(path, timerIf+".Enable").Err; err != nil {
+			for _, m := range tc.prior {
+				if err := e.call(path, timerIf+"."+m).Err; err != nil {
 					t.Fatal(err)
 				}
 			}
 			tc.setup(e, unit)
-			err := e.call(path, timerIf+"."+tc.method).Err
+			var err error
+			if tc.method == "RemoveTimer" {
+				err = e.call(rootPath, managerIf+".RemoveTimer", path).Err
+			} else {
+				err = e.call(path, timerIf+"."+tc.method, tc.args...).Err
+			}
 			if got := errName(err); got != errPrefix+tc.wantErr {
 				t.Fatalf("%s: got %q (%v), want %s", tc.method, got, err, tc.wantErr)
 			}
@@ -189,9 +276,16 @@ func TestFaults(t *testing.T) {
 			if got := e.status(path); got != tc.wantStatus {
 				t.Errorf("status after failed %s: %s, want %s", tc.method, got, tc.wantStatus)
 			}
-			_, statErr := os.Stat(dropin.Path(e.unitDir, unit))
-			if hasDropIn := statErr == nil; hasDropIn != (tc.wantFiles && tc.wantErr != "IOError") {
+			spec, hasDropIn, err := dropin.Read(e.unitDir, unit)
+			if err != nil && tc.wantErr != "IOError" {
+				t.Fatal(err)
+			}
+			if hasDropIn != tc.wantDropIn {
 				t.Errorf("drop-in present = %v; unit dir holds %v", hasDropIn, e.leftovers())
+			}
+			// What is shown is what is on disk.
+			if shown := e.prop(path, "CalendarSpec"); hasDropIn && shown != spec {
+				t.Errorf("CalendarSpec %q, the drop-in says %q", shown, spec)
 			}
 			if tc.method == "Enable" && e.fake.Enabled(unit) {
 				t.Error("failed Enable left the unit file enabled")
@@ -200,28 +294,123 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestStartupFaults: a daemon that cannot subscribe to systemd's signals
+// would serve a view that goes stale, and one that cannot read systemd's
+// units would serve a guess; each refuses to start.
+func TestStartupFaults(t *testing.T) {
+	t.Parallel()
+	for method, want := range map[string]string{
+		"Subscribe":           "subscribing to systemd",
+		"ListUnitsByPatterns": "adopting existing timers: listing loaded timer units",
+	} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			addr := testbus.Start(t)
+			unitDir := t.TempDir()
+			fake, err := fakesystemd.Start(addr, unitDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { fake.Close() })
+			if err := dropin.Write(unitDir, "snapm-gc@there.timer", "daily"); err != nil {
+				t.Fatal(err)
+			}
+			fake.Fail(method, "org.freedesktop.DBus.Error.AccessDenied")
+			// A daemon that started anyway serves until the hang guard.
+			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+			t.Cleanup(cancel)
+			err = daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(),
+				CallTimeout: 10 * time.Second, Log: zaptest.NewLogger(t)})
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "AccessDenied") {
+				t.Fatalf("daemon.Run with %s refused: %v, want %q", method, err, want)
+			}
+		})
+	}
+}
+
+// TestResyncFaults: a re-read of every timer that systemd fails (the list
+// of units after a daemon-reload, the subscription after a reexec) is
+// survived; the daemon keeps serving and the next re-read catches up.
+func TestResyncFaults(t *testing.T) {
+	t.Parallel()
+	const unit = "snapm-create@resync.timer"
+	setup := func(t *testing.T) (*env, dbus.ObjectPath) {
+		e := start(t, 10*time.Second)
+		path := e.create("resync")
+		for _, m := range []string{"Enable", "Start"} {
+			if err := e.call(path, timerIf+"."+m).Err; err != nil {
+				t.Fatal(err)
+			}
+		}
+		return e, path
+	}
+	reload := func(e *env) {
+		if err := e.conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call(
+			"org.freedesktop.systemd1.Manager.Reload", 0).Err; err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	t.Run("ListUnitsByPatterns fails after a reload", func(t *testing.T) {
+		t.Parallel()
+		e, path := setup(t)
+		e.fake.Fail("ListUnitsByPatterns", "org.freedesktop.DBus.Error.NoMemory")
+		e.fake.SetActive(unit, false)
+		reload(e)
+		// Adoption's list, then the resync's.
+		e.waitFor("the resync after the reload to list the units", func() bool { return e.fake.Calls("ListUnitsByPatterns") >= 2 })
+		if got := e.status(path); got != "running" {
+			t.Errorf("status %s after a failed resync, want the last read, running", got)
+		}
+		e.fake.Heal("ListUnitsByPatterns")
+		reload(e)
+		e.waitStatus(path, "enabled")
+	})
+	t.Run("re-Subscribe fails", func(t *testing.T) {
+		t.Parallel()
+		e, path := setup(t)
+		e.fake.Fail("Subscribe", "org.freedesktop.DBus.Error.AccessDenied")
+		e.fake.SetActive(unit, false)
+		if err := e.fake.Reexec(); err != nil {
+			t.Fatal(err)
+		}
+		// It re-reads everything all the same.
+		e.waitStatus(path, "enabled")
+		if n := e.fake.Calls("Subscribe"); n != 2 {
+			t.Errorf("%d Subscribe calls, want 2 (start-up, then after the reexec)", n)
+		}
+		if err := e.call(path, timerIf+".Start").Err; err != nil {
+			t.Errorf("Start after the failed re-Subscribe: %v", err)
+		}
+		if got := e.status(path); got != "running" {
+			t.Errorf("status %s after Start, want running", got)
+		}
+	})
+}
+
 // TestJobTimeout: a job systemd never finishes ends the call with a
 // timeout error at the configured bound, not a hang.
 func TestJobTimeout(t *testing.T) {
+	t.Parallel()
 	e := start(t, 300*time.Millisecond)
 	path := e.create("stuck")
 	if err := e.call(path, timerIf+".Enable").Err; err != nil {
 		t.Fatal(err)
 	}
 	e.fake.JobResult("StartUnit", fakesystemd.Hang)
-	began := time.Now()
-	err := e.call(path, timerIf+".Start").Err
+	// A daemon that waited on would leave the call to the hang guard,
+	// which ends it with a context error, not the daemon's Timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	err := e.conn.Object(busName, path).CallWithContext(ctx, timerIf+".Start", 0).Err
 	if got := errName(err); got != "org.freedesktop.DBus.Error.Timeout" {
 		t.Fatalf("Start with a stuck job: %q (%v)", got, err)
-	}
-	if took := time.Since(began); took > 5*time.Second {
-		t.Errorf("Start took %v with a 300ms bound", took)
 	}
 }
 
 // TestReloadOnlyWhenStaleAndShared: no daemon-reload when systemd loads
 // the drop-in fresh; concurrent callers that need one share it.
 func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
+	t.Parallel()
 	e := start(t, 10*time.Second)
 	path := e.create("fresh")
 	if err := e.call(path, timerIf+".Enable").Err; err != nil {
@@ -268,6 +457,7 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 // TestDaemonRefusesNonRoot: with a bus policy that lets anyone call and no
 // polkit on the bus, the daemon fails closed: non-root callers are refused.
 func TestDaemonRefusesNonRoot(t *testing.T) {
+	t.Parallel()
 	e := start(t, 10*time.Second)
 	path := e.create("guarded")
 	for _, args := range [][]string{
@@ -291,6 +481,7 @@ func TestDaemonRefusesNonRoot(t *testing.T) {
 // passes, the property moves on with a PropertiesChanged. No systemd
 // involved: the engine computes it for a disabled timer.
 func TestNextElapseMovesOn(t *testing.T) {
+	t.Parallel()
 	e := start(t, 10*time.Second)
 	var path dbus.ObjectPath
 	if err := e.call(rootPath, managerIf+".CreateTimer", "gc", "ticking", "*:*:0/2").Store(&path); err != nil {
@@ -301,22 +492,29 @@ func TestNextElapseMovesOn(t *testing.T) {
 	}
 	ch := make(chan *dbus.Signal, 10)
 	e.conn.Signal(ch)
-	first, err := e.conn.Object(busName, path).GetProperty(timerIf + ".NextElapse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case sig := <-ch:
-		next := sig.Body[1].(map[string]dbus.Variant)["NextElapse"].Value().(uint64)
-		if next <= first.Value().(uint64) || next > uint64(time.Now().Add(3*time.Second).UnixMicro()) {
-			t.Errorf("NextElapse moved from %v to %d", first, next)
+	first := e.prop(path, "NextElapse").(uint64)
+	// A tick may fall between the match and the read; its signal carries
+	// what the read already saw, and the next one moves on from there.
+	deadline := time.After(hangGuard)
+	for {
+		select {
+		case sig := <-ch:
+			next := sig.Body[1].(map[string]dbus.Variant)["NextElapse"].Value().(uint64)
+			if next <= first {
+				continue
+			}
+			if next > uint64(time.Now().Add(2*time.Second).UnixMicro()) {
+				t.Errorf("NextElapse moved from %d to %d, past the next 2 s step", first, next)
+			}
+			return
+		case <-deadline:
+			t.Fatalf("NextElapse %d passed without a PropertiesChanged", first)
 		}
-	case <-time.After(4 * time.Second):
-		t.Fatalf("NextElapse %v passed without a PropertiesChanged", first)
 	}
 }
 
 func TestParseCalendar(t *testing.T) {
+	t.Parallel()
 	e := start(t, 10*time.Second)
 	var normalized string
 	var next []uint64
@@ -334,18 +532,18 @@ func TestParseCalendar(t *testing.T) {
 	if err := e.call(rootPath, managerIf+".ParseCalendar", "2024-02-30", uint32(5)).Store(&normalized, &next); err != nil || len(next) != 0 {
 		t.Errorf("a valid expression that never elapses: %q %v %v", normalized, next, err)
 	}
-	for _, tc := range []struct {
+	for desc, tc := range map[string]struct {
 		spec string
 		n    uint32
 		want string
 	}{
-		{"25:00", 1, "InvalidCalendar"},
-		{"daily\nUnit=evil.service", 1, "InvalidCalendar"},
-		{"daily", 1001, "InvalidArgument"},
+		"hour out of range":       {spec: "25:00", n: 1, want: "InvalidCalendar"},
+		"a section smuggled in":   {spec: "daily\nUnit=evil.service", n: 1, want: "InvalidCalendar"},
+		"too many elapses wanted": {spec: "daily", n: 1001, want: "InvalidArgument"},
 	} {
 		err := e.call(rootPath, managerIf+".ParseCalendar", tc.spec, tc.n).Err
 		if errName(err) != errPrefix+tc.want {
-			t.Errorf("ParseCalendar(%q, %d): %v, want %s", tc.spec, tc.n, err, tc.want)
+			t.Errorf("%s: ParseCalendar(%q, %d): %v, want %s", desc, tc.spec, tc.n, err, tc.want)
 		}
 	}
 	err := e.call(rootPath, managerIf+".ParseCalendar", "25:00", uint32(1)).Err
@@ -358,6 +556,7 @@ func TestParseCalendar(t *testing.T) {
 // another timer is served; a second call on the hanging timer waits for
 // the first to finish.
 func TestSerializedPerTimerParallelAcross(t *testing.T) {
+	t.Parallel()
 	e := start(t, time.Minute)
 	slow, fast := e.create("slow"), e.create("fast")
 	if err := e.call(slow, timerIf+".Enable").Err; err != nil {
@@ -367,9 +566,7 @@ func TestSerializedPerTimerParallelAcross(t *testing.T) {
 
 	startDone := make(chan error, 1)
 	go func() { startDone <- e.call(slow, timerIf+".Start").Err }()
-	for e.fake.Calls("StartUnit") == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	e.waitFor("the Start to reach systemd", func() bool { return e.fake.Calls("StartUnit") > 0 })
 	disableDone := make(chan error, 1)
 	go func() { disableDone <- e.call(slow, timerIf+".Disable").Err }()
 
@@ -406,6 +603,7 @@ func TestSerializedPerTimerParallelAcross(t *testing.T) {
 // after the daemon started is taken over as it is, and CreateTimer says
 // it exists rather than overwrite it.
 func TestCreateAdoptsTimerConfiguredOnDisk(t *testing.T) {
+	t.Parallel()
 	e := start(t, 10*time.Second)
 	if err := dropin.Write(e.unitDir, "snapm-gc@legacy.timer", "weekly"); err != nil {
 		t.Fatal(err)
@@ -424,22 +622,5 @@ func TestCreateAdoptsTimerConfiguredOnDisk(t *testing.T) {
 	}
 	if got, _, _ := dropin.Read(e.unitDir, "snapm-gc@legacy.timer"); got != "weekly" {
 		t.Errorf("the drop-in on disk now says %q", got)
-	}
-}
-
-// TestSubscribeRefused: a daemon that cannot subscribe to systemd's
-// signals would serve a view that goes stale; it refuses to start.
-func TestSubscribeRefused(t *testing.T) {
-	addr := testbus.Start(t)
-	fake, err := fakesystemd.Start(addr, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
-	fake.Fail("Subscribe", "org.freedesktop.DBus.Error.AccessDenied")
-	err = daemon.Run(context.Background(), daemon.Config{BusAddress: addr, UnitDir: t.TempDir(), StateDir: t.TempDir(),
-		CallTimeout: 10 * time.Second, Log: zaptest.NewLogger(t)})
-	if err == nil || !strings.Contains(err.Error(), "subscribing to systemd") {
-		t.Fatalf("daemon.Run with Subscribe refused: %v", err)
 	}
 }

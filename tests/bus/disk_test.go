@@ -32,7 +32,7 @@ func fill(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	chunk := make([]byte, 4096)
 	for {
 		if _, err := f.Write(chunk); err != nil {
@@ -58,6 +58,7 @@ func (e *env) snapmFiles() []string {
 // TestReadOnlyUnitDirectory: Enable fails with IOError, and neither the
 // disk nor systemd changes.
 func TestReadOnlyUnitDirectory(t *testing.T) {
+	t.Parallel()
 	e := start(t, 10*time.Second)
 	path := e.create("readonly")
 	mountTmpfs(t, e.unitDir, syscall.MS_RDONLY, "64k")
@@ -77,6 +78,7 @@ func TestReadOnlyUnitDirectory(t *testing.T) {
 // half-written (no file, no empty directory, no temporary), and a changed
 // schedule keeps the old drop-in whole.
 func TestFullUnitDirectory(t *testing.T) {
+	t.Parallel()
 	e := start(t, 10*time.Second)
 	mountTmpfs(t, e.unitDir, 0, "64k")
 	old := e.create("full-old")

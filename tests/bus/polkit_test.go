@@ -13,6 +13,7 @@ import (
 // of each answer polkit can give; the real polkitd is in the real-systemd
 // suite.
 type fakePolkit struct {
+	conn   *dbus.Conn
 	mu     sync.Mutex
 	answer string // "yes", "no", "challenge" (yes once interaction is allowed), "error"
 	calls  []polkitCall
@@ -20,8 +21,11 @@ type fakePolkit struct {
 
 type polkitCall struct {
 	Kind, Name, Action string
-	Details            map[string]string
-	Flags              uint32
+	// NameUID is the uid the bus gives the subject's name, asked while
+	// the caller waits: the caller's, not the daemon's.
+	NameUID uint32
+	Details map[string]string
+	Flags   uint32
 }
 
 type polkitSubject struct {
@@ -35,10 +39,14 @@ type polkitResult struct {
 }
 
 func (p *fakePolkit) CheckAuthorization(subject polkitSubject, action string, details map[string]string, flags uint32, _ string) (polkitResult, *dbus.Error) {
+	name, _ := subject.Details["name"].Value().(string)
+	uid := ^uint32(0)
+	if err := p.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixUser", 0, name).Store(&uid); err != nil {
+		return polkitResult{}, dbus.MakeFailedError(err)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	name, _ := subject.Details["name"].Value().(string)
-	p.calls = append(p.calls, polkitCall{Kind: subject.Kind, Name: name, Action: action, Details: details, Flags: flags})
+	p.calls = append(p.calls, polkitCall{Kind: subject.Kind, Name: name, NameUID: uid, Action: action, Details: details, Flags: flags})
 	switch p.answer {
 	case "yes":
 		return polkitResult{Authorized: true}, nil
@@ -57,7 +65,7 @@ func startPolkit(t *testing.T, addr, answer string) *fakePolkit {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	p := &fakePolkit{answer: answer}
+	p := &fakePolkit{conn: conn, answer: answer}
 	if err := conn.Export(p, "/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.PolicyKit1.Authority"); err != nil {
 		t.Fatal(err)
 	}
@@ -71,23 +79,21 @@ func startPolkit(t *testing.T, addr, answer string) *fakePolkit {
 // says, fails closed when polkit fails, asks for interaction only when the
 // caller allows it, and tells polkit exactly which timer is at stake.
 func TestPolkitDecides(t *testing.T) {
-	for _, tc := range []struct {
+	t.Parallel()
+	for name, tc := range map[string]struct {
 		answer      string
 		interactive bool
 		wantErr     string
 	}{
-		{"yes", false, ""},
-		{"no", false, "org.freedesktop.DBus.Error.AccessDenied"},
-		{"no", true, "org.freedesktop.DBus.Error.AccessDenied"},
-		{"challenge", false, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"},
-		{"challenge", true, ""},
-		{"error", false, "org.freedesktop.DBus.Error.AccessDenied"},
+		"yes":                   {answer: "yes"},
+		"no":                    {answer: "no", wantErr: "org.freedesktop.DBus.Error.AccessDenied"},
+		"no-interactive":        {answer: "no", interactive: true, wantErr: "org.freedesktop.DBus.Error.AccessDenied"},
+		"challenge":             {answer: "challenge", wantErr: "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"},
+		"challenge-interactive": {answer: "challenge", interactive: true},
+		"error":                 {answer: "error", wantErr: "org.freedesktop.DBus.Error.AccessDenied"},
 	} {
-		name := tc.answer
-		if tc.interactive {
-			name += "-interactive"
-		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			e := start(t, 10*time.Second)
 			polkit := startPolkit(t, e.addr, tc.answer)
 			path := e.create("guarded")
@@ -114,7 +120,7 @@ func TestPolkitDecides(t *testing.T) {
 				t.Errorf("files under the unit directory: %v", files)
 			}
 			polkit.mu.Lock()
-			defer polkit.mu.Unlock()
+			t.Cleanup(polkit.mu.Unlock)
 			if len(polkit.calls) != 1 {
 				t.Fatalf("polkit asked %d times (root's CreateTimer must not ask): %+v", len(polkit.calls), polkit.calls)
 			}
@@ -123,7 +129,7 @@ func TestPolkitDecides(t *testing.T) {
 			if tc.interactive {
 				wantFlags = 1
 			}
-			if c.Kind != "system-bus-name" || !strings.HasPrefix(c.Name, ":") || c.Action != "com.redhat.snapm.timers.manage" ||
+			if c.Kind != "system-bus-name" || !strings.HasPrefix(c.Name, ":") || c.NameUID != 65534 || c.Action != "com.redhat.snapm.timers.manage" ||
 				c.Flags != wantFlags || c.Details["unit"] != "snapm-create@guarded.timer" || c.Details["type"] != "create" ||
 				c.Details["name"] != "guarded" || c.Details["method"] != "Enable" {
 				t.Errorf("polkit was asked %+v", c)

@@ -6,10 +6,14 @@
 package fakesystemd
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,11 +47,12 @@ type unit struct {
 
 // Fake is a running fake systemd1.
 type Fake struct {
-	conn     *dbus.Conn
+	address  string
 	unitDir  string
 	calendar calendar.Engine
 
 	mu     sync.Mutex
+	conn   *dbus.Conn
 	units  map[string]*unit
 	paths  map[dbus.ObjectPath]string
 	fail   map[string]string // method -> D-Bus error name
@@ -60,37 +65,82 @@ type Fake struct {
 
 // Start claims org.freedesktop.systemd1 on the bus at address.
 func Start(address, unitDir string) (*Fake, error) {
-	conn, err := dbus.Connect(address)
-	if err != nil {
-		return nil, err
-	}
 	host, err := calendar.HostZone()
 	if err != nil {
 		return nil, err
 	}
-	f := &Fake{conn: conn, unitDir: unitDir, calendar: calendar.Engine{Host: host}, units: map[string]*unit{}, paths: map[dbus.ObjectPath]string{},
+	f := &Fake{address: address, unitDir: unitDir, calendar: calendar.Engine{Host: host}, units: map[string]*unit{}, paths: map[dbus.ObjectPath]string{},
 		fail: map[string]string{}, result: map[string]string{}, hang: map[string]bool{}, held: map[string][]heldJob{}, calls: map[string]int{}}
-	if err := conn.Export(manager{f}, managerPath, managerIface); err != nil {
+	if err := f.claim(); err != nil {
 		return nil, err
-	}
-	if err := conn.ExportSubtree(unitProps{f}, unitRoot, "org.freedesktop.DBus.Properties"); err != nil {
-		return nil, err
-	}
-	reply, err := conn.RequestName(busName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		return nil, fmt.Errorf("claiming %s: %v (reply %d)", busName, err, reply)
 	}
 	return f, nil
 }
 
+// claim connects, serves the manager and the units, and takes the name.
+func (f *Fake) claim() error {
+	conn, err := dbus.Connect(f.address)
+	if err != nil {
+		return err
+	}
+	if err := conn.Export(manager{f}, managerPath, managerIface); err != nil {
+		conn.Close()
+		return err
+	}
+	if err := conn.ExportSubtree(unitProps{f}, unitRoot, "org.freedesktop.DBus.Properties"); err != nil {
+		conn.Close()
+		return err
+	}
+	reply, err := conn.RequestName(busName, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		conn.Close()
+		return fmt.Errorf("claiming %s: %v (reply %d)", busName, err, reply)
+	}
+	f.mu.Lock()
+	f.conn = conn
+	f.mu.Unlock()
+	return nil
+}
+
 // Close leaves the bus.
-func (f *Fake) Close() error { return f.conn.Close() }
+func (f *Fake) Close() error { return f.bus().Close() }
+
+// Reexec leaves the bus and comes back under a new unique name, as
+// systemd does on daemon-reexec: its subscribers are forgotten, the units
+// kept.
+func (f *Fake) Reexec() error {
+	if err := f.bus().Close(); err != nil {
+		return err
+	}
+	return f.claim()
+}
+
+func (f *Fake) bus() *dbus.Conn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.conn
+}
 
 // Fail makes every later call of method fail with the D-Bus error name.
 func (f *Fake) Fail(method, errName string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail[method] = errName
+}
+
+// Heal makes method work again.
+func (f *Fake) Heal(method string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.fail, method)
+}
+
+// SetActive changes unit behind the daemon's back, as if its signal had
+// been lost: only a read can see it.
+func (f *Fake) SetActive(name string, active bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unit(name).active = active
 }
 
 // JobResult makes jobs of method (StartUnit, StopUnit) end with result, or
@@ -123,7 +173,7 @@ func (f *Fake) Release(method, unit string) {
 	f.unit(unit).active = method == "StartUnit"
 	f.mu.Unlock()
 	for _, j := range jobs {
-		f.conn.Emit(managerPath, managerIface+".JobRemoved", j.id, j.path, unit, "done")
+		f.bus().Emit(managerPath, managerIface+".JobRemoved", j.id, j.path, unit, "done")
 	}
 }
 
@@ -295,18 +345,37 @@ func (m manager) GetUnitFileState(name string) (string, *dbus.Error) {
 
 type change struct{ Type, File, Dest string }
 
+// setEnabled links or unlinks the units in timers.target.wants, as
+// systemd does for our templates' WantedBy=timers.target, so that what
+// the daemon reads from the disk agrees with what the fake answers.
 func (m manager) setEnabled(method string, names []string, enabled bool) ([]change, *dbus.Error) {
 	if err := m.f.begin(method); err != nil {
 		return nil, err
 	}
+	wants := filepath.Join(m.f.unitDir, "timers.target.wants")
 	m.f.mu.Lock()
 	var changes []change
 	for _, n := range names {
+		link := filepath.Join(wants, n)
+		at, dot := strings.Index(n, "@"), strings.LastIndex(n, ".")
+		target := filepath.Join(m.f.unitDir, n[:at+1]+n[dot:])
+		var err error
+		if enabled {
+			if err = os.MkdirAll(wants, 0o755); err == nil {
+				err = os.Symlink(target, link)
+			}
+		} else {
+			err = os.Remove(link)
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) && !errors.Is(err, fs.ErrNotExist) {
+			m.f.mu.Unlock()
+			return nil, dbus.NewError("org.freedesktop.DBus.Error.IOError", []any{err.Error()})
+		}
 		m.f.unit(n).enabled = enabled
-		changes = append(changes, change{"symlink", "/etc/systemd/system/timers.target.wants/" + n, "/etc/systemd/system/x@.timer"})
+		changes = append(changes, change{"symlink", link, target})
 	}
 	m.f.mu.Unlock()
-	m.f.conn.Emit(managerPath, managerIface+".UnitFilesChanged")
+	m.f.bus().Emit(managerPath, managerIface+".UnitFilesChanged")
 	return changes, nil
 }
 
@@ -323,7 +392,7 @@ func (m manager) Reload() *dbus.Error {
 	if err := m.f.begin("Reload"); err != nil {
 		return err
 	}
-	m.f.conn.Emit(managerPath, managerIface+".Reloading", true)
+	m.f.bus().Emit(managerPath, managerIface+".Reloading", true)
 	m.f.mu.Lock()
 	for name, u := range m.f.units {
 		if u.loaded {
@@ -331,7 +400,7 @@ func (m manager) Reload() *dbus.Error {
 		}
 	}
 	m.f.mu.Unlock()
-	m.f.conn.Emit(managerPath, managerIface+".Reloading", false)
+	m.f.bus().Emit(managerPath, managerIface+".Reloading", false)
 	return nil
 }
 
@@ -373,11 +442,11 @@ func (m manager) job(method, name string, start bool) (dbus.ObjectPath, *dbus.Er
 	props := f.props(name)
 	f.mu.Unlock()
 	if changed {
-		f.conn.Emit(systemd.UnitPath(name), "org.freedesktop.DBus.Properties.PropertiesChanged", busName+".Unit",
+		f.bus().Emit(systemd.UnitPath(name), "org.freedesktop.DBus.Properties.PropertiesChanged", busName+".Unit",
 			map[string]dbus.Variant{"ActiveState": props["ActiveState"], "SubState": props["SubState"]}, []string{})
 	}
 	if result != Hang {
-		f.conn.Emit(managerPath, managerIface+".JobRemoved", id, job, name, result)
+		f.bus().Emit(managerPath, managerIface+".JobRemoved", id, job, name, result)
 	}
 	return job, nil
 }
