@@ -31,3 +31,12 @@ func run(t *testing.T, env []string, argv ...string) string {
 	}
 	return string(out)
 }
+
+// makeInstall installs the project as `make install` does into a new
+// scratch directory, and returns it.
+func makeInstall(t *testing.T, vars ...string) string {
+	t.Helper()
+	dest := t.TempDir()
+	run(t, nil, append([]string{"make", "-s", "install", "DESTDIR=" + dest}, vars...)...)
+	return dest
+}
