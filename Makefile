@@ -4,18 +4,24 @@ PREFIX     ?= /usr
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR    ?= $(PREFIX)/share
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MANDIR     ?= $(DATADIR)/man
 DESTDIR    ?=
+# snapm owns and ships the four template units; `make install
+# INSTALL_TEMPLATES=1` installs the repository's copies too (equal to
+# snapm's), for a system without snapm's package.
+INSTALL_TEMPLATES ?=
 
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-UNITS = snapm-timersd.service snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
+TEMPLATES = snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
+UNITS = snapm-timersd.service $(if $(INSTALL_TEMPLATES),$(TEMPLATES))
 
 .PHONY: bench all build run test lint install install-daemon clean
 
 # Everything `make install` installs is built by `make` (all), so that
 # `make && sudo make install` never needs Go as root.
-all: build
+all: build man
 
 # The binaries are real files, rebuilt only when a Go source is newer, so
 # that install finds them up to date and does not run the Go toolchain.
@@ -54,7 +60,7 @@ lint:
 	$(STATICCHECK) -tags crashpoints ./...
 	@! git grep -n '"os/exec"' -- service cmd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
 
-install: install-daemon
+install: install-daemon install-man
 
 install-daemon: bin/snapm-timersd
 	install -D -m 0755 bin/snapm-timersd $(DESTDIR)$(LIBEXECDIR)/snapm-timersd
@@ -66,4 +72,51 @@ install-daemon: bin/snapm-timersd
 	for x in introspection-xml/*.xml; do install -D -m 0644 $$x $(DESTDIR)$(DATADIR)/dbus-1/interfaces/$$(basename $$x); done
 
 clean:
-	rm -rf bin
+	rm -rf bin build
+
+# Manuals: every man/NAME.SECTION.md becomes build/man/NAME.SECTION. mangen
+# expands the introspection blocks from introspection-xml/ and @VERSION@
+# first, so that the API page cannot drift from what the daemon serves.
+VERSION   := $(shell sed -n 's/^var Version = "\(.*\)"$$/\1/p' service/daemon/daemon.go)
+MD2MAN    ?= go-md2man
+MAN_PAGES := $(patsubst man/%.md,build/man/%,$(wildcard man/*.md))
+
+.PHONY: man install-man uninstall dist
+
+man: $(MAN_PAGES)
+
+build/mangen: $(shell find man/mangen -name '*.go') go.mod go.sum
+	$(GO) build -o $@ ./man/mangen
+
+build/man/%: man/%.md build/mangen $(wildcard introspection-xml/*.xml) service/daemon/daemon.go
+	@mkdir -p $(@D)
+	build/mangen -xml introspection-xml -version $(VERSION) < $< > $@.md
+	$(MD2MAN) -in $@.md -out $@
+	rm $@.md
+
+install-man: man
+	for p in $(MAN_PAGES); do n=$${p##*/}; install -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n; done
+
+# Removes exactly what `make install` (with the same variables) installs:
+# the list comes from installing into a scratch directory, so every
+# install target is covered. Directories stay, but for our own.
+uninstall:
+	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
+	$(MAKE) --no-print-directory install DESTDIR="$$stage" >/dev/null && \
+	(cd "$$stage" && find . ! -type d) | while read -r f; do rm -fv "$(DESTDIR)/$${f#./}"; done && \
+	(cd "$$stage" && find . -depth -type d -name '*snapm*') | while read -r d; do \
+		rmdir -v --ignore-fail-on-non-empty "$(DESTDIR)/$${d#./}" 2>/dev/null || true; done
+
+# The release tarball: the tracked files as they are in the work tree, with
+# the Go modules vendored, so that it builds offline (GOFLAGS=-mod=vendor,
+# GOPROXY=off), as Fedora builds it from snapm-timersd.spec.
+DIST := snapm-timersd-$(VERSION)
+
+dist:
+	rm -rf build/dist && mkdir -p build/dist/$(DIST)
+	git ls-files -z | xargs -0 cp -P --parents -t build/dist/$(DIST)
+	cd build/dist/$(DIST) && GOFLAGS=-mod=mod $(GO) mod vendor
+	tar -C build/dist --sort=name --owner=0 --group=0 --numeric-owner \
+		--mtime="@$$(git log -1 --format=%ct)" -czf build/$(DIST).tar.gz $(DIST)
+	rm -rf build/dist
+	@echo build/$(DIST).tar.gz

@@ -74,3 +74,41 @@ func ProjectOptions(dir string) (Options, error) {
 	opts.Files["libexec"] = map[string][]byte{"snapm-timersd": bin}
 	return opts, nil
 }
+
+// InstalledOptions installs what `make install DESTDIR=destdir` put in
+// destdir, and nothing else of the project: each file lands in the
+// namespace's copy of the directory it was installed to. Files outside the
+// namespace's private trees (manuals, interface XML) play no part in
+// running the service and are returned as skipped.
+func InstalledOptions(destdir string) (opts Options, skipped []string, err error) {
+	opts = Options{Files: map[string]map[string][]byte{}, Modes: map[string]os.FileMode{}}
+	err = filepath.WalkDir(destdir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		abs := strings.TrimPrefix(p, filepath.Clean(destdir))
+		for tree, target := range private {
+			rel, ok := strings.CutPrefix(abs, target+"/")
+			if !ok {
+				continue
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if opts.Files[tree] == nil {
+				opts.Files[tree] = map[string][]byte{}
+			}
+			opts.Files[tree][rel] = data
+			opts.Modes[rel] = info.Mode().Perm()
+			return nil
+		}
+		skipped = append(skipped, abs)
+		return nil
+	})
+	return opts, skipped, err
+}

@@ -43,13 +43,16 @@ var private = map[string]string{
 	"libexec":         "/usr/libexec",
 	"polkit-actions":  "/usr/share/polkit-1/actions",
 	"polkit-rules":    "/etc/polkit-1/rules.d",
+	// Where packages put units and bus policy (InstalledOptions).
+	"lib-sd":              "/usr/lib/systemd/system",
+	"dbus-share-system.d": "/usr/share/dbus-1/system.d",
 }
 
 // Options say what to install in the namespace before systemd boots.
 type Options struct {
 	// Files maps a private tree ("etc-sd", "dbus-system.d",
-	// "system-services", "libexec", "polkit-actions", "polkit-rules") to
-	// file name and content.
+	// "system-services", "libexec", "polkit-actions", "polkit-rules",
+	// "lib-sd", "dbus-share-system.d") to file name and content.
 	Files map[string]map[string][]byte
 	// Modes gives a file mode for some of those files (default 0644).
 	Modes map[string]os.FileMode
