@@ -38,10 +38,10 @@ func TestErrorMessages(t *testing.T) {
 	for expr, want := range map[string]string{
 		"25:00":         `hour 25 out of range 0..23 in "25:00"`,
 		"*-02-30 12:60": `minute 60 out of range 0..59`,
-		"Mon..Fryday":   `expected a weekday name`,
+		"Mon..Fryday":   `unknown weekday "Fryday"`,
 		"12:00 ":        `expected ':' after the minute at offset 5`,
 		"*-*-1/0":       `the day repeats every 0`,
-		"bogus":         `expected a number for the year or month at offset 0`,
+		"bogus":         `unknown calendar keyword "bogus"`,
 		"":              `no calendar expression`,
 		"2024-01-01 x":  `expected a number for the hour at offset 11`,
 	} {

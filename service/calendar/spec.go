@@ -47,9 +47,22 @@ type Error struct {
 	Spec  string
 	Msg   string
 	Errno syscall.Errno
+	// Hint suggests what may have been meant, or is "".
+	Hint string
+	// whole: Msg names the whole expression already.
+	whole bool
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s in %q", e.Msg, e.Spec) }
+func (e *Error) Error() string {
+	msg := e.Msg
+	if !e.whole {
+		msg = fmt.Sprintf("%s in %q", msg, e.Spec)
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
+}
 
 // Is makes every Error an ErrInvalid.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
@@ -84,21 +97,9 @@ func Parse(expr string, host *Zone) (*Spec, error) {
 	if p.s == "" {
 		return nil, p.fail(syscall.EINVAL, "no calendar expression")
 	}
-	if !p.shorthand() {
-		if err := p.weekdays(); err != nil {
-			return nil, err
-		}
-		timeFollows, err := p.date()
-		if err != nil {
-			return nil, err
-		}
-		if timeFollows {
-			if err := p.clock(); err != nil {
-				return nil, err
-			}
-		}
-		if p.s != "" {
-			return nil, p.fail(syscall.EINVAL, "unexpected text %q", p.s)
+	if body := p.s; !p.shorthand() {
+		if err := p.expression(); err != nil {
+			return nil, p.explain(err, body)
 		}
 	}
 	c.normalize()
@@ -118,6 +119,26 @@ func Parse(expr string, host *Zone) (*Spec, error) {
 		c.zone = host
 	}
 	return c, nil
+}
+
+// expression parses what is not a shorthand: weekdays, date, time.
+func (p *parser) expression() error {
+	if err := p.weekdays(); err != nil {
+		return err
+	}
+	timeFollows, err := p.date()
+	if err != nil {
+		return err
+	}
+	if timeFollows {
+		if err := p.clock(); err != nil {
+			return err
+		}
+	}
+	if p.s != "" {
+		return p.fail(syscall.EINVAL, "unexpected text %q", p.s)
+	}
+	return nil
 }
 
 // suffix strips a trailing time zone: " UTC", one of the host zone's

@@ -176,7 +176,12 @@ func validZoneName(name string) bool {
 	if slash || len(name) >= 4096 {
 		return false
 	}
-	f, err := os.Open(filepath.Join(ZoneInfoDir, name))
+	return isTZif(filepath.Join(ZoneInfoDir, name))
+}
+
+// isTZif: a regular file (or a link to one) holding a compiled zone.
+func isTZif(path string) bool {
+	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
@@ -185,8 +190,6 @@ func validZoneName(name string) bool {
 		return false
 	}
 	magic := make([]byte, 4)
-	if _, err := f.Read(magic); err != nil {
-		return false
-	}
-	return string(magic) == "TZif"
+	_, err = f.Read(magic)
+	return err == nil && string(magic) == "TZif"
 }

@@ -5,22 +5,49 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
+// standIn takes the place of Snapshot Manager's snapm, which the units'
+// ExecStart= runs and which the sandbox does not have: a timer that fires
+// then shows a successful run in the journal instead of a missing binary.
+const standIn = `#!/bin/sh
+# A stand-in for snapm inside the snapm-timersd sandbox: it says what the
+# real snapm would do, and succeeds.
+echo "snapm (sandbox stand-in): would run: snapm $*"
+`
+
+// standInDir is where the stand-in lands in the namespace's private
+// /usr/libexec, from where an overlay adds it to the namespace's /usr/bin.
+const standInDir = "snapm-sandbox/bin"
+
+// Shutdown budget: the daemon's own stop, then the journal's last lines.
+const (
+	stopTimeout  = 2 * time.Second
+	journalDrain = 200 * time.Millisecond
+)
+
 func main() {
-	if err := run(); err != nil {
+	// First thing, so that a Ctrl-C while systemd boots is ours to handle
+	// too: the namespace must not outlive us half set up.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, stop)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(ctx context.Context, stop context.CancelFunc) error {
 	tmp, err := os.MkdirTemp("", "snapm-sandbox-")
 	if err != nil {
 		return err
@@ -30,18 +57,32 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	opts.Files["libexec"][standInDir+"/snapm"] = []byte(standIn)
+	opts.Modes[standInDir+"/snapm"] = 0o755
 	ns, err := sysns.Boot(opts)
 	if err != nil {
 		return err
 	}
-	defer ns.Shutdown()
+	follow, err := serve(ctx, ns)
+	if err == nil {
+		err = follow.wait(ctx)
+	}
+	// A second Ctrl-C from here on kills us at once; the namespace dies
+	// with us (its unshare has a parent-death signal).
+	stop()
+	return errors.Join(err, shutdown(ns, follow))
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+// serve starts the daemon, says how to reach it and follows its journal.
+func serve(ctx context.Context, ns *sysns.NS) (*follower, error) {
+	if _, err := ns.Output(ctx, "mount", "-t", "overlay", "overlay", "-o",
+		"lowerdir=/usr/libexec/"+standInDir+":/usr/bin", "/usr/bin"); err != nil {
+		return nil, interrupted(ctx, err)
+	}
 	// D-Bus activation, as a first client on a real system would cause it.
 	if _, err := ns.Output(ctx, "busctl", "get-property", "com.redhat.Snapm.Timers",
 		"/com/redhat/Snapm/Timers", "com.redhat.Snapm.Timers.Manager", "Version"); err != nil {
-		return err
+		return nil, interrupted(ctx, err)
 	}
 	in := fmt.Sprintf("nsenter -t %d -a", ns.PID)
 	fmt.Printf(`snapm-timersd is running on the system bus of a private systemd (PID %d).
@@ -57,10 +98,84 @@ The bus is also at %s.
 Following the daemon's journal; Ctrl-C stops the daemon and the namespace.
 
 `, ns.PID, in, ns.BusAddress())
-	follow := ns.Command(ctx, "journalctl", "-f", "-o", "short-precise", "-u", "snapm-timersd.service")
-	follow.Stdout, follow.Stderr = os.Stdout, os.Stderr
-	if err := follow.Run(); err != nil && ctx.Err() == nil {
-		return err
+	return startFollower(ns)
+}
+
+// interrupted tells a Ctrl-C during start-up from a failure.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
 	}
-	return nil
+	return err
+}
+
+// follower is journalctl -f on the daemon and on the snapm runs its timers
+// start, in its own process group: a terminal's Ctrl-C is for the sandbox,
+// which ends the follower itself once the daemon's last lines are shown.
+type follower struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+func startFollower(ns *sysns.NS) (*follower, error) {
+	// Matches rather than -u: journalctl expands a unit pattern once, at
+	// start, to the units it has seen, and the timers' services come later.
+	cmd := ns.Command(context.Background(), "journalctl", "-f", "-o", "short-precise",
+		"_SYSTEMD_UNIT=snapm-timersd.service", "+", "UNIT=snapm-timersd.service", "+", "SYSLOG_IDENTIFIER=snapm")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	f := &follower{cmd: cmd, exited: make(chan error, 1)}
+	go func() { f.exited <- cmd.Wait() }()
+	return f, nil
+}
+
+// wait returns at Ctrl-C, or with an error if the follower ends by itself.
+func (f *follower) wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-f.exited:
+		f.exited <- err
+		return fmt.Errorf("following the journal: %w", errors.Join(err, errors.New("journalctl ended")))
+	}
+}
+
+// stop ends the follower's whole group (nsenter and the journalctl it
+// forked inside the namespace) and waits for it.
+func (f *follower) stop() {
+	syscall.Kill(-f.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-f.exited:
+	case <-time.After(time.Second):
+		syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
+		<-f.exited
+	}
+}
+
+// shutdown stops the daemon as systemd would on a real system, so that its
+// last lines show, then the follower, then ends the namespace at once:
+// nothing inside is worth a full poweroff, which takes its systemd seconds.
+func shutdown(ns *sysns.NS, follow *follower) error {
+	fmt.Println("\nsandbox: shutting down: stopping snapm-timersd, then the namespace")
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	_, err := ns.Output(ctx, "systemctl", "stop", "snapm-timersd.service")
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		fmt.Printf("sandbox: snapm-timersd did not stop within %v, ignoring\n", stopTimeout)
+		err = nil
+	}
+	cancel()
+	if follow != nil {
+		// journalctl -f shows new entries within milliseconds; this lets
+		// the daemon's last ones reach the terminal before it goes.
+		time.Sleep(journalDrain)
+		follow.stop()
+	}
+	if kerr := ns.Kill(); kerr != nil {
+		return errors.Join(err, kerr)
+	}
+	fmt.Println("sandbox: stopped")
+	return err
 }

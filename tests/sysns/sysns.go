@@ -253,3 +253,21 @@ func (ns *NS) Shutdown() error {
 	os.RemoveAll(ns.Dir)
 	return err
 }
+
+// Kill ends the namespace at once, for interactive use where a clean
+// poweroff takes too long: SIGKILL to its systemd ends every process inside
+// (the kernel does that when a PID namespace's init dies), and nothing
+// inside outlives them: its /run, /tmp and /var changes live in its own
+// tmpfs. Then it removes the scratch directory.
+func (ns *NS) Kill() error {
+	if ns.PID != 0 {
+		syscall.Kill(ns.PID, syscall.SIGKILL)
+	}
+	err := ns.unshare.Wait()
+	os.RemoveAll(ns.Dir)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return nil // unshare passes its child's SIGKILL on: that is the expected end
+	}
+	return err
+}

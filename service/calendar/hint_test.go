@@ -1,0 +1,57 @@
+package calendar
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+)
+
+// A misspelt word is named, with the nearest word the parser knows; what
+// is accepted does not change (the corpus and differential tests hold that).
+func TestUnknownWordMessages(t *testing.T) {
+	for name, tc := range map[string]struct {
+		expr, want string
+	}{
+		"keyword":                 {"hourlly", `unknown calendar keyword "hourlly"; did you mean "hourly"?`},
+		"keyword any case":        {"WEEKLYY", `unknown calendar keyword "WEEKLYY"; did you mean "weekly"?`},
+		"keyword swapped letters": {"dialy", `unknown calendar keyword "dialy"; did you mean "daily"?`},
+		"keyword nothing near":    {"bogus", `unknown calendar keyword "bogus"`},
+		"lone weekday":            {"Sunn", `unknown weekday "Sunn"; did you mean "Sun"?`},
+		"weekday before a time":   {"Sunn 08:00", `unknown weekday "Sunn" in "Sunn 08:00"; did you mean "Sun"?`},
+		"weekday in a range":      {"Mon..Fryday", `unknown weekday "Fryday" in "Mon..Fryday"; did you mean "Friday"?`},
+		"weekday in a list":       {"Mon,Tues,Wed 12:00", `unknown weekday "Tues" in "Mon,Tues,Wed 12:00"; did you mean "Tue"?`},
+		"keyword with more":       {"daily 08:00", `"daily" stands for a whole expression and takes nothing else in "daily 08:00"`},
+		"zone misspelt":           {"Mon 08:00 Europe/Berln", `unknown time zone "Europe/Berln" in "Mon 08:00 Europe/Berln"; did you mean "Europe/Berlin"?`},
+		"zone by its city":        {"*-*-* 08:00 berlin", `unknown time zone "berlin" in "*-*-* 08:00 berlin"; did you mean "Europe/Berlin"?`},
+		"zone nothing near":       {"08:00 Nowhere/Atall", `unknown time zone "Nowhere/Atall" in "08:00 Nowhere/Atall"`},
+		"not a word: kept":        {"2024-01-01 x", `expected a number for the hour at offset 11 ("x") in "2024-01-01 x"`},
+		"known words: kept":       {"Fri..Mon", `weekday range ends before it starts (Mon) in "Fri..Mon"`},
+	} {
+		_, err := Parse(tc.expr, utcHost)
+		var e *Error
+		if !errors.As(err, &e) || e.Errno != syscall.EINVAL || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Parse(%q) = %v, want an EINVAL *Error", name, tc.expr, err)
+			continue
+		}
+		if err.Error() != tc.want {
+			t.Errorf("%s: Parse(%q):\n got %s\nwant %s", name, tc.expr, err, tc.want)
+		}
+	}
+}
+
+func TestDistance(t *testing.T) {
+	for name, tc := range map[string]struct {
+		a, b string
+		want int
+	}{
+		"same":         {"daily", "daily", 0},
+		"insertion":    {"hourlly", "hourly", 1},
+		"swap":         {"dialy", "daily", 1},
+		"substitution": {"weakly", "weekly", 1},
+		"empty":        {"", "abc", 3},
+	} {
+		if got := distance(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: distance(%q, %q) = %d, want %d", name, tc.a, tc.b, got, tc.want)
+		}
+	}
+}
