@@ -35,6 +35,6 @@ func startAgent(stderr io.Writer) (stop func()) {
 	r.Close()
 	return func() {
 		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have exited
-		cmd.Wait()                       //nolint:errcheck // its exit status says nothing about the call
+		cmd.Wait()                          //nolint:errcheck // its exit status says nothing about the call
 	}
 }
