@@ -58,7 +58,7 @@ lint:
 	# The build the crash tests run, so that its own files are checked too.
 	$(GO) vet -tags crashpoints ./...
 	$(STATICCHECK) -tags crashpoints ./...
-	@! git grep -n '"os/exec"' -- service cmd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
+	@! git grep -n '"os/exec"' -- service cmd/snapm-timersd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
 
 install: install-daemon install-man
 

@@ -43,6 +43,7 @@ type Domain interface {
 	SetCalendarSpec(ctx context.Context, key timers.Key, spec string) (timers.Snapshot, error)
 	RunNow(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	ParseCalendar(spec string, iterations uint32) (normalized string, next []uint64, err error)
+	ParseCalendarAt(spec string, base uint64, iterations uint32) (normalized string, next []uint64, err error)
 }
 
 // Authorizer decides whether sender may do act; it returns the caller's uid
@@ -325,6 +326,18 @@ func (m managerMethods) ParseCalendar(msg dbus.Message, spec string, iterations 
 		return "", nil, derr
 	}
 	normalized, next, err := m.s.domain.ParseCalendar(spec, iterations)
+	if err != nil {
+		return "", nil, toDBusError(err)
+	}
+	return normalized, next, nil
+}
+
+// ParseCalendarAt is ParseCalendar from a given time; open to every caller.
+func (m managerMethods) ParseCalendarAt(msg dbus.Message, spec string, base uint64, iterations uint32) (string, []uint64, *dbus.Error) {
+	if derr := m.s.checkArgs(msg); derr != nil {
+		return "", nil, derr
+	}
+	normalized, next, err := m.s.domain.ParseCalendarAt(spec, base, iterations)
 	if err != nil {
 		return "", nil, toDBusError(err)
 	}

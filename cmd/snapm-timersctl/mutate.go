@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// dbusAllowInteractive lets polkit ask the user during a call.
+const dbusAllowInteractive = dbus.FlagAllowInteractiveAuthorization
+
+func runCreate(ctx context.Context, a *app, args []string) error {
+	typ, name, spec := args[0], args[1], args[2]
+	if typ != "create" && typ != "gc" {
+		return usagef("Unknown timer type '%s'; TYPE is create or gc.", typ)
+	}
+	c, err := a.connect(ctx)
+	if err != nil {
+		return err
+	}
+	id := typ + "/" + name
+	var path dbus.ObjectPath
+	if err := c.call(ctx, rootPath, managerIface+".CreateTimer", typ, name, spec).Store(&path); err != nil {
+		return failed("create", id, err)
+	}
+	if a.opts.enable || a.opts.now {
+		if err := c.call(ctx, path, timerIface+".Enable").Err; err != nil {
+			return failed("enable", id, err)
+		}
+	}
+	if a.opts.now {
+		if err := c.call(ctx, path, timerIface+".Start").Err; err != nil {
+			return failed("start", id, err)
+		}
+	}
+	return nil
+}
+
+// each runs fn on every named timer, going on after a failure as
+// systemctl does; every failure is printed, the first decides the exit.
+func (a *app) each(ctx context.Context, ids []string, fn func(c *client, path dbus.ObjectPath, id string) error) error {
+	c, err := a.connect(ctx)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, id := range ids {
+		path, full, err := c.resolve(ctx, id)
+		if err != nil {
+			err = failed("look up", full, err)
+		} else {
+			err = fn(c, path, full)
+		}
+		if err == nil {
+			continue
+		}
+		if exitCode(err) == exitNoService {
+			return err
+		}
+		if first == nil {
+			first = err
+			continue
+		}
+		fmt.Fprintln(a.stderr, err)
+	}
+	return first
+}
+
+// runSimple is a verb that calls one method without arguments per timer.
+func runSimple(method, what string) func(ctx context.Context, a *app, args []string) error {
+	return func(ctx context.Context, a *app, args []string) error {
+		return a.each(ctx, args, func(c *client, path dbus.ObjectPath, id string) error {
+			if err := c.call(ctx, path, timerIface+"."+method).Err; err != nil {
+				return failed(what, id, err)
+			}
+			return nil
+		})
+	}
+}
+
+func runEnable(ctx context.Context, a *app, args []string) error {
+	return a.each(ctx, args, func(c *client, path dbus.ObjectPath, id string) error {
+		if err := c.call(ctx, path, timerIface+".Enable").Err; err != nil {
+			return failed("enable", id, err)
+		}
+		if !a.opts.now {
+			return nil
+		}
+		if err := c.call(ctx, path, timerIface+".Start").Err; err != nil {
+			return failed("start", id, err)
+		}
+		return nil
+	})
+}
+
+func runSetCalendar(ctx context.Context, a *app, args []string) error {
+	return a.each(ctx, args[:1], func(c *client, path dbus.ObjectPath, id string) error {
+		if err := c.call(ctx, path, timerIface+".SetCalendarSpec", args[1]).Err; err != nil {
+			return failed("set the calendar of", id, err)
+		}
+		return nil
+	})
+}
+
+func runRemove(ctx context.Context, a *app, args []string) error {
+	return a.each(ctx, args, func(c *client, path dbus.ObjectPath, id string) error {
+		if err := c.call(ctx, rootPath, managerIface+".RemoveTimer", path).Err; err != nil {
+			return failed("remove", id, err)
+		}
+		return nil
+	})
+}
+
+// runRunNow starts the timer's service, where the daemon offers RunNow.
+func runRunNow(ctx context.Context, a *app, args []string) error {
+	return a.each(ctx, args, func(c *client, path dbus.ObjectPath, id string) error {
+		ok, err := c.hasMethod(ctx, path, "RunNow")
+		if err != nil {
+			return failed("introspect", id, err)
+		}
+		if !ok {
+			return cliError{fmt.Sprintf("Failed to run %s now: this snapm-timersd does not offer RunNow.", id), exitFailure}
+		}
+		if err := c.call(ctx, path, timerIface+".RunNow").Err; err != nil {
+			return failed("run now", id, err)
+		}
+		return nil
+	})
+}
