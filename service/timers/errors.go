@@ -16,8 +16,4 @@ var (
 	ErrTimerExists     = errors.New("timer already exists")
 	ErrNotEnabled      = errors.New("timer is not enabled")
 	ErrIO              = errors.New("I/O error")
-	ErrAccessDenied    = errors.New("access denied")
-	// ErrInteractiveAuthorizationRequired: polkit would allow the call
-	// after authenticating someone, but the caller did not allow that.
-	ErrInteractiveAuthorizationRequired = errors.New("interactive authorization required")
 )
