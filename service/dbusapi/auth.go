@@ -66,14 +66,14 @@ func (p Polkit) Authorize(ctx context.Context, sender string, act Action) (uint3
 	switch {
 	case err != nil:
 		return uid, fmt.Errorf("%w: %s on %s: polkit could not decide for uid %d: %w",
-			timers.ErrAccessDenied, act.Method, act.Timer, uid, err)
+			errDenied, act.Method, act.Timer, uid, err)
 	case result.Authorized:
 		return uid, nil
 	case result.Challenge && !act.Interactive:
 		return uid, fmt.Errorf("%w: %s on %s needs authentication (uid %d); call with interactive authorization allowed",
-			timers.ErrInteractiveAuthorizationRequired, act.Method, act.Timer, uid)
+			errInteractiveAuth, act.Method, act.Timer, uid)
 	}
-	return uid, fmt.Errorf("%w: %s on %s: polkit refused uid %d", timers.ErrAccessDenied, act.Method, act.Timer, uid)
+	return uid, fmt.Errorf("%w: %s on %s: polkit refused uid %d", errDenied, act.Method, act.Timer, uid)
 }
 
 // CallerUID asks the bus for the uid behind a unique name; the bus knows it
@@ -82,7 +82,7 @@ func CallerUID(ctx context.Context, conn *dbus.Conn, sender string) (uint32, err
 	var uid uint32
 	err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetConnectionUnixUser", 0, sender).Store(&uid)
 	if err != nil {
-		return 0, fmt.Errorf("%w: cannot identify caller %s: %w", timers.ErrAccessDenied, sender, err)
+		return 0, fmt.Errorf("%w: cannot identify caller %s: %w", errDenied, sender, err)
 	}
 	return uid, nil
 }

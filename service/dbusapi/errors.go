@@ -36,6 +36,15 @@ const (
 	errReadOnly                         = "org.freedesktop.DBus.Error.PropertyReadOnly"
 )
 
+// The authorization failures; only this surface authorizes, so only it
+// produces them.
+var (
+	errDenied = errors.New("access denied")
+	// errInteractiveAuth: polkit would allow the call after authenticating
+	// someone, but the caller did not allow that.
+	errInteractiveAuth = errors.New("interactive authorization required")
+)
+
 // errorName is the one mapping from the domain's errors to D-Bus names.
 // Order matters where one error wraps several: the most specific cause
 // wins (a failed job before the I/O that followed it).
@@ -43,9 +52,9 @@ func errorName(err error) string {
 	var jobErr *systemd.JobError
 	var callErr *systemd.CallError
 	switch {
-	case errors.Is(err, timers.ErrAccessDenied):
+	case errors.Is(err, errDenied):
 		return ErrAccessDenied
-	case errors.Is(err, timers.ErrInteractiveAuthorizationRequired):
+	case errors.Is(err, errInteractiveAuth):
 		return ErrInteractiveAuthorizationRequired
 	case errors.Is(err, timers.ErrInvalidArgument):
 		return ErrInvalidArgument

@@ -81,8 +81,9 @@ type Server struct {
 // published, built once per change and shared read-only by every reply
 // that shows them (property reads, GetManagedObjects).
 type object struct {
-	key    timers.Key
-	ifaces map[string]map[string]dbus.Variant
+	key      timers.Key
+	instance uint64
+	ifaces   map[string]map[string]dbus.Variant
 }
 
 // NewServer prepares the surface; nothing is exported until Export.
@@ -155,7 +156,7 @@ func (s *Server) publish(snap timers.Snapshot) (dbus.ObjectPath, map[string]map[
 	path := TimerPath(snap.Key)
 	ifaces := map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
 	s.mu.Lock()
-	s.objects[path] = object{key: snap.Key, ifaces: ifaces}
+	s.objects[path] = object{key: snap.Key, instance: snap.Instance, ifaces: ifaces}
 	s.mu.Unlock()
 	return path, ifaces
 }
@@ -235,8 +236,16 @@ func (s *Server) TimerChanged(old, new timers.Snapshot) {
 func (s *Server) TimerRemoved(snap timers.Snapshot) {
 	path := TimerPath(snap.Key)
 	s.mu.Lock()
-	delete(s.objects, path)
+	// Only if the path still shows this timer, not one made since with
+	// the same name.
+	mine := s.objects[path].instance == snap.Instance
+	if mine {
+		delete(s.objects, path)
+	}
 	s.mu.Unlock()
+	if !mine {
+		return
+	}
 	s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
 }
 

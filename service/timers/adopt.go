@@ -34,12 +34,12 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		}
 		specs[key] = r.Spec
 	}
-	if err := dropin.CleanLeftovers(m.cfg.UnitDir, "snapm-create@", "snapm-gc@"); err != nil {
+	if err := dropin.CleanLeftovers(m.cfg.UnitDir, unitPrefixes()...); err != nil {
 		m.log.Warn("removing temporary files left by a crash, ignoring", zap.Error(err))
 	}
-	entries, err := dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@")
+	entries, err := dropin.Scan(m.cfg.UnitDir, unitPrefixes()...)
 	if err != nil {
-		return fmt.Errorf("scanning %s: %w", m.cfg.UnitDir, err)
+		return fmt.Errorf("%w: scanning %s: %w", ErrIO, m.cfg.UnitDir, err)
 	}
 	dropIns := map[Key]bool{}
 	for _, e := range entries {
@@ -80,7 +80,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 				return
 			}
 			if err := m.lockedRefresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
-				m.log.Warn("reading systemd state of adopted timer", zap.Stringer("unit", t.key), zap.Error(err))
+				t.log.Warn("reading systemd state of adopted timer", zap.Error(err))
 			}
 		})
 		// After the timers: whether a service has a run to tell of
@@ -97,8 +97,9 @@ func (m *Manager) Adopt(ctx context.Context) error {
 // error is logged and shown (status, Normalized) rather than hidden.
 func (m *Manager) adoptedTimer(key Key, spec string) *Timer {
 	cal, calErr := m.cfg.Calendar.Parse(spec, m.cfg.Now())
+	t := m.newTimer(key, spec, cal, calErr)
 	if calErr != nil {
-		m.log.Warn("adopted timer has an invalid calendar expression", zap.Stringer("unit", key), zap.Error(calErr))
+		t.log.Warn("adopted timer has an invalid calendar expression", zap.Error(calErr))
 	}
-	return newTimer(key, spec, cal, calErr)
+	return t
 }

@@ -17,9 +17,5 @@ var (
 	ErrNotEnabled      = errors.New("timer is not enabled")
 	ErrIO              = errors.New("I/O error")
 	// ErrBusy: the timer's service is running, so it cannot be run now.
-	ErrBusy         = errors.New("busy")
-	ErrAccessDenied = errors.New("access denied")
-	// ErrInteractiveAuthorizationRequired: polkit would allow the call
-	// after authenticating someone, but the caller did not allow that.
-	ErrInteractiveAuthorizationRequired = errors.New("interactive authorization required")
+	ErrBusy = errors.New("busy")
 )

@@ -95,6 +95,8 @@ type Manager struct {
 	// resyncs counts re-reads of every timer, for the log and the
 	// benchmarks.
 	resyncs atomic.Uint64
+	// instances numbers the timers ever made (Snapshot.Instance).
+	instances atomic.Uint64
 
 	mu     sync.RWMutex
 	timers map[Key]*Timer

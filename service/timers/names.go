@@ -79,8 +79,20 @@ type Key struct {
 	Name string
 }
 
+// UnitPrefix starts the name of every timer unit instance of type t.
+func (t Type) UnitPrefix() string { return "snapm-" + string(t) + "@" }
+
+// unitPrefixes are the UnitPrefix of every type.
+func unitPrefixes() []string {
+	out := make([]string, len(Types))
+	for i, t := range Types {
+		out[i] = t.UnitPrefix()
+	}
+	return out
+}
+
 // Unit is the systemd timer unit instance for the key.
-func (k Key) Unit() string { return "snapm-" + string(k.Type) + "@" + k.Name + ".timer" }
+func (k Key) Unit() string { return k.Type.UnitPrefix() + k.Name + ".timer" }
 
 func (k Key) String() string { return k.Unit() }
 

@@ -53,7 +53,11 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
 	}
-	if diskSpec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit()); err == nil && present {
+	diskSpec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit())
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, key, err)
+	}
+	if present {
 		// Configured on disk behind our back (say, by the Python snapm):
 		// take it over as it is, and say that it exists.
 		if _, err := m.insert(ctx, m.adoptedTimer(key, diskSpec)); err != nil {
@@ -61,13 +65,15 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 		}
 		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
 	}
-	return m.insert(ctx, newTimer(key, spec, cal, nil))
+	return m.insert(ctx, m.newTimer(key, spec, cal, nil))
 }
 
 // insert publishes a new timer and makes it durable.
 func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	key := t.key
-	unlock, _ := t.lock(ctx) // new, so free: keeps callers off it until it is complete
+	// New, so free (and never a nil unlock, whatever ctx says): keeps
+	// callers off it until it is complete.
+	unlock, _ := t.tryLock()
 	defer unlock()
 	m.mu.Lock()
 	if m.timers[key] != nil {
@@ -88,7 +94,7 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	// The unit may already be known to systemd (say, enabled by hand); the
 	// status must say so from the start.
 	if err := m.refresh(ctx, t, ReadAll); err != nil {
-		m.log.Warn("reading systemd state of new timer", zap.Stringer("unit", key), zap.Error(err))
+		t.log.Warn("reading systemd state of new timer", zap.Error(err))
 	}
 	return t.Snapshot(), nil
 }
@@ -169,20 +175,20 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 		return fresh, fmt.Errorf("enabling timer %s: %w", unit, err)
 	}
 	crashpoint.Hit(crashpoint.EnableSynced)
-	m.log.Info("timer enabled", zap.String("unit", unit), zap.String("calendar", spec))
+	t.log.Info("timer enabled", zap.String("calendar", spec))
 	return fresh, nil
 }
 
 func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
 	unit := t.key.Unit()
 	if err := m.cfg.Systemd.DisableUnit(ctx, unit); err != nil {
-		m.log.Warn("rolling back enable: disabling unit file", zap.String("unit", unit), zap.Error(err))
+		t.log.Warn("rolling back enable: disabling unit file", zap.Error(err))
 	}
 	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
-		m.log.Warn("rolling back enable: removing drop-in", zap.String("unit", unit), zap.Error(err))
+		t.log.Warn("rolling back enable: removing drop-in", zap.Error(err))
 	}
 	if err := m.refresh(ctx, t, ReadAll); err != nil {
-		m.log.Warn("rolling back enable: reading the outcome", zap.String("unit", unit), zap.Error(err))
+		t.log.Warn("rolling back enable: reading the outcome", zap.Error(err))
 	}
 }
 
@@ -202,7 +208,7 @@ func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, r
 	if !st.NeedDaemonReload && slices.Equal(st.Calendars, []string{normalized}) {
 		return true, nil
 	}
-	m.log.Debug("systemd's loaded configuration is stale, reloading", zap.String("unit", t.key.Unit()),
+	t.log.Debug("systemd's loaded configuration is stale, reloading",
 		zap.Strings("loaded_calendars", st.Calendars), zap.Bool("need_daemon_reload", st.NeedDaemonReload))
 	return false, m.cfg.Systemd.Reload(ctx)
 }
@@ -229,7 +235,7 @@ func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
 		if err := m.cfg.Systemd.StartUnit(ctx, unit); err != nil {
 			return false, fmt.Errorf("starting timer %s: %w", unit, err)
 		}
-		m.log.Info("timer started", zap.String("unit", unit))
+		t.log.Info("timer started")
 		// Nothing to read back: systemd sends the unit's PropertiesChanged
 		// before the JobRemoved that ended the wait, and they have been
 		// applied in order. LoadState is never signalled, but systemd
@@ -249,7 +255,7 @@ func (m *Manager) Stop(ctx context.Context, key Key) (Snapshot, error) {
 		if err := m.cfg.Systemd.StopUnit(ctx, unit); err != nil {
 			return false, fmt.Errorf("stopping timer %s: %w", unit, err)
 		}
-		m.log.Info("timer stopped", zap.String("unit", unit))
+		t.log.Info("timer stopped")
 		return true, nil // as for Start, the signals told it all
 	})
 }
@@ -279,7 +285,7 @@ func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	if sdErr != nil {
 		return fmt.Errorf("disabling timer %s: %w", unit, sdErr)
 	}
-	m.log.Info("timer disabled", zap.String("unit", unit))
+	t.log.Info("timer disabled")
 	return nil
 }
 
@@ -305,7 +311,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 			t.setCalendar(oldSpec, oldCal, oldErr)
 			if dropIn {
 				if rerr := dropin.Write(m.cfg.UnitDir, unit, oldSpec); rerr != nil {
-					m.log.Error("restoring drop-in after failed state save", zap.String("unit", unit), zap.Error(rerr))
+					t.log.Error("restoring drop-in after failed state save", zap.Error(rerr))
 				}
 			}
 			return false, err
@@ -317,7 +323,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 				return false, fmt.Errorf("reloading timer %s: %w", unit, err)
 			}
 		}
-		m.log.Info("timer calendar changed", zap.String("unit", unit), zap.String("calendar", spec))
+		t.log.Info("timer calendar changed", zap.String("calendar", spec))
 		return fresh, nil
 	})
 }
@@ -331,20 +337,20 @@ func (m *Manager) Remove(ctx context.Context, key Key) error {
 				return false, err
 			}
 		}
-		m.mu.Lock()
-		delete(m.timers, key)
-		m.mu.Unlock()
+		// The key stays taken until the timer is gone everywhere: a Create
+		// of the same name in between would see its record removed and its
+		// object withdrawn.
 		if err := m.store.remove(key); err != nil {
-			m.mu.Lock()
-			m.timers[key] = t
-			m.mu.Unlock()
 			return false, err
 		}
 		t.mu.Lock()
 		t.removed = true
 		m.cfg.Observer.TimerRemoved(t.snap)
 		t.mu.Unlock()
-		m.log.Info("timer removed", zap.String("unit", key.Unit()))
+		m.mu.Lock()
+		delete(m.timers, key)
+		m.mu.Unlock()
+		t.log.Info("timer removed")
 		return true, nil // gone: nothing left to publish
 	})
 	return err

@@ -24,7 +24,13 @@ import (
 )
 
 // unitPatterns match every unit of ours.
-var unitPatterns = []string{"snapm-create@*.timer", "snapm-gc@*.timer"}
+var unitPatterns = func() []string {
+	out := unitPrefixes()
+	for i := range out {
+		out[i] += "*.timer"
+	}
+	return out
+}()
 
 // readInBulk re-reads what reads names for every timer with a constant
 // number of systemd calls: one ListUnitsByPatterns for the runtime states
@@ -58,7 +64,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		}
 	}
 	if entries == nil {
-		if entries, err = dropin.Scan(m.cfg.UnitDir, "snapm-create@", "snapm-gc@"); err != nil {
+		if entries, err = dropin.Scan(m.cfg.UnitDir, unitPrefixes()...); err != nil {
 			return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
 		}
 	}
@@ -80,7 +86,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		if reads&ReadUnitFile != 0 && !known {
 			// A unit file of its own: only systemd can tell.
 			if fileState, err = m.cfg.Systemd.UnitFileState(ctx, unit); err != nil {
-				m.log.Warn("reading unit file state", zap.String("unit", unit), zap.Error(err))
+				t.log.Warn("reading unit file state", zap.Error(err))
 			}
 			known = err == nil
 		}
@@ -123,12 +129,12 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		}
 		unlock()
 		if refreshErr != nil && ctx.Err() == nil {
-			m.log.Warn("reading timer whose drop-in changed", zap.Stringer("unit", t.key), zap.Error(refreshErr))
+			t.log.Warn("reading timer whose drop-in changed", zap.Error(refreshErr))
 		}
 	}
 	for _, t := range readAlone {
 		if err := m.lockedRefresh(ctx, t, reads); err != nil && ctx.Err() == nil {
-			m.log.Warn("reading timer", zap.Stringer("unit", t.key), zap.Error(err))
+			t.log.Warn("reading timer", zap.Error(err))
 		}
 	}
 	// What is left are drop-ins of no timer: configured while we ran.
@@ -188,7 +194,7 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 		// Someone changed the drop-in by hand; it is what systemd runs.
 		t.spec = spec
 		t.cal, t.calErr = m.cfg.Calendar.Parse(spec, m.cfg.Now())
-		m.log.Info("drop-in changed outside the service", zap.String("unit", unit), zap.String("calendar", spec), zap.Error(t.calErr))
+		t.log.Info("drop-in changed outside the service", zap.String("calendar", spec), zap.Error(t.calErr))
 	}
 	t.applyRead(st, seq)
 	t.unit.UnitFileState = fileStateNow
@@ -199,7 +205,7 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	// Only while systemd runs the schedule we have: syncConfig publishes
 	// its view once before the daemon-reload that brings a new one.
 	if t.unit.active() && t.systemdCalendar() == t.cal.Normalized && t.unit.NextElapse != 0 && t.cal.Next != 0 && t.unit.NextElapse != t.cal.Next {
-		m.log.Warn("systemd's next elapse differs from the engine's; systemd's is shown", zap.String("unit", unit),
+		t.log.Warn("systemd's next elapse differs from the engine's; systemd's is shown",
 			zap.Uint64("systemd_usec", t.unit.NextElapse), zap.Uint64("engine_usec", t.cal.Next))
 	}
 	removed := t.removed

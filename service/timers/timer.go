@@ -11,6 +11,8 @@ import (
 	"context"
 	"sync"
 
+	"go.uber.org/zap"
+
 	"github.com/snapm/snapm-timersd/service/calendar"
 )
 
@@ -19,6 +21,9 @@ import (
 // anything a client can see changed.
 type Snapshot struct {
 	Key
+	// Instance tells apart timers that had the same key one after the
+	// other (removed, then created again); it is not a property.
+	Instance   uint64
 	Spec       string
 	Normalized string
 	Status     Status
@@ -46,8 +51,11 @@ type Snapshot struct {
 // updates (from operations and from systemd's signals) by mu, which is never
 // held while waiting on systemd.
 type Timer struct {
-	key Key
-	op  chan struct{}
+	key      Key
+	instance uint64
+	op       chan struct{}
+	// log carries the unit, for every message about this timer.
+	log *zap.Logger
 
 	mu     sync.Mutex
 	spec   string
@@ -66,8 +74,9 @@ type Timer struct {
 	snap      Snapshot
 }
 
-func newTimer(key Key, spec string, cal calendar.Info, calErr error) *Timer {
-	t := &Timer{key: key, op: make(chan struct{}, 1), spec: spec, cal: cal, calErr: calErr}
+func (m *Manager) newTimer(key Key, spec string, cal calendar.Info, calErr error) *Timer {
+	t := &Timer{key: key, instance: m.instances.Add(1), op: make(chan struct{}, 1), log: m.log.With(zap.String("unit", key.Unit())),
+		spec: spec, cal: cal, calErr: calErr}
 	t.snap = t.derive()
 	return t
 }
@@ -103,6 +112,7 @@ func (t *Timer) Snapshot() Snapshot {
 func (t *Timer) derive() Snapshot {
 	s := Snapshot{
 		Key:         t.key,
+		Instance:    t.instance,
 		Spec:        t.spec,
 		Normalized:  t.cal.Normalized,
 		Status:      DeriveStatus(t.dropIn, t.unit),
