@@ -128,7 +128,7 @@ func (m *Manager) RunNow(ctx context.Context, key Key) (Snapshot, error) {
 		if err := m.cfg.Systemd.QueueStart(ctx, unit); err != nil {
 			return true, fmt.Errorf("running %s: %w", unit, err)
 		}
-		m.log.Info("run queued", zap.String("unit", unit))
+		t.log.Info("run queued", zap.String("service", unit))
 		return true, nil
 	})
 }
@@ -164,7 +164,7 @@ func (m *Manager) readRuns(ctx context.Context, want func(listed UnitState, t *T
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			m.log.Warn("reading service state, ignoring", zap.String("unit", unit), zap.Error(err))
+			t.log.Warn("reading service state, ignoring", zap.String("service", unit), zap.Error(err))
 			continue
 		}
 		t.mu.Lock()
