@@ -189,7 +189,7 @@ func TestRunFromOutside(t *testing.T) {
 	elapsing := createRunning(t, conn, "gc", "run-elapse", "*:*:0/3")
 	ech := watch(t, conn, elapsing)
 	var starts []uint64
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(90 * time.Second) // a hang guard: elapses come every 3 s
 	for len(starts) < 2 {
 		select {
 		case sig := <-ech:
