@@ -31,10 +31,10 @@ const verdictTimeout = 2 * time.Second
 type FileChanges struct {
 	owner    *owner
 	mu       sync.Mutex
-	inFlight int               // our unit-file calls awaiting their reply
-	counted  uint64            // systemd's UnitFilesChanged signals intercepted
-	handled  uint64            // judge is done with every index up to this
-	pending  map[string]uint64 // sender → its last UnitFilesChanged, awaiting its next message
+	inFlight int    // our unit-file calls awaiting their reply
+	counted  uint64 // systemd's UnitFilesChanged signals intercepted
+	handled  uint64 // judge is done with every index up to this
+	pending  uint64 // systemd's last UnitFilesChanged, awaiting its next message; 0: none
 	verdicts map[uint64]chan bool
 	// wake tells the judging goroutine there are more signals.
 	wake chan struct{}
@@ -43,8 +43,7 @@ type FileChanges struct {
 // NewFileChanges returns a tracker; install Intercept on the connection
 // with dbus.WithIncomingInterceptor and give the tracker to New.
 func NewFileChanges() *FileChanges {
-	return &FileChanges{owner: newOwner(), pending: map[string]uint64{}, verdicts: map[uint64]chan bool{},
-		wake: make(chan struct{}, 1)}
+	return &FileChanges{owner: newOwner(), verdicts: map[uint64]chan bool{}, wake: make(chan struct{}, 1)}
 }
 
 // Intercept runs on the connection's reader for every incoming message, in
@@ -56,9 +55,9 @@ func (f *FileChanges) Intercept(msg *dbus.Message) {
 		return
 	}
 	f.mu.Lock()
-	if idx, ok := f.pending[sender]; ok {
-		delete(f.pending, sender)
-		f.decide(idx, msg.Type == dbus.TypeMethodReply && reportsChanges(msg))
+	if f.pending != 0 {
+		f.decide(f.pending, msg.Type == dbus.TypeMethodReply && reportsChanges(msg))
+		f.pending = 0
 	}
 	if !isUnitFilesChanged(msg) {
 		f.mu.Unlock()
@@ -68,7 +67,7 @@ func (f *FileChanges) Intercept(msg *dbus.Message) {
 	if f.inFlight == 0 {
 		f.decide(f.counted, false) // none of ours could have caused it
 	} else {
-		f.pending[sender] = f.counted
+		f.pending = f.counted
 	}
 	f.mu.Unlock()
 	select {

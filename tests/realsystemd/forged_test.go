@@ -157,9 +157,9 @@ func TestForgedJobRemoved(t *testing.T) {
 			t.Fatal("the Start's job never showed in ListJobs")
 		}
 		var jobs []struct {
-			ID                   uint32
-			Unit, Type, State    string
-			JobPath, UnitPathJob dbus.ObjectPath
+			ID                uint32
+			Unit, Type, State string
+			JobPath, UnitPath dbus.ObjectPath
 		}
 		if err := conn.Object("org.freedesktop.systemd1", sdPath).Call(sdManager+".ListJobs", 0).Store(&jobs); err != nil {
 			t.Fatal(err)
