@@ -245,6 +245,35 @@ func TestBulkReadSkipsBusyTimer(t *testing.T) {
 	}
 }
 
+// TestDiskChangedHandsBackBusyTimers: the watch of the unit directory
+// does not wait on a timer in an operation either; it is handed back, to
+// be reported again.
+func TestDiskChangedHandsBackBusyTimers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	busy := mustCreate(t, e, "create", "busy", "hourly")
+	bt, _ := e.m.timer(busy.Key)
+	unlock, err := bt.lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dropin.Write(e.unitDir, busy.Unit(), "daily"); err != nil {
+		t.Fatal(err)
+	}
+	later := e.m.DiskChanged(ctx, []string{busy.Unit(), "snapm-gc@absent.timer"})
+	if !reflect.DeepEqual(later, []string{busy.Unit()}) {
+		t.Errorf("handed back %q, want only the busy timer's unit", later)
+	}
+	unlock()
+	if later := e.m.DiskChanged(ctx, later); len(later) != 0 {
+		t.Errorf("handed back %q once free", later)
+	}
+	if s := bt.Snapshot(); s.Spec != "daily" {
+		t.Errorf("busy timer's hand edit not read once free: %+v", s)
+	}
+}
+
 func TestAdoptOddFiles(t *testing.T) {
 	t.Parallel()
 	const (
