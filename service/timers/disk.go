@@ -4,7 +4,7 @@
 //
 // Locks: a timer's drop-in is compared and re-read under its operation
 // lock (Timer.op), so our own writes are never taken for someone else's;
-// a timer busy with an operation is read once the operation is over.
+// a timer busy with an operation is handed back, to be read after it.
 // Manager.mu is held only to look a timer up or insert a new one.
 
 package timers
@@ -20,15 +20,16 @@ import (
 // DiskChanged re-reads the drop-ins of units, or of every timer when units
 // is nil: a changed or vanished drop-in updates its timer, a new one
 // becomes a new timer, as at start-up. Our own writes come back through it
-// too; a drop-in that is as the timer has it costs one file read.
-func (m *Manager) DiskChanged(ctx context.Context, units []string) {
+// too; a drop-in that is as the timer has it costs one file read. busy
+// are the units whose timer is in an operation, not waited for (a hung
+// systemd job would hold every other change): ask again later.
+func (m *Manager) DiskChanged(ctx context.Context, units []string) (busy []string) {
 	if units == nil {
 		if err := m.readInBulk(ctx, 0, nil); err != nil && ctx.Err() == nil {
 			m.log.Warn("re-reading every drop-in, ignoring", zap.Error(err))
 		}
-		return
+		return nil
 	}
-	var busy []*Timer
 	for _, unit := range units {
 		key, ok := ParseUnit(unit)
 		if !ok {
@@ -41,20 +42,13 @@ func (m *Manager) DiskChanged(ctx context.Context, units []string) {
 		}
 		unlock, free := t.tryLock()
 		if !free {
-			busy = append(busy, t)
+			busy = append(busy, unit)
 			continue
 		}
 		m.rereadDropIn(ctx, t)
 		unlock()
 	}
-	for _, t := range busy {
-		unlock, err := t.lock(ctx)
-		if err != nil {
-			return
-		}
-		m.rereadDropIn(ctx, t)
-		unlock()
-	}
+	return busy
 }
 
 // rereadDropIn refreshes t if its drop-in is not as t has it; the caller

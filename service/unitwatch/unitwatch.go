@@ -111,10 +111,12 @@ func (w *Watcher) watchUnit(unit, name string) {
 func (w *Watcher) Close() error { return w.f.Close() }
 
 // Run reports changes until ctx ends: changed gets the units whose UNIT.d
-// changed, or nil when anything may have (the kernel dropped events). It
-// is called from Run's goroutine, one burst at a time; changes meanwhile
-// are gathered for the next call. Run closes the watcher when it returns.
-func (w *Watcher) Run(ctx context.Context, changed func(ctx context.Context, units []string)) error {
+// changed, or nil when anything may have (the kernel dropped events), and
+// returns those it could not look at yet, which come again in the next
+// report. It is called from Run's goroutine, one burst at a time; changes
+// meanwhile are gathered for the next call. Run closes the watcher when it
+// returns.
+func (w *Watcher) Run(ctx context.Context, changed func(ctx context.Context, units []string) (later []string)) error {
 	defer w.f.Close()
 	stop := context.AfterFunc(ctx, func() { w.f.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -151,7 +153,10 @@ func (w *Watcher) Run(ctx context.Context, changed func(ctx context.Context, uni
 			}
 			clear(pending)
 			all = false
-			changed(ctx, units)
+			for _, u := range changed(ctx, units) {
+				pending[u] = true
+			}
+			first, last = time.Now(), time.Now()
 			continue
 		}
 		if err != nil {

@@ -6,15 +6,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 )
 
 // run starts a watcher on dir for units named "x@*.timer" and returns the
-// bursts it reports, and a stop that waits for Run to return.
-func run(t *testing.T, dir string) (<-chan []string, func()) {
+// bursts it reports, and a stop that waits for Run to return. later, if
+// not nil, says what the nth report (from 1) hands back.
+func run(t *testing.T, dir string, later func(n int, units []string) []string) (<-chan []string, func()) {
 	t.Helper()
 	w, err := New(dir, func(unit string) bool { return strings.HasPrefix(unit, "x@") && strings.HasSuffix(unit, ".timer") }, zap.NewNop())
 	if err != nil {
@@ -23,10 +26,16 @@ func run(t *testing.T, dir string) (<-chan []string, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	bursts := make(chan []string, 16)
 	done := make(chan error, 1)
+	n := 0
 	go func() {
-		done <- w.Run(ctx, func(_ context.Context, units []string) {
+		done <- w.Run(ctx, func(_ context.Context, units []string) []string {
 			slices.Sort(units)
 			bursts <- units
+			n++
+			if later == nil {
+				return nil
+			}
+			return later(n, units)
 		})
 	}()
 	stop := func() {
@@ -67,7 +76,7 @@ func write(t *testing.T, path, content string) {
 func TestReportsUnitsOnce(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "x@old.timer.d", "10-oncalendar.conf"), "a")
-	bursts, stop := run(t, dir)
+	bursts, stop := run(t, dir, nil)
 	defer stop()
 
 	// Steps in order: each builds on the directory the last one left.
@@ -107,6 +116,37 @@ func TestReportsUnitsOnce(t *testing.T) {
 }
 
 func TestStopsWithContext(t *testing.T) {
-	_, stop := run(t, t.TempDir())
+	_, stop := run(t, t.TempDir(), nil)
 	stop() // hangs (and the test times out) if Run ignores the context
+}
+
+// TestOverflowAsksForEverything: when the kernel drops events, nothing
+// tells which units changed; the report says anything may have.
+func TestOverflowAsksForEverything(t *testing.T) {
+	w := &Watcher{dir: t.TempDir(), match: func(string) bool { return true }, log: zap.NewNop(), fd: -1, top: 1, units: map[int]string{}}
+	ev := syscall.InotifyEvent{Wd: -1, Mask: syscall.IN_Q_OVERFLOW}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&ev)), syscall.SizeofInotifyEvent)
+	pending := map[string]bool{}
+	if !w.parse(buf, pending) || len(pending) != 0 {
+		t.Errorf("overflow event: parse says overflow=false or names %v", pending)
+	}
+}
+
+// TestLaterComesAgain: the units a report hands back come again, with no
+// new event for them.
+func TestLaterComesAgain(t *testing.T) {
+	dir := t.TempDir()
+	bursts, stop := run(t, dir, func(n int, units []string) []string {
+		if n == 1 {
+			return units // busy the first time
+		}
+		return nil
+	})
+	defer stop()
+	write(t, filepath.Join(dir, "x@busy.timer.d", "10-oncalendar.conf"), "a")
+	for i := range 2 {
+		if got := next(t, bursts); !slices.Equal(got, []string{"x@busy.timer"}) {
+			t.Errorf("report %d: %q", i+1, got)
+		}
+	}
 }

@@ -106,13 +106,13 @@ func TestHandEditSeenWithoutReload(t *testing.T) {
 	mustCall(t, conn, path, timerIf+".Enable")
 	ch := watch(t, conn, path)
 
+	before := usecNow()
 	writeDropInAsSnapm(t, unit, "minutely")
 	took := waitChange(t, ch, path, map[string]any{"CalendarSpec": "minutely", "Normalized": "*-*-* *:*:00"}, hangGuard)
 	t.Logf("hand edit -> PropertiesChanged in %v", took)
 	p := props(t, conn, path)
-	next, now := p["NextElapse"].Value().(uint64), usecNow()
-	if next <= now || next > now+60e6 || next%60e6 != 0 {
-		t.Errorf("NextElapse %d is not the next minute after %d", next, now)
+	if next := p["NextElapse"].Value().(uint64); next <= before || next > usecNow()+60e6 || next%60e6 != 0 {
+		t.Errorf("NextElapse %d is not a minute's start after the edit (%d)", next, before)
 	}
 	if p["Status"].Value() != "enabled" || p["NeedDaemonReload"].Value() != false {
 		t.Errorf("after the hand edit of a timer systemd has not loaded: %v", p)
