@@ -19,7 +19,7 @@ func rows(t *testing.T, file string) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	var out [][]string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -64,6 +64,7 @@ func zoneFor(t *testing.T, tz string) *Zone {
 var utcHost = &Zone{loc: UTC.loc, names: UTC.names}
 
 func TestCorpusNormalize(t *testing.T) {
+	t.Parallel()
 	for _, r := range rows(t, "normalize.tsv") {
 		in, want := r[0], r[4]
 		spec, err := Parse(in, utcHost)
@@ -80,6 +81,7 @@ func TestCorpusNormalize(t *testing.T) {
 var errnos = map[string]syscall.Errno{"EINVAL": syscall.EINVAL, "ERANGE": syscall.ERANGE, "ENOBUFS": syscall.ENOBUFS}
 
 func TestCorpusInvalid(t *testing.T) {
+	t.Parallel()
 	for _, r := range rows(t, "invalid.tsv") {
 		in, want := unquote(t, r[0]), errnos[r[4]]
 		checkInvalid(t, in, want)
@@ -104,6 +106,7 @@ func checkInvalid(t *testing.T, in string, errno syscall.Errno) {
 }
 
 func TestCorpusNext(t *testing.T) {
+	t.Parallel()
 	for _, r := range rows(t, "next.tsv") {
 		// local252_lib_usec is 252's own answer, also where later
 		// systemd differs (the issue#40260 rows).
@@ -113,6 +116,7 @@ func TestCorpusNext(t *testing.T) {
 }
 
 func TestCorpusNextExtra(t *testing.T) {
+	t.Parallel()
 	for _, r := range rows(t, "next-extra.tsv") {
 		iter, err := strconv.Atoi(r[3])
 		if err != nil {
@@ -152,6 +156,7 @@ func checkNext(t *testing.T, expr, tz, startStr string, iterations int, want str
 }
 
 func TestCorpusAdmin(t *testing.T) {
+	t.Parallel()
 	const after = 1767225600000000 // 2026-01-01T00:00:00Z
 	for _, r := range rows(t, "admin.tsv") {
 		in := unquote(t, r[7])

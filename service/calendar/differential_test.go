@@ -21,6 +21,7 @@ import (
 // reported with its expression. The seed is logged; CALENDAR_SEED reruns
 // one, CALENDAR_CASES scales the run.
 func TestDifferential(t *testing.T) {
+	t.Parallel()
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		t.Fatal("systemd-analyze is needed for the differential test:", err)

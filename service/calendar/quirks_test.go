@@ -9,6 +9,7 @@ import (
 // Behaviour of 252 that a reading of systemd.time(7) would not predict,
 // each found by the differential test and pinned here.
 func TestQuirksOf252(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ expr, normalized string }{
 		{"*-*~27", "*-*~27 00:00:00"},
 		{"*-*~1,25", "*-*~01,25 00:00:00"},
@@ -35,6 +36,7 @@ func TestQuirksOf252(t *testing.T) {
 
 // Messages say what is wrong and where.
 func TestErrorMessages(t *testing.T) {
+	t.Parallel()
 	for expr, want := range map[string]string{
 		"25:00":         `hour 25 out of range 0..23 in "25:00"`,
 		"*-02-30 12:60": `minute 60 out of range 0..59`,

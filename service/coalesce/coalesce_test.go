@@ -11,6 +11,7 @@ import (
 // Callers that arrive during a run share the next one, and every caller is
 // answered by a run that began after it asked.
 func TestGroupSharesRunsAndNeverAnswersEarly(t *testing.T) {
+	t.Parallel()
 	var started atomic.Int64
 	release := make(chan struct{})
 	g := &Group{Fn: func(context.Context) error {
@@ -61,8 +62,9 @@ func TestGroupSharesRunsAndNeverAnswersEarly(t *testing.T) {
 }
 
 func TestGroupHonoursCallerContext(t *testing.T) {
+	t.Parallel()
 	block := make(chan struct{})
-	defer close(block)
+	t.Cleanup(func() { close(block) })
 	g := &Group{Fn: func(context.Context) error { <-block; return nil }}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

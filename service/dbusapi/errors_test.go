@@ -12,6 +12,7 @@ import (
 )
 
 func TestErrorNames(t *testing.T) {
+	t.Parallel()
 	job := &systemd.JobError{Unit: "snapm-gc@x.timer", Type: "start", Result: "failed"}
 	call := &systemd.CallError{Method: "EnableUnitFiles", Name: "org.freedesktop.systemd1.UnitMasked", Message: "masked"}
 	for _, tc := range []struct {

@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 )
 
+// Not parallel: the umask is the process's.
 func TestWriteContentAndMode(t *testing.T) {
 	dir := t.TempDir()
 	old := syscall.Umask(0o077) // a strict umask must not change the mode
-	defer syscall.Umask(old)
+	t.Cleanup(func() { syscall.Umask(old) })
 	if err := Write(dir, "snapm-create@x.timer", "Thu,Fri *-*-1,5 11:12:13"); err != nil {
 		t.Fatal(err)
 	}
@@ -33,25 +35,26 @@ func TestWriteContentAndMode(t *testing.T) {
 	if st.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644", st.Mode().Perm())
 	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil || len(entries) != 1 {
 		t.Errorf("drop-in dir holds %d entries, want only the drop-in", len(entries))
 	}
 }
 
 func TestWriteRefusesUnsafeInput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	for _, tc := range []struct{ unit, spec string }{
-		{"../escape.timer", "daily"}, // '/' in the unit
-		{"..", "daily"},
-		{"snapm-create@x.timer", "daily\n[Service]\nExecStart=/bin/evil"},
-		{"snapm-create@x.timer", "daily\x00"},
+	for desc, tc := range map[string]struct{ unit, spec string }{
+		"a slash in the unit":   {unit: "../escape.timer", spec: "daily"},
+		"the parent as unit":    {unit: "..", spec: "daily"},
+		"a section in the spec": {unit: "snapm-create@x.timer", spec: "daily\n[Service]\nExecStart=/bin/evil"},
+		"a NUL in the spec":     {unit: "snapm-create@x.timer", spec: "daily\x00"},
 	} {
 		if err := Write(dir, tc.unit, tc.spec); err == nil {
-			t.Errorf("Write(%q, %q) succeeded", tc.unit, tc.spec)
+			t.Errorf("%s: Write(%q, %q) succeeded", desc, tc.unit, tc.spec)
 		}
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
 		t.Errorf("refused writes left %d entries behind", len(entries))
 	}
 }
@@ -59,6 +62,7 @@ func TestWriteRefusesUnsafeInput(t *testing.T) {
 // A reader racing the writer sees one complete version or the other, never
 // a torn or empty file.
 func TestWriteIsAtomic(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const unit = "snapm-gc@x.timer"
 	specs := []string{"daily", "Mon..Fri *-*-* 08:00:00 Europe/Berlin"}
@@ -80,19 +84,30 @@ func TestWriteIsAtomic(t *testing.T) {
 			}
 		}
 	}()
+	// The reader must read while the writes go on, or the test shows
+	// nothing: it is under way before the first and counted after.
+	for reads.Load() == 0 {
+		runtime.Gosched()
+	}
+	before := reads.Load()
 	for i := 0; i < 300; i++ {
 		if err := Write(dir, unit, specs[i%2]); err != nil {
 			t.Fatal(err)
 		}
 	}
+	during := reads.Load() - before
 	stop.Store(true)
 	wg.Wait()
 	if bad.Load() != 0 {
 		t.Errorf("%d of %d reads saw a missing or partial drop-in", bad.Load(), reads.Load())
 	}
+	if during == 0 {
+		t.Error("no read ran during the writes")
+	}
 }
 
 func TestRemoveKeepsForeignFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := Write(dir, "snapm-create@a.timer", "daily"); err != nil {
 		t.Fatal(err)
@@ -126,6 +141,7 @@ func TestRemoveKeepsForeignFiles(t *testing.T) {
 }
 
 func TestScan(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for unit, spec := range map[string]string{"snapm-create@a.timer": "hourly", "snapm-gc@b.timer": "Sat,Sun 08:05:40"} {
 		if err := Write(dir, unit, spec); err != nil {
@@ -133,11 +149,15 @@ func TestScan(t *testing.T) {
 		}
 	}
 	// Not ours, or not complete: ignored.
-	os.MkdirAll(filepath.Join(dir, "other.timer.d"), 0o755)
-	os.MkdirAll(filepath.Join(dir, "snapm-create@empty.timer.d"), 0o755)
+	for _, d := range []string{filepath.Join(dir, "other.timer.d"), Dir(dir, "snapm-create@empty.timer"), Dir(dir, "snapm-create@c.timer")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// As an admin might write it by hand: the last OnCalendar= counts.
-	os.MkdirAll(Dir(dir, "snapm-create@c.timer"), 0o755)
-	os.WriteFile(Path(dir, "snapm-create@c.timer"), []byte("[Timer]\nOnCalendar=daily\n OnCalendar = weekly \n[Unit]\nOnCalendar=bogus\n"), 0o644)
+	if err := os.WriteFile(Path(dir, "snapm-create@c.timer"), []byte("[Timer]\nOnCalendar=daily\n OnCalendar = weekly \n[Unit]\nOnCalendar=bogus\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	got, err := Scan(dir, "snapm-create@", "snapm-gc@")
 	if err != nil {

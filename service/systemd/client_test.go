@@ -15,6 +15,7 @@ import (
 )
 
 func TestUnitPathRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, unit := range []string{"snapm-create@0ab_c:d.e-f.timer", "snapm-gc@hourly.timer", "dbus.service"} {
 		path := UnitPath(unit)
 		got, ok := unitFromPath(path)
@@ -32,6 +33,7 @@ func TestUnitPathRoundTrip(t *testing.T) {
 
 // A job's result may be handled before its caller knows the job's path.
 func TestJobTrackerKeepsEarlyResults(t *testing.T) {
+	t.Parallel()
 	var j jobTracker
 	j.init()
 	j.begin()
@@ -57,10 +59,11 @@ func TestJobTrackerKeepsEarlyResults(t *testing.T) {
 }
 
 func TestJobTrackerBoundsUnclaimedResults(t *testing.T) {
+	t.Parallel()
 	var j jobTracker
 	j.init()
 	j.begin()
-	defer j.end()
+	t.Cleanup(j.end)
 	for i := 0; i < 3*maxEarly; i++ {
 		j.removed(dbus.ObjectPath(fmt.Sprintf("/job/%d", i)), "done")
 	}

@@ -245,6 +245,24 @@ func (f *fakeSystemd) LoadedUnits(_ context.Context, patterns []string) (map[str
 	return out, f.seq, nil
 }
 
+// QueueStart queues nothing: no test here runs a service.
+func (f *fakeSystemd) QueueStart(_ context.Context, unit string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enter("QueueStart", unit)
+}
+
+// ServiceState says the service is not loaded: it never ran.
+func (f *fakeSystemd) ServiceState(_ context.Context, unit string) (RunState, uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("ServiceState", unit); err != nil {
+		return RunState{}, 0, err
+	}
+	f.seq++
+	return RunState{}, f.seq, nil
+}
+
 // setFail makes method fail (nil: succeed again).
 func (f *fakeSystemd) setFail(method string, err error) {
 	f.mu.Lock()

@@ -7,6 +7,7 @@ import (
 )
 
 func TestValidateName(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		ok   bool
@@ -47,6 +48,7 @@ func TestValidateName(t *testing.T) {
 }
 
 func TestParseType(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"create", "gc"} {
 		if typ, err := ParseType(s); err != nil || string(typ) != s {
 			t.Errorf("ParseType(%q) = %q, %v", s, typ, err)
@@ -63,6 +65,7 @@ func TestParseType(t *testing.T) {
 // LoadUnit returned for "X" is /org/freedesktop/systemd1/unit/<label of X>.
 // tests/realsystemd checks the same rule against systemd at run time.
 func TestEscapeLabelMatchesSystemd(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"snapm-create@0ab_c:d.e-f.timer": "snapm_2dcreate_400ab_5fc_3ad_2ee_2df_2etimer",
 		"snapm-gc@hourly.timer":          "snapm_2dgc_40hourly_2etimer",
@@ -80,6 +83,7 @@ func TestEscapeLabelMatchesSystemd(t *testing.T) {
 }
 
 func TestParseUnit(t *testing.T) {
+	t.Parallel()
 	for unit, want := range map[string]Key{
 		"snapm-create@hourly.timer": {TypeCreate, "hourly"},
 		"snapm-gc@a:b.timer":        {TypeGC, "a:b"},

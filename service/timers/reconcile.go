@@ -23,6 +23,10 @@ import (
 	"github.com/snapm/snapm-timersd/service/unitfiles"
 )
 
+// Disagreement marks the log entries of the in-process calendar engine
+// and systemd disagreeing, so that tests can count them in any log.
+var Disagreement = zap.Bool("engine_systemd_disagreement", true)
+
 // unitPatterns match every unit of ours.
 var unitPatterns = func() []string {
 	out := unitPrefixes()
@@ -200,13 +204,13 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	t.unit.UnitFileState = fileStateNow
 	if sd := t.systemdCalendar(); sd != "" && t.calErr == nil && sd != t.cal.Normalized {
 		m.log.Warn("systemd normalizes the calendar expression differently; systemd's form is shown",
-			zap.String("unit", unit), zap.String("systemd", sd), zap.String("engine", t.cal.Normalized))
+			zap.String("unit", unit), zap.String("systemd", sd), zap.String("engine", t.cal.Normalized), Disagreement)
 	}
 	// Only while systemd runs the schedule we have: syncConfig publishes
 	// its view once before the daemon-reload that brings a new one.
 	if t.unit.active() && t.systemdCalendar() == t.cal.Normalized && t.unit.NextElapse != 0 && t.cal.Next != 0 && t.unit.NextElapse != t.cal.Next {
 		t.log.Warn("systemd's next elapse differs from the engine's; systemd's is shown",
-			zap.Uint64("systemd_usec", t.unit.NextElapse), zap.Uint64("engine_usec", t.cal.Next))
+			zap.Uint64("systemd_usec", t.unit.NextElapse), zap.Uint64("engine_usec", t.cal.Next), Disagreement)
 	}
 	removed := t.removed
 	if !removed {

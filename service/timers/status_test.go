@@ -3,6 +3,7 @@ package timers
 import "testing"
 
 func TestDeriveStatus(t *testing.T) {
+	t.Parallel()
 	unloaded := UnitState{UnitFileState: "disabled"}
 	for _, tc := range []struct {
 		desc   string

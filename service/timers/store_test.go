@@ -8,6 +8,7 @@ import (
 )
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	s := &store{dir: t.TempDir()}
 	a := record{Type: TypeCreate, Name: "a", Spec: "daily"}
 	b := record{Type: TypeGC, Name: "b:c", Spec: "Mon 08:00"}
@@ -34,6 +35,7 @@ func TestStore(t *testing.T) {
 // TestStoreMigratesLegacyDocument: the first version's timers.json is
 // split into records once and removed.
 func TestStoreMigratesLegacyDocument(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	legacy := `{"version": 1, "timers": [{"type": "gc", "name": "old", "calendarspec": "weekly"}]}`
 	if err := os.WriteFile(filepath.Join(dir, "timers.json"), []byte(legacy), 0o644); err != nil {

@@ -3,12 +3,14 @@ package realsystemd
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/service/crashpoint"
+	"github.com/snapm/snapm-timersd/service/dropin"
 )
 
 // runDaemon restarts the daemon with conf as a drop-in of its unit, or as
@@ -31,35 +33,56 @@ func runDaemon(t testing.TB, conf string) {
 	inNS(t, "systemctl", "restart", "snapm-timersd.service")
 }
 
-// statusFromFacts is what the status table says of the disk's and
-// systemd's own view of unit, read from systemd over the bus.
-func statusFromFacts(t testing.TB, conn *dbus.Conn, unit string) string {
+// facts are the disk's and systemd's own view of a timer unit, read from
+// systemd over the bus.
+type facts struct {
+	DropIn    bool
+	Spec      string // the drop-in's OnCalendar=, "" without one
+	FileState string // GetUnitFileState
+	Active    bool
+}
+
+func readFacts(t testing.TB, conn *dbus.Conn, unit string) facts {
 	t.Helper()
-	dropIn := exists(ns.UnitDirPath(unit+".d", "10-oncalendar.conf"))
+	var f facts
+	var err error
+	if f.Spec, f.DropIn, err = dropin.Read(ns.UnitDirPath(), unit); err != nil {
+		t.Fatalf("reading the drop-in of %s: %v", unit, err)
+	}
 	sd := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
-	var fileState string
-	if err := sd.Call("org.freedesktop.systemd1.Manager.GetUnitFileState", 0, unit).Store(&fileState); err != nil {
+	if err := sd.Call("org.freedesktop.systemd1.Manager.GetUnitFileState", 0, unit).Store(&f.FileState); err != nil {
 		t.Fatalf("GetUnitFileState %s: %v", unit, err)
 	}
-	enabled := fileState == "enabled"
-	active := false
 	var path dbus.ObjectPath
 	if sd.Call("org.freedesktop.systemd1.Manager.GetUnit", 0, unit).Store(&path) == nil {
 		v, err := conn.Object("org.freedesktop.systemd1", path).GetProperty("org.freedesktop.systemd1.Unit.ActiveState")
 		if err != nil {
 			t.Fatalf("ActiveState of %s: %v", unit, err)
 		}
-		active = v.Value() == "active"
+		f.Active = v.Value() == "active"
 	}
+	return f
+}
+
+// status is what the status table says of these facts.
+func (f facts) status() string {
+	enabled := f.FileState == "enabled"
 	switch {
-	case !dropIn && !enabled && !active:
+	case !f.DropIn && !enabled && !f.Active:
 		return "disabled"
-	case dropIn && enabled && !active:
+	case f.DropIn && enabled && !f.Active:
 		return "enabled"
-	case dropIn && enabled && active:
+	case f.DropIn && enabled && f.Active:
 		return "running"
 	}
 	return "invalid"
+}
+
+// statusFromFacts is what the status table says of the disk's and
+// systemd's own view of unit.
+func statusFromFacts(t testing.TB, conn *dbus.Conn, unit string) string {
+	t.Helper()
+	return readFacts(t, conn, unit).status()
 }
 
 // noOrphanedDropIns: every snapm drop-in on disk has its object.
@@ -75,21 +98,39 @@ func noOrphanedDropIns(t testing.TB, conn *dbus.Conn) {
 	}
 }
 
+// crashSpec is the crash timers' schedule, not the template's daily, so
+// that a drop-in on disk is ours.
+const crashSpec = "Mon..Fri 06:30"
+
+// leftBehind is what each crash point must leave on disk and in systemd:
+// the steps before it done, none after. EnableDropInWritten is hit while
+// systemd may still be enabling the unit file (the two overlap), so
+// either answer is right there.
+var leftBehind = map[string][]facts{
+	crashpoint.EnableDropInWritten: {{DropIn: true, Spec: crashSpec, FileState: "disabled"},
+		{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
+	crashpoint.EnableUnitEnabled:   {{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
+	crashpoint.EnableSynced:        {{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
+	crashpoint.DisableStopped:      {{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
+	crashpoint.DisableUnitDisabled: {{DropIn: true, Spec: crashSpec, FileState: "disabled"}},
+	crashpoint.DisableDropInGone:   {{FileState: "disabled"}},
+}
+
 // TestKilledMidOperation kills the daemon with SIGKILL at each step of
-// Enable and Disable, restarts it, and checks that it tells the truth
-// about what the crash left (from disk and systemd), leaves no drop-in
-// without its object, and that the operation then completes.
+// Enable and Disable and checks that the crash left exactly what that step
+// must leave, that the restarted daemon tells the truth about it, leaves
+// no drop-in without its object, and that the operation then completes.
 func TestKilledMidOperation(t *testing.T) {
 	conn := connect(t)
 	for _, step := range crashpoint.Steps {
 		t.Run(step, func(t *testing.T) {
-			method, want := "Enable", "enabled"
+			method, want := "Enable", facts{DropIn: true, Spec: crashSpec, FileState: "enabled"}
 			if strings.HasPrefix(step, "disable:") {
-				method, want = "Disable", "disabled"
+				method, want = "Disable", facts{FileState: "disabled"}
 			}
 			name := "crash-" + strings.NewReplacer(":", "-").Replace(step)
 			unit := "snapm-gc@" + name + ".timer"
-			path := create(t, conn, "gc", name, "daily")
+			path := create(t, conn, "gc", name, crashSpec)
 			if method == "Disable" {
 				mustCall(t, conn, path, timerIf+".Enable")
 				mustCall(t, conn, path, timerIf+".Start")
@@ -102,17 +143,20 @@ func TestKilledMidOperation(t *testing.T) {
 			if got := errName(err); got != "org.freedesktop.DBus.Error.NoReply" {
 				t.Fatalf("%s with the daemon killed at %s: %s %v", method, step, got, err)
 			}
+			left := readFacts(t, conn, unit)
+			if !slices.Contains(leftBehind[step], left) {
+				t.Errorf("killed at %s, the crash left %+v; that step leaves one of %+v", step, left, leftBehind[step])
+			}
 			runDaemon(t, "")
-			facts := statusFromFacts(t, conn, unit)
-			if got := status(t, conn, path); got != facts {
-				t.Errorf("after the crash at %s the status is %s; disk and systemd say %s", step, got, facts)
+			if got := status(t, conn, path); got != left.status() {
+				t.Errorf("after the crash at %s the status is %s; disk and systemd say %s", step, got, left.status())
 			}
 			noOrphanedDropIns(t, conn)
-			t.Logf("killed at %s: status %s after restart", step, facts)
+			t.Logf("killed at %s: %+v, status %s after restart", step, left, left.status())
 
 			mustCall(t, conn, path, timerIf+"."+method)
-			if got, facts := status(t, conn, path), statusFromFacts(t, conn, unit); got != want || facts != want {
-				t.Errorf("after %s again: status %s, disk and systemd say %s, want %s", method, got, facts, want)
+			if got, now := status(t, conn, path), readFacts(t, conn, unit); now != want || got != want.status() {
+				t.Errorf("after %s again: status %s, disk and systemd say %+v, want %+v", method, got, now, want)
 			}
 		})
 	}

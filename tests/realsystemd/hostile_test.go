@@ -10,6 +10,10 @@ import (
 
 const errPrefix = "com.redhat.Snapm.Timers.Error."
 
+// hostileCalls is how many hostile calls the README says TestHostileInput
+// makes.
+const hostileCalls = 179
+
 // hostileNames are refused as timer names.
 var hostileNames = []string{
 	"", strings.Repeat("a", 201), "a/b", "/abs", "..", ".", "../x", "x/../../etc", `a\b`, "a\nb", "a\rb",
@@ -108,6 +112,9 @@ func TestHostileInput(t *testing.T) {
 		hostile{rootPath + "/create", timerIf + ".Enable", nil, unknownObject},
 		hostile{rootPath + "/gc/hostile_2dvictim/deeper", timerIf + ".Disable", nil, unknownObject},
 	)
+	if len(calls) != hostileCalls {
+		t.Errorf("%d hostile calls; the README says %d", len(calls), hostileCalls)
+	}
 	for _, c := range calls {
 		err := call(t, conn, c.path, c.method, c.args...).Err
 		if got := errName(err); got != c.want {
@@ -126,7 +133,7 @@ func TestHostileInput(t *testing.T) {
 		{0xff, "disconnected"}, {0xc3, "disconnected"}, {0x00, "disconnected"}, {' ', errPrefix + "InvalidArgument"},
 	} {
 		got := rawCreateTimer(t, marker+"name", tc.corrupt)
-		if !strings.HasPrefix(got, tc.want) {
+		if got != tc.want {
 			t.Errorf("CreateTimer with byte %#x in the name: %s, want %s", tc.corrupt, got, tc.want)
 		}
 		raw = append(raw, fmt.Sprintf("%#x: %s", tc.corrupt, got))

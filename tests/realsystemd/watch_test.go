@@ -9,10 +9,6 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// hangGuard bounds waits for what the daemon must do by itself within a
-// second; it only keeps a broken daemon from hanging the suite.
-const hangGuard = 10 * time.Second
-
 // writeDropInAsSnapm writes unit's drop-in as snapm's Python code does:
 // makedirs, a temporary file in UNIT.d, rename, chmod, fsync.
 func writeDropInAsSnapm(t *testing.T, unit, spec string) {
