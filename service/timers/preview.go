@@ -64,13 +64,32 @@ func (m *Manager) ParseCalendarAt(spec string, base uint64, n uint32) (string, [
 	return m.budgetedElapses(spec, base, int(n))
 }
 
-// budgetedElapses computes the elapses a chunk at a time, on a thread of
-// its own so that the thread's CPU clock measures this preview's work and
-// nothing else (not the wait for a CPU on a busy machine).
+// budgetedElapses computes the elapses a chunk at a time on a thread of
+// its own at the lowest priority, so that the kernel runs systemd,
+// the bus and the daemon's other work first, and the thread's CPU clock
+// measures this preview's work alone (not the wait for a CPU on a busy
+// machine). The thread ends with the computation: it never goes back to
+// the runtime with its low priority.
 func (m *Manager) budgetedElapses(spec string, base uint64, n int) (string, []uint64, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	start := threadCPU()
+	type result struct {
+		normalized string
+		next       []uint64
+		err        error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		lowestPriority()
+		normalized, next, err := m.elapsesWithin(spec, base, n, threadCPU()+previewBudget)
+		done <- result{normalized, next, err}
+	}()
+	r := <-done
+	return r.normalized, r.next, r.err
+}
+
+// elapsesWithin computes n elapses unless the thread's CPU clock passes
+// deadline first.
+func (m *Manager) elapsesWithin(spec string, base uint64, n int, deadline time.Duration) (string, []uint64, error) {
 	next := make([]uint64, 0, n)
 	var normalized string
 	for cur := base; len(next) < n; {
@@ -85,12 +104,20 @@ func (m *Manager) budgetedElapses(spec string, base uint64, n int) (string, []ui
 			break // it stops elapsing
 		}
 		cur = chunk[len(chunk)-1]
-		if used := threadCPU() - start; used > previewBudget && len(next) < n {
+		if threadCPU() > deadline && len(next) < n {
 			return "", nil, fmt.Errorf("%w: the preview of %q is over its budget of %v of computation after %d of %d elapses; ask for fewer",
 				ErrInvalidArgument, spec, previewBudget, len(next), n)
 		}
 	}
 	return normalized, next, nil
+}
+
+// lowestPriority puts the calling thread in SCHED_IDLE at nice 19: it runs
+// only when nothing else of the daemon wants the CPU. Failing leaves it at
+// the daemon's priority, where the budget still bounds it.
+func lowestPriority() {
+	unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}, 0) //nolint:errcheck // see above
+	unix.Setpriority(unix.PRIO_PROCESS, 0, 19)                                                    //nolint:errcheck // see above
 }
 
 func usecTime(u uint64) time.Time { return time.UnixMicro(int64(u)) }
