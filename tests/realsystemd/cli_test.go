@@ -382,3 +382,60 @@ func TestCLIRemoteHost(t *testing.T) {
 	remote(0, "remove", "create/cli-remote")
 	ctl(t, 5, "show", "create/cli-remote")
 }
+
+// monitor --json prints one event a line for each change, in order, with
+// the values the bus published.
+func TestCLIMonitor(t *testing.T) {
+	buildCtl(t)
+	ctx := testCtx(t)
+	cmd := ns.Command(ctx, ctlInNS, "monitor", "--json")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck // killed on purpose
+	if line, err := bufio.NewReader(stderr).ReadString('\n'); err != nil || !strings.HasPrefix(line, "Monitoring ") {
+		t.Fatalf("monitor did not start: %q %v", line, err)
+	}
+	events := make(chan map[string]any, 64)
+	go func() {
+		s := bufio.NewScanner(stdout)
+		for s.Scan() {
+			var ev map[string]any
+			if json.Unmarshal(s.Bytes(), &ev) == nil {
+				events <- ev
+			}
+		}
+		close(events)
+	}()
+	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", "gc/cli-mon") })
+	ctl(t, 0, "create", "gc", "cli-mon", "daily", "--now")
+	ctl(t, 0, "remove", "gc/cli-mon")
+	var seen []string
+	status := ""
+	for ev := range events {
+		if ev["timer"] != "gc/cli-mon" {
+			continue
+		}
+		props, _ := ev["properties"].(map[string]any)
+		if s, ok := props["Status"].(string); ok {
+			status = s
+		}
+		seen = append(seen, fmt.Sprintf("%s:%s", ev["event"], status))
+		if ev["event"] == "removed" {
+			break
+		}
+	}
+	got := strings.Join(seen, " ")
+	if len(seen) < 3 || seen[0] != "added:disabled" || !strings.Contains(got, ":running") || !strings.HasPrefix(seen[len(seen)-1], "removed") {
+		t.Errorf("monitor events for gc/cli-mon: %s", got)
+	}
+	t.Logf("events: %s", got)
+}
