@@ -1,9 +1,11 @@
 // The calendar preview frontends show while a user types.
 //
 // Locks: none; it reads no timer. Previews are open to every caller, so
-// they share a bounded number of slots and each has a work budget: a flood
-// of them from unprivileged connections can use at most half the CPUs and
-// never delays the timer operations, which do not pass through the slots.
+// they share a bounded number of slots, each has a budget of CPU time, and
+// each computes at the lowest priority resting as long as it worked: a
+// flood of them from unprivileged connections uses at most half a CPU per
+// slot and never delays the timer operations, which do not pass through
+// the slots.
 
 package timers
 
@@ -93,6 +95,7 @@ func (m *Manager) elapsesWithin(spec string, base uint64, n int, deadline time.D
 	next := make([]uint64, 0, n)
 	var normalized string
 	for cur := base; len(next) < n; {
+		before := threadCPU()
 		want := min(previewChunk, n-len(next))
 		norm, chunk, err := m.cfg.Calendar.Elapses(spec, usecTime(cur), want)
 		if err != nil {
@@ -104,6 +107,8 @@ func (m *Manager) elapsesWithin(spec string, base uint64, n int, deadline time.D
 			break // it stops elapsing
 		}
 		cur = chunk[len(chunk)-1]
+		// As long a rest as the work took: previews use at most half a CPU.
+		time.Sleep(threadCPU() - before)
 		if threadCPU() > deadline && len(next) < n {
 			return "", nil, fmt.Errorf("%w: the preview of %q is over its budget of %v of computation after %d of %d elapses; ask for fewer",
 				ErrInvalidArgument, spec, previewBudget, len(next), n)
