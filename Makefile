@@ -1,6 +1,7 @@
 # snapm-timersd: build, run in a private systemd, test, install.
 
 PREFIX     ?= /usr
+BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR    ?= $(PREFIX)/share
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
@@ -17,7 +18,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEMPLATES = snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
 UNITS = snapm-timersd.service $(if $(INSTALL_TEMPLATES),$(TEMPLATES))
 
-.PHONY: bench all build run test lint install install-daemon clean
+.PHONY: bench all build run test lint install install-daemon install-cli clean
 
 # Everything `make install` installs is built by `make` (all), so that
 # `make && sudo make install` never needs Go as root.
@@ -30,11 +31,15 @@ GO_SOURCES := go.mod go.sum $(shell find cmd service introspection-xml -name '*.
 bin/snapm-timersd: $(GO_SOURCES)
 	$(GO) build -trimpath -o $@ ./cmd/snapm-timersd
 
-build: bin/snapm-timersd
+bin/snapm-timersctl: $(GO_SOURCES)
+	$(GO) build -trimpath -o $@ ./cmd/snapm-timersctl
+
+build: bin/snapm-timersd bin/snapm-timersctl
 
 # Builds the daemon and runs it against a real systemd booted in a private
-# namespace (root needed; nothing system-wide is touched).
-run:
+# namespace (root needed; nothing system-wide is touched); it prints how to
+# use the CLI, built first, in there.
+run: bin/snapm-timersctl
 	$(GO) run ./tests/sandbox
 
 # The whole suite: static checks, unit tests, private-bus tests with a
@@ -60,7 +65,7 @@ lint:
 	$(STATICCHECK) -tags crashpoints ./...
 	@! git grep -n '"os/exec"' -- service cmd/snapm-timersd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
 
-install: install-daemon install-man
+install: install-daemon install-cli install-man
 
 install-daemon: bin/snapm-timersd
 	install -D -m 0755 bin/snapm-timersd $(DESTDIR)$(LIBEXECDIR)/snapm-timersd
@@ -70,6 +75,11 @@ install-daemon: bin/snapm-timersd
 	install -D -m 0644 dbus-policy/com.redhat.Snapm.Timers.service $(DESTDIR)$(DATADIR)/dbus-1/system-services/com.redhat.Snapm.Timers.service
 	install -D -m 0644 dbus-policy/com.redhat.snapm.timers.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/com.redhat.snapm.timers.policy
 	for x in introspection-xml/*.xml; do install -D -m 0644 $$x $(DESTDIR)$(DATADIR)/dbus-1/interfaces/$$(basename $$x); done
+
+# The admin's command line and its bash completion.
+install-cli: bin/snapm-timersctl
+	install -D -m 0755 bin/snapm-timersctl $(DESTDIR)$(BINDIR)/snapm-timersctl
+	install -D -m 0644 shell-completion/bash/snapm-timersctl $(DESTDIR)$(DATADIR)/bash-completion/completions/snapm-timersctl
 
 clean:
 	rm -rf bin build

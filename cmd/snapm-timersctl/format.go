@@ -197,7 +197,9 @@ func (t *table) render(sb *strings.Builder, st style, withHeader bool) {
 func plain(s string) cell { return cell{text: s} }
 
 // labelled writes "label: value" lines with the labels right-aligned to
-// the widest, as timedatectl and systemd-analyze calendar do.
+// the widest, as timedatectl and systemd-analyze calendar do; like
+// systemd's tables, without trailing blanks.
 func labelled(sb *strings.Builder, width int, label, value string) {
-	fmt.Fprintf(sb, "%*s %s\n", width, label, value)
+	sb.WriteString(strings.TrimRight(fmt.Sprintf("%*s %s", width, label, value), " "))
+	sb.WriteByte('\n')
 }

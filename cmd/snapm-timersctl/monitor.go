@@ -49,19 +49,20 @@ func runMonitor(ctx context.Context, a *app, _ []string) error {
 	ch := make(chan *dbus.Signal, 256)
 	conn.Signal(ch)
 	m := &monitor{objects: map[dbus.ObjectPath]Timer{}}
-	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&m.owner); err != nil {
-		return failed("find the service", "", err)
-	}
+	// The first call activates the service; signals queue meanwhile and
+	// are judged once its owner is known.
 	all, err := c.timers(ctx)
 	if err != nil {
 		return failed("list timers", "", err)
 	}
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&m.owner); err != nil {
+		return failed("find the service", "", err)
+	}
 	for _, t := range all {
 		m.objects[t.Path] = t
 	}
-	if !a.jsonOn() {
-		fmt.Fprintf(a.stderr, "Monitoring %d timers; Ctrl-C stops.\n", len(all))
-	}
+	// On stderr, so that stdout stays one event a line.
+	fmt.Fprintf(a.stderr, "Monitoring %d timers; Ctrl-C stops.\n", len(all))
 	for {
 		select {
 		case <-ctx.Done():

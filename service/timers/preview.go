@@ -1,9 +1,11 @@
 // The calendar preview frontends show while a user types.
 //
 // Locks: none; it reads no timer. Previews are open to every caller, so
-// they share a bounded number of slots and each has a work budget: a flood
-// of them from unprivileged connections can use at most half the CPUs and
-// never delays the timer operations, which do not pass through the slots.
+// they share a bounded number of slots, each has a budget of CPU time, and
+// each computes at the lowest priority resting as long as it worked: a
+// flood of them from unprivileged connections uses at most half a CPU per
+// slot and never delays the timer operations, which do not pass through
+// the slots.
 
 package timers
 
@@ -64,16 +66,36 @@ func (m *Manager) ParseCalendarAt(spec string, base uint64, n uint32) (string, [
 	return m.budgetedElapses(spec, base, int(n))
 }
 
-// budgetedElapses computes the elapses a chunk at a time, on a thread of
-// its own so that the thread's CPU clock measures this preview's work and
-// nothing else (not the wait for a CPU on a busy machine).
+// budgetedElapses computes the elapses a chunk at a time on a thread of
+// its own at the lowest priority, so that the kernel runs systemd,
+// the bus and the daemon's other work first, and the thread's CPU clock
+// measures this preview's work alone (not the wait for a CPU on a busy
+// machine). The thread ends with the computation: it never goes back to
+// the runtime with its low priority.
 func (m *Manager) budgetedElapses(spec string, base uint64, n int) (string, []uint64, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	start := threadCPU()
+	type result struct {
+		normalized string
+		next       []uint64
+		err        error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		lowestPriority()
+		normalized, next, err := m.elapsesWithin(spec, base, n, threadCPU()+previewBudget)
+		done <- result{normalized, next, err}
+	}()
+	r := <-done
+	return r.normalized, r.next, r.err
+}
+
+// elapsesWithin computes n elapses unless the thread's CPU clock passes
+// deadline first.
+func (m *Manager) elapsesWithin(spec string, base uint64, n int, deadline time.Duration) (string, []uint64, error) {
 	next := make([]uint64, 0, n)
 	var normalized string
 	for cur := base; len(next) < n; {
+		before := threadCPU()
 		want := min(previewChunk, n-len(next))
 		norm, chunk, err := m.cfg.Calendar.Elapses(spec, usecTime(cur), want)
 		if err != nil {
@@ -85,12 +107,22 @@ func (m *Manager) budgetedElapses(spec string, base uint64, n int) (string, []ui
 			break // it stops elapsing
 		}
 		cur = chunk[len(chunk)-1]
-		if used := threadCPU() - start; used > previewBudget && len(next) < n {
+		// As long a rest as the work took: previews use at most half a CPU.
+		time.Sleep(threadCPU() - before)
+		if threadCPU() > deadline && len(next) < n {
 			return "", nil, fmt.Errorf("%w: the preview of %q is over its budget of %v of computation after %d of %d elapses; ask for fewer",
 				ErrInvalidArgument, spec, previewBudget, len(next), n)
 		}
 	}
 	return normalized, next, nil
+}
+
+// lowestPriority puts the calling thread in SCHED_IDLE at nice 19: it runs
+// only when nothing else of the daemon wants the CPU. Failing leaves it at
+// the daemon's priority, where the budget still bounds it.
+func lowestPriority() {
+	unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}, 0) //nolint:errcheck // see above
+	unix.Setpriority(unix.PRIO_PROCESS, 0, 19)                                                    //nolint:errcheck // see above
 }
 
 func usecTime(u uint64) time.Time { return time.UnixMicro(int64(u)) }

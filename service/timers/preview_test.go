@@ -3,25 +3,28 @@ package timers
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/snapm/snapm-timersd/service/calendar"
 )
 
 func previewManager(t *testing.T) *Manager {
-	host, err := calendar.ZoneFromTZ("UTC0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	return managerWith(t, calendar.Engine{Host: calendar.UTC})
+}
+
+func managerWith(t *testing.T, cal Calendar) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	return NewManager(ctx, Config{Calendar: calendar.Engine{Host: host}, Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
+	return NewManager(ctx, Config{Calendar: cal, Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
 }
 
 func TestParseCalendarAt(t *testing.T) {
@@ -116,9 +119,7 @@ func (c *countingCalendar) Elapses(spec string, at time.Time, n int) (string, []
 // However many callers preview at once, at most the slots compute.
 func TestParseCalendarSlots(t *testing.T) {
 	cal := &countingCalendar{Engine: calendar.Engine{Host: calendar.UTC}}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	m := NewManager(ctx, Config{Calendar: cal, Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
+	m := managerWith(t, cal)
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
@@ -131,4 +132,62 @@ func TestParseCalendarSlots(t *testing.T) {
 	if cal.peak > cap(previewSlots) {
 		t.Errorf("%d previews computed at once, at most %d slots", cal.peak, cap(previewSlots))
 	}
+}
+
+// niceCalendar records the nice value of the thread that computes.
+type niceCalendar struct {
+	calendar.Engine
+	nice []int
+}
+
+func (c *niceCalendar) Elapses(spec string, at time.Time, n int) (string, []uint64, error) {
+	raw, _ := unix.Getpriority(unix.PRIO_PROCESS, 0) // the kernel's 20 - nice
+	c.nice = append(c.nice, 20-raw)
+	return c.Engine.Elapses(spec, at, n)
+}
+
+// Previews compute at the lowest priority, on threads that then end, so
+// that no other work of the daemon ever runs niced.
+func TestParseCalendarNiced(t *testing.T) {
+	cal := &niceCalendar{Engine: calendar.Engine{Host: calendar.UTC}}
+	m := managerWith(t, cal)
+	if _, _, err := m.ParseCalendarAt("hourly", 1767225600000000, 20); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range cal.nice {
+		if n != 19 {
+			t.Fatalf("previews computed at nice %v, want 19", cal.nice)
+		}
+	}
+	// No thread is left at that priority once the threads that computed
+	// have ended (they end just after answering). The main thread is the
+	// exception Go makes: when it was the one, it parks for good instead
+	// of ending, and never runs anything again.
+	deadline := time.Now().Add(10 * time.Second)
+	for niced := nicedThreads(); len(niced) > 0; niced = nicedThreads() {
+		if time.Now().After(deadline) {
+			t.Fatalf("threads %v stayed niced", niced)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func nicedThreads() []string {
+	var out []string
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, task := range tasks {
+		if task.Name() == strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/self/task/" + task.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// After "pid (comm) ", the nice value is the 17th field.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+		if fields[16] != "0" {
+			out = append(out, task.Name())
+		}
+	}
+	return out
 }

@@ -45,7 +45,11 @@ func main() {
 	clients := flag.Int("clients", 16, "concurrent clients for the concurrent runs")
 	mdPath := flag.String("md", "", "also write the Markdown table here")
 	jsonPath := flag.String("json", "", "write the results as JSON here")
+	flood := flag.Int("flood", 0, "internal: keep this many previews in flight on the system bus until stdin closes")
 	flag.Parse()
+	if *flood > 0 {
+		os.Exit(floodPreviews(*flood))
+	}
 	var ns []int
 	for _, f := range strings.Split(*scales, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -225,7 +229,10 @@ func oneTimer(e *env, r *report, samples int) error {
 	}
 	r.add(row{Section: "One fresh timer", Name: "Enable + Start", Samples: both, Baseline: floor,
 		Target: "<= 10.3 ms (10x faster than the reference's ~103 ms)", Met: median(both) <= 10300*time.Microsecond})
-	return outsideFlips(e, r, samples, floor)
+	if err := outsideFlips(e, r, samples, floor); err != nil {
+		return err
+	}
+	return previewFlood(e, r, samples, floor)
 }
 
 // outsideFlips: systemd stops and starts a running timer for someone
@@ -495,6 +502,9 @@ func concurrent(e *env, r *report, n, clients int) error {
 		gmoRow.Target, gmoRow.Met = "< 250 ms", median(raw) < 250*time.Millisecond
 	}
 	r.add(gmoRow)
+	if err := cliList(e, r, n, section); err != nil {
+		return err
+	}
 	var decoded []time.Duration
 	for i := 0; i < 10; i++ {
 		took, err := timed(func() error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -94,10 +95,18 @@ Drive it from another terminal, for example:
   %[2]s busctl introspect com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/create/hourly
   %[2]s systemctl list-timers 'snapm-*'
 
-The bus is also at %s.
+or with the admin's command line (see man/snapm-timersctl.1.md):
+
+  %[2]s %[4]s create create nightly daily --now
+  %[2]s %[4]s list
+  %[2]s %[4]s status nightly
+  %[2]s %[4]s calendar --iterations=3 'Mon..Fri 02:30'
+  %[2]s %[4]s monitor
+
+The bus is also at %[3]s.
 Following the daemon's journal; Ctrl-C stops the daemon and the namespace.
 
-`, ns.PID, in, ns.BusAddress())
+`, ns.PID, in, ns.BusAddress(), filepath.Join(sysns.RepoRoot(), "bin", "snapm-timersctl"))
 	return startFollower(ns)
 }
 
