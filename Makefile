@@ -11,11 +11,11 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 UNITS = snapm-timersd.service snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
 
-.PHONY: bench all build run test lint install install-daemon clean
+.PHONY: bench all build run test lint install install-daemon install-cockpit clean
 
 # Everything `make install` installs is built by `make` (all), so that
 # `make && sudo make install` never needs Go as root.
-all: build
+all: build cockpit/dist/index.js
 
 # The binaries are real files, rebuilt only when a Go source is newer, so
 # that install finds them up to date and does not run the Go toolchain.
@@ -26,6 +26,16 @@ bin/snapm-timersd: $(GO_SOURCES)
 
 build: bin/snapm-timersd
 
+# The Cockpit page, bundled by esbuild from the npm packages pinned in
+# cockpit/package-lock.json; dist/index.js stands for the whole of dist/.
+COCKPIT_SOURCES := cockpit/build.js cockpit/package.json $(shell find cockpit/src -type f 2>/dev/null)
+
+cockpit/node_modules/.package-lock.json: cockpit/package-lock.json
+	cd cockpit && npm ci --no-audit --no-fund
+
+cockpit/dist/index.js: cockpit/node_modules/.package-lock.json $(COCKPIT_SOURCES)
+	cd cockpit && node build.js
+
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched).
 run:
@@ -33,7 +43,7 @@ run:
 
 # The whole suite: static checks, unit tests, private-bus tests with a
 # fault-injecting systemd1, and the real-systemd suite (root needed).
-test: lint
+test: lint cockpit/dist/index.js
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./service/calendar
 	$(GO) test -run '^$$' -fuzz FuzzMethodArguments -fuzztime 15s ./service/timers
@@ -51,7 +61,7 @@ lint:
 	$(STATICCHECK) ./...
 	@! git grep -n '"os/exec"' -- service cmd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
 
-install: install-daemon
+install: install-daemon install-cockpit
 
 install-daemon: bin/snapm-timersd
 	install -D -m 0755 bin/snapm-timersd $(DESTDIR)$(LIBEXECDIR)/snapm-timersd
@@ -62,5 +72,8 @@ install-daemon: bin/snapm-timersd
 	install -D -m 0644 dbus-policy/com.redhat.snapm.timers.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/com.redhat.snapm.timers.policy
 	for x in introspection-xml/*.xml; do install -D -m 0644 $$x $(DESTDIR)$(DATADIR)/dbus-1/interfaces/$$(basename $$x); done
 
+install-cockpit: cockpit/dist/index.js
+	cd cockpit/dist && find . -type f -exec install -D -m 0644 {} $(DESTDIR)$(DATADIR)/cockpit/snapm-timers/{} \;
+
 clean:
-	rm -rf bin
+	rm -rf bin cockpit/dist
