@@ -18,11 +18,11 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEMPLATES = snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
 UNITS = snapm-timersd.service $(if $(INSTALL_TEMPLATES),$(TEMPLATES))
 
-.PHONY: bench all build run test lint install install-daemon install-cli clean
+.PHONY: bench all build run test lint install install-daemon install-cli install-cockpit clean
 
 # Everything `make install` installs is built by `make` (all), so that
 # `make && sudo make install` never needs Go as root.
-all: build man
+all: build man cockpit/dist/index.js
 
 # The binaries are real files, rebuilt only when a Go source is newer, so
 # that install finds them up to date and does not run the Go toolchain.
@@ -36,6 +36,16 @@ bin/snapm-timersctl: $(GO_SOURCES)
 
 build: bin/snapm-timersd bin/snapm-timersctl
 
+# The Cockpit page, bundled by esbuild from the npm packages pinned in
+# cockpit/package-lock.json; dist/index.js stands for the whole of dist/.
+COCKPIT_SOURCES := cockpit/build.js cockpit/package.json $(shell find cockpit/src -type f 2>/dev/null)
+
+cockpit/node_modules/.package-lock.json: cockpit/package-lock.json
+	cd cockpit && npm ci --no-audit --no-fund
+
+cockpit/dist/index.js: cockpit/node_modules/.package-lock.json $(COCKPIT_SOURCES)
+	cd cockpit && node build.js
+
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched); it prints how to
 # use the CLI, built first, in there.
@@ -44,7 +54,7 @@ run: bin/snapm-timersctl
 
 # The whole suite: static checks, unit tests, private-bus tests with a
 # fault-injecting systemd1, and the real-systemd suite (root needed).
-test: lint
+test: lint cockpit/dist/index.js
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./service/calendar
 	$(GO) test -run '^$$' -fuzz FuzzMethodArguments -fuzztime 15s ./service/timers
@@ -65,7 +75,7 @@ lint:
 	$(STATICCHECK) -tags crashpoints ./...
 	@! git grep -n '"os/exec"' -- service cmd/snapm-timersd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
 
-install: install-daemon install-cli install-man
+install: install-daemon install-cli install-man install-cockpit
 
 install-daemon: bin/snapm-timersd
 	install -D -m 0755 bin/snapm-timersd $(DESTDIR)$(LIBEXECDIR)/snapm-timersd
@@ -76,13 +86,16 @@ install-daemon: bin/snapm-timersd
 	install -D -m 0644 dbus-policy/com.redhat.snapm.timers.policy $(DESTDIR)$(DATADIR)/polkit-1/actions/com.redhat.snapm.timers.policy
 	for x in introspection-xml/*.xml; do install -D -m 0644 $$x $(DESTDIR)$(DATADIR)/dbus-1/interfaces/$$(basename $$x); done
 
+install-cockpit: cockpit/dist/index.js
+	cd cockpit/dist && find . -type f -exec install -D -m 0644 {} $(DESTDIR)$(DATADIR)/cockpit/snapm-timers/{} \;
+
 # The admin's command line and its bash completion.
 install-cli: bin/snapm-timersctl
 	install -D -m 0755 bin/snapm-timersctl $(DESTDIR)$(BINDIR)/snapm-timersctl
 	install -D -m 0644 shell-completion/bash/snapm-timersctl $(DESTDIR)$(DATADIR)/bash-completion/completions/snapm-timersctl
 
 clean:
-	rm -rf bin build
+	rm -rf bin build cockpit/dist
 
 # Manuals: every man/NAME.SECTION.md becomes build/man/NAME.SECTION. mangen
 # expands the introspection blocks from introspection-xml/ and @VERSION@

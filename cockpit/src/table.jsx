@@ -1,0 +1,203 @@
+import React, { useMemo, useState } from "react";
+import {
+    Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, EmptyStateHeader,
+    EmptyStateIcon, FormSelect, FormSelectOption, SearchInput, Toolbar, ToolbarContent, ToolbarItem,
+    Tooltip,
+} from "@patternfly/react-core";
+import { ActionsColumn, Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { CalendarAltIcon, EllipsisVIcon, SearchIcon } from "@patternfly/react-icons";
+import cockpit, { _ } from "./cockpit.js";
+import { fullName } from "./names.js";
+import { LastRun, STATUSES, StatusLabel } from "./status.jsx";
+import { formatDate, relative, toMs } from "./timefmt.js";
+
+export const NO_ADMIN = _("Administrative access is needed to change snapshot schedules.");
+
+// The actions that make sense for a status, in menu order.
+const ACTIONS = {
+    disabled: ["Enable"],
+    enabled: ["Start", "Disable"],
+    running: ["Stop", "Disable"],
+    invalid: ["Enable", "Disable"],
+};
+const ACTION_TITLES = {
+    Enable: _("Enable"),
+    Start: _("Start"),
+    Stop: _("Stop"),
+    Disable: _("Disable"),
+};
+
+function Time({ usec, now, none }) {
+    if (!usec)
+        return <span className="pf-v5-u-color-200">{none}</span>;
+    const ms = toMs(usec);
+    return (
+        <>
+            <div>{formatDate(ms)}</div>
+            <div className="pf-v5-u-color-200 pf-v5-u-font-size-sm">{relative(ms, now)}</div>
+        </>
+    );
+}
+
+const byText = key => t => t[key] || "";
+const COLUMNS = [
+    { title: _("Schedule"), key: t => t.Type + "/" + t.Name },
+    { title: _("Calendar"), key: byText("CalendarSpec") },
+    { title: _("Status"), key: byText("Status") },
+    { title: _("Next run"), key: t => t.NextElapse || Number.MAX_SAFE_INTEGER },
+    { title: _("Last trigger"), key: t => t.LastTrigger || 0 },
+    { title: _("Last run"), key: t => t.LastRunEnd || t.LastRunStart || 0, lastRun: true },
+];
+
+function compare(a, b) {
+    return typeof a === "number" ? a - b : a.localeCompare(b);
+}
+
+function rowActions(timer, onAction) {
+    const items = (ACTIONS[timer.Status] || []).map(m => ({
+        title: ACTION_TITLES[m],
+        onClick: () => onAction(timer, m),
+    }));
+    items.push({ title: _("Edit schedule"), onClick: () => onAction(timer, "Edit") });
+    if (timer.canRunNow && timer.Activity !== "running")
+        items.push({ title: _("Run now"), onClick: () => onAction(timer, "RunNow") });
+    items.push({ isSeparator: true });
+    items.push({ title: _("Remove"), onClick: () => onAction(timer, "Remove"), isDanger: true });
+    return items;
+}
+
+function DisabledKebab() {
+    return (
+        <Tooltip content={NO_ADMIN}>
+            <Button variant="plain" isAriaDisabled aria-label={_("Actions")} className="disabled-actions">
+                <EllipsisVIcon />
+            </Button>
+        </Tooltip>
+    );
+}
+
+export function TimersTable({ timers, admin, now, onAction, onCreate }) {
+    const [filter, setFilter] = useState("");
+    const [status, setStatus] = useState("all");
+    const [sortBy, setSortBy] = useState({ index: 0, direction: "asc" });
+
+    const columns = useMemo(() => {
+        const lastRun = timers.some(t => t.LastRunResult !== undefined);
+        return COLUMNS.filter(c => !c.lastRun || lastRun);
+    }, [timers]);
+
+    const rows = useMemo(() => {
+        const needle = filter.toLowerCase();
+        const shown = timers.filter(t => (status === "all" || t.Status === status) &&
+                                         (!needle || fullName(t).toLowerCase().includes(needle)));
+        const key = columns[sortBy.index].key;
+        const sign = sortBy.direction === "asc" ? 1 : -1;
+        return shown.sort((a, b) => sign * (compare(key(a), key(b)) || compare(fullName(a), fullName(b))));
+    }, [timers, filter, status, sortBy, columns]);
+
+    if (timers.length === 0) {
+        return (
+            <EmptyState id="empty-state">
+                <EmptyStateHeader titleText={_("No snapshot schedules")} headingLevel="h2"
+                                  icon={<EmptyStateIcon icon={CalendarAltIcon} />} />
+                <EmptyStateBody>
+                    {_("A schedule creates snapshot sets (create) or cleans them up (gc) on a calendar, such as every day at 08:00. Create the first one to begin.")}
+                </EmptyStateBody>
+                <EmptyStateFooter>
+                    <EmptyStateActions>
+                        <CreateButton admin={admin} onCreate={onCreate} />
+                    </EmptyStateActions>
+                </EmptyStateFooter>
+            </EmptyState>
+        );
+    }
+
+    const clear = () => {
+        setFilter("");
+        setStatus("all");
+    };
+
+    return (
+        <>
+            <Toolbar clearAllFilters={clear}>
+                <ToolbarContent>
+                    <ToolbarItem>
+                        <SearchInput id="filter-name" aria-label={_("Filter by name")} placeholder={_("Filter by name")}
+                                     value={filter} onChange={(_e, v) => setFilter(v)} onClear={() => setFilter("")} />
+                    </ToolbarItem>
+                    <ToolbarItem>
+                        <FormSelect id="filter-status" aria-label={_("Filter by status")} value={status}
+                                    onChange={(_e, v) => setStatus(v)}>
+                            <FormSelectOption value="all" label={_("All statuses")} />
+                            {Object.keys(STATUSES).map(s => <FormSelectOption key={s} value={s} label={STATUSES[s].text} />)}
+                        </FormSelect>
+                    </ToolbarItem>
+                    <ToolbarItem align={{ default: "alignRight" }}>
+                        <CreateButton admin={admin} onCreate={onCreate} />
+                    </ToolbarItem>
+                </ToolbarContent>
+            </Toolbar>
+            {rows.length === 0
+                ? (
+                    <EmptyState id="no-match">
+                        <EmptyStateHeader titleText={_("No matching schedules")} headingLevel="h2"
+                                          icon={<EmptyStateIcon icon={SearchIcon} />} />
+                        <EmptyStateFooter>
+                            <Button variant="link" onClick={clear}>{_("Clear filters")}</Button>
+                        </EmptyStateFooter>
+                    </EmptyState>
+                )
+                : (
+                    <Table id="timers" aria-label={_("Snapshot schedules")} variant="compact">
+                        <Thead>
+                            <Tr>
+                                {columns.map((c, i) => (
+                                    <Th key={c.title} sort={{
+                                        sortBy,
+                                        columnIndex: i,
+                                        onSort: (_e, index, direction) => setSortBy({ index, direction }),
+                                    }}>{c.title}</Th>
+                                ))}
+                                <Th screenReaderText={_("Actions")} />
+                            </Tr>
+                        </Thead>
+                        <Tbody>
+                            {rows.map(t => (
+                                <Tr key={t.path} data-timer={fullName(t)}>
+                                    <Td dataLabel={columns[0].title} className="timer-name">{fullName(t)}</Td>
+                                    <Td dataLabel={columns[1].title}>
+                                        <Tooltip content={cockpit.format(_("Normalized: $0"), t.Normalized)}>
+                                            <span className="timer-spec" tabIndex={0}>{t.CalendarSpec}</span>
+                                        </Tooltip>
+                                    </Td>
+                                    <Td dataLabel={columns[2].title}><StatusLabel status={t.Status} /></Td>
+                                    <Td dataLabel={columns[3].title} className="timer-next">
+                                        <Time usec={t.NextElapse} now={now} none={_("Never")} />
+                                    </Td>
+                                    <Td dataLabel={columns[4].title} className="timer-last">
+                                        <Time usec={t.LastTrigger} now={now} none={_("Never")} />
+                                    </Td>
+                                    {columns.length > 5 && <Td dataLabel={columns[5].title}><LastRun timer={t} /></Td>}
+                                    <Td isActionCell>
+                                        {admin
+                                            ? <ActionsColumn items={rowActions(t, onAction)} />
+                                            : <DisabledKebab />}
+                                    </Td>
+                                </Tr>
+                            ))}
+                        </Tbody>
+                    </Table>
+                )}
+        </>
+    );
+}
+
+function CreateButton({ admin, onCreate }) {
+    if (admin)
+        return <Button id="create-timer" variant="primary" onClick={onCreate}>{_("Create schedule")}</Button>;
+    return (
+        <Tooltip content={NO_ADMIN}>
+            <Button id="create-timer" variant="primary" isAriaDisabled>{_("Create schedule")}</Button>
+        </Tooltip>
+    );
+}
