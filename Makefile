@@ -57,7 +57,8 @@ lint:
 	$(STATICCHECK) ./...
 	@! git grep -n '"os/exec"' -- service cmd ':!*_test.go' || { echo "the daemon must not fork helpers (calendar answers are in-process)"; exit 1; }
 
-install: install-daemon install-man
+# The command-line tool and the Cockpit page, once they are in the tree.
+install: install-daemon install-man $(if $(wildcard cmd/snapm-timersctl),install-cli) $(if $(wildcard cockpit),install-cockpit)
 
 install-daemon: bin/snapm-timersd
 	install -D -m 0755 bin/snapm-timersd $(DESTDIR)$(LIBEXECDIR)/snapm-timersd
