@@ -182,3 +182,23 @@ func uniqueSorted(list []string) []string {
 	sort.Strings(list)
 	return slices.Compact(list)
 }
+
+// Every manual snapm-timersd.service names in Documentation= is one
+// `make install` installs, so `systemctl help snapm-timersd` finds it.
+func TestUnitDocumentationIsInstalled(t *testing.T) {
+	dest := makeInstall(t)
+	unit, err := os.ReadFile(filepath.Join(dest, "usr/lib/systemd/system/snapm-timersd.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := regexp.MustCompile(`man:([\w.@-]+)\((\d)\)`).FindAllStringSubmatch(string(unit), -1)
+	if len(refs) == 0 {
+		t.Fatal("snapm-timersd.service names no manual in Documentation=")
+	}
+	for _, r := range refs {
+		page := filepath.Join(dest, "usr/share/man", "man"+r[2], r[1]+"."+r[2])
+		if _, err := os.Stat(page); err != nil {
+			t.Errorf("Documentation= names %s, which make install does not install: %v", r[0], err)
+		}
+	}
+}
