@@ -32,6 +32,13 @@ func TestRPMBuildsFromDistTarball(t *testing.T) {
 		return run(t, nil, append([]string{"rpmspec", "--load", macros}, append(args, spec)...)...)
 	}
 	parsed := rpmspec("-P")
+	// A macro Fedora defines and the test macros do not stays as text,
+	// silently where it is a scriptlet.
+	for _, m := range regexp.MustCompile(`%[{?!]*(\w+)`).FindAllStringSubmatch(parsed, -1) {
+		if !slices.Contains(specDirectives, m[1]) {
+			t.Errorf("%s: %s is left unexpanded: define it in testdata/fedora.macros as Fedora does", spec, m[0])
+		}
+	}
 	src, err := os.ReadFile(filepath.Join(root, "service", "daemon", "daemon.go"))
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +140,10 @@ func TestRPMBuildsFromDistTarball(t *testing.T) {
 		}
 	}
 }
+
+// specDirectives are what stays of a parsed spec that is not a macro.
+var specDirectives = []string{"package", "description", "prep", "build", "install", "check", "files", "post", "preun",
+	"postun", "changelog", "license", "doc", "dir", "config", "attr", "ghost"}
 
 // packagingOnly: what a package has that `make install` does not: its
 // license and doc files, and the build-id links rpm adds.
