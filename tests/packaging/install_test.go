@@ -89,6 +89,29 @@ func TestInstalledSystemActivatesAndServes(t *testing.T) {
 		t.Errorf("the drop-in directory is still there after Disable and RemoveTimer: %v", err)
 	}
 
+	// The manual's shell examples, run as written, print what it shows
+	// (times aside).
+	for _, ex := range shellExamples(t) {
+		got := sh("sh", "-c", ex.command)
+		if maskTimes(got) != maskTimes(ex.output) {
+			t.Errorf("the example\n%s\nprints\n%s\nbut com.redhat.Snapm.Timers(5) shows\n%s", ex.command, got, ex.output)
+		}
+	}
+
+	// And its Python example lists the timer the shell examples left.
+	// It watches forever; all but its main loop runs here.
+	script, ok := strings.CutSuffix(strings.TrimSpace(pythonExample(t)), "GLib.MainLoop().run()")
+	if !ok {
+		t.Fatalf("the Python example of %s no longer ends in GLib.MainLoop().run()", apiPage)
+	}
+	out, err := ns.Command(ctx, "/usr/bin/python3", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Errorf("the Python example of %s: %v", apiPage, err)
+	}
+	if want := "/com/redhat/Snapm/Timers/create/hourly snapm-create@hourly.timer running\n"; !strings.Contains(string(out), want) {
+		t.Errorf("the Python example of com.redhat.Snapm.Timers(5) printed\n%s\nwant the line %q", out, want)
+	}
+
 	// The installed API manual shows each of our interfaces as the running
 	// daemon serves it.
 	page, err := os.ReadFile(filepath.Join(dest, "usr/share/man/man5/com.redhat.Snapm.Timers.5"))
@@ -181,4 +204,78 @@ func files(t *testing.T, dest string) []string {
 func uniqueSorted(list []string) []string {
 	sort.Strings(list)
 	return slices.Compact(list)
+}
+
+// Every manual snapm-timersd.service names in Documentation= is one
+// `make install` installs, so `systemctl help snapm-timersd` finds it.
+func TestUnitDocumentationIsInstalled(t *testing.T) {
+	dest := makeInstall(t)
+	unit, err := os.ReadFile(filepath.Join(dest, "usr/lib/systemd/system/snapm-timersd.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := regexp.MustCompile(`man:([\w.@-]+)\((\d)\)`).FindAllStringSubmatch(string(unit), -1)
+	if len(refs) == 0 {
+		t.Fatal("snapm-timersd.service names no manual in Documentation=")
+	}
+	for _, r := range refs {
+		page := filepath.Join(dest, "usr/share/man", "man"+r[2], r[1]+"."+r[2])
+		if _, err := os.Stat(page); err != nil {
+			t.Errorf("Documentation= names %s, which make install does not install: %v", r[0], err)
+		}
+	}
+}
+
+type example struct{ command, output string }
+
+// shellExamples are the commands ("# " or "$ " prompts, "\\" continuing
+// them) in the fenced blocks of the API manual's EXAMPLES, each with the
+// output shown after it.
+func shellExamples(t *testing.T) []example {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, apiPage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var examples []example
+	inBlock, continued, blockStart := false, false, 0
+	for _, line := range section(strings.Split(string(data), "\n"), "# EXAMPLES") {
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inBlock, continued, blockStart = !inBlock, false, len(examples)
+		case !inBlock:
+		case continued:
+			examples[len(examples)-1].command += "\n" + line
+		case strings.HasPrefix(line, "# ") || strings.HasPrefix(line, "$ "):
+			examples = append(examples, example{command: line[2:]})
+		case len(examples) > blockStart:
+			last := &examples[len(examples)-1]
+			last.output = strings.TrimPrefix(last.output+"\n"+line, "\n")
+		}
+		continued = inBlock && len(examples) > 0 && strings.HasSuffix(line, "\\")
+	}
+	if len(examples) < 5 {
+		t.Fatalf("%s: found %d shell examples under # EXAMPLES, want the busctl and gdbus ones", apiPage, len(examples))
+	}
+	return examples
+}
+
+func maskTimes(s string) string {
+	return regexp.MustCompile(`\d{10,}`).ReplaceAllString(strings.TrimSpace(s), "TIME")
+}
+
+// pythonExample is the fenced block under EXAMPLES that starts "import".
+func pythonExample(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, apiPage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range strings.Split(strings.Join(section(strings.Split(string(data), "\n"), "# EXAMPLES"), "\n"), "```") {
+		if strings.HasPrefix(strings.TrimSpace(block), "import ") {
+			return block
+		}
+	}
+	t.Fatalf("%s has no Python example under # EXAMPLES", apiPage)
+	return ""
 }

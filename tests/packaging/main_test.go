@@ -20,6 +20,14 @@ var root = sysns.RepoRoot()
 // it fails.
 func run(t *testing.T, env []string, argv ...string) string {
 	t.Helper()
+	out, _ := runState(t, env, argv...)
+	return out
+}
+
+// runState is run that also returns the process's state, CPU times
+// included (its children's among them).
+func runState(t *testing.T, env []string, argv ...string) (string, *os.ProcessState) {
+	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), env...)
@@ -29,7 +37,7 @@ func run(t *testing.T, env []string, argv ...string) string {
 	if err != nil {
 		t.Fatalf("%s: %v\n%s%s", strings.Join(argv, " "), err, out, stderr.String())
 	}
-	return string(out)
+	return string(out), cmd.ProcessState
 }
 
 // makeInstall installs the project as `make install` does into a new

@@ -104,15 +104,20 @@ func interfaceScope(lines []string, iface string) []string {
 	return nil
 }
 
+// section is the part of the page under a top-level heading; a "# " in a
+// fenced block is a shell prompt, not a heading.
 func section(lines []string, heading string) []string {
 	for i, l := range lines {
-		if l == heading {
-			end := i + 1
-			for end < len(lines) && !strings.HasPrefix(lines[end], "# ") {
-				end++
-			}
-			return lines[i+1 : end]
+		if l != heading {
+			continue
 		}
+		end, fenced := i+1, false
+		for ; end < len(lines) && (fenced || !strings.HasPrefix(lines[end], "# ")); end++ {
+			if strings.HasPrefix(lines[end], "```") {
+				fenced = !fenced
+			}
+		}
+		return lines[i+1 : end]
 	}
 	return nil
 }
