@@ -28,12 +28,12 @@ build: bin/snapm-timersd
 
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched).
-run:
+run: requirements-run
 	$(GO) run ./tests/sandbox
 
 # The whole suite: static checks, unit tests, private-bus tests with a
 # fault-injecting systemd1, and the real-systemd suite (root needed).
-test: lint
+test: requirements-test lint
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./service/calendar
 	$(GO) test -run '^$$' -fuzz FuzzMethodArguments -fuzztime 15s ./service/timers
@@ -44,6 +44,11 @@ test: lint
 # bench.md and bench.json to compare between runs (root needed).
 bench:
 	$(GO) run ./tests/bench -n 100,1000,10000 -md bench.md -json bench.json
+
+# What run and test need, named in one line with what to install.
+.PHONY: requirements-run requirements-test
+requirements-run requirements-test:
+	@scripts/requirements $(@:requirements-%=%)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
