@@ -45,8 +45,10 @@ func main() {
 	// First thing, so that a Ctrl-C while systemd boots is ours to handle
 	// too: the namespace must not outlive us half set up.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	restore := foreground()
 	err := run(ctx, stop)
 	stop()
+	restore()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(1)
@@ -165,6 +167,10 @@ func (f *follower) wait(ctx context.Context) error {
 		return nil
 	case err := <-f.exited:
 		f.exited <- err
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGINT {
+			return nil // a Ctrl-C reached it too (the sandbox could not take the terminal)
+		}
 		return fmt.Errorf("following the journal: %w", errors.Join(err, errors.New("journalctl ended")))
 	}
 }
