@@ -34,15 +34,17 @@ func foreground() (restore func()) {
 
 func pgrpOf(tty int) (int, error) {
 	var pgrp int32
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(tty), syscall.TIOCGPGRP, uintptr(unsafe.Pointer(&pgrp))); errno != 0 {
-		return 0, errno
-	}
-	return int(pgrp), nil
+	err := ioctl(uintptr(tty), syscall.TIOCGPGRP, unsafe.Pointer(&pgrp))
+	return int(pgrp), err
 }
 
 func setForeground(tty, pgrp int) error {
 	p := int32(pgrp)
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(tty), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p))); errno != 0 {
+	return ioctl(uintptr(tty), syscall.TIOCSPGRP, unsafe.Pointer(&p))
+}
+
+func ioctl(fd, req uintptr, arg unsafe.Pointer) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(arg)); errno != 0 {
 		return errno
 	}
 	return nil
