@@ -49,12 +49,12 @@ cockpit/dist/index.js: cockpit/node_modules/.package-lock.json $(COCKPIT_SOURCES
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched); it prints how to
 # use the CLI, built first, in there.
-run: bin/snapm-timersctl
+run: requirements-run bin/snapm-timersctl
 	$(GO) run ./tests/sandbox
 
 # The whole suite: static checks, unit tests, private-bus tests with a
 # fault-injecting systemd1, and the real-systemd suite (root needed).
-test: lint cockpit/dist/index.js
+test: requirements-test lint cockpit/dist/index.js
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./service/calendar
 	$(GO) test -run '^$$' -fuzz FuzzMethodArguments -fuzztime 15s ./service/timers
@@ -65,6 +65,11 @@ test: lint cockpit/dist/index.js
 # bench.md and bench.json to compare between runs (root needed).
 bench:
 	$(GO) run ./tests/bench -n 100,1000,10000 -md bench.md -json bench.json
+
+# What run and test need, named in one line with what to install.
+.PHONY: requirements-run requirements-test
+requirements-run requirements-test:
+	@scripts/requirements $(@:requirements-%=%)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -157,7 +157,7 @@ func TestPolkitAuthorization(t *testing.T) {
 	mustCall(t, conn, other, timerIf+".Disable")
 	mustCall(t, conn, granted, timerIf+".Disable")
 	journal := inNS(t, "journalctl", "--no-pager", "-o", "cat", "-u", "snapm-timersd.service")
-	if !strings.Contains(journal, "call authorized by polkit") || !strings.Contains(journal, `"caller_uid": 65534`) {
+	if !strings.Contains(journal, "call authorized by polkit") || !strings.Contains(journal, `caller_uid=65534`) {
 		t.Error("the journal does not show polkit's decisions with the caller's uid")
 	}
 }

@@ -76,7 +76,7 @@ func TestBusLost(t *testing.T) {
 		t.Errorf("systemd restarted the daemon %d times, want 1", after-before)
 	}
 	journal := inNS(t, "journalctl", "--no-pager", "-o", "cat", "-u", "snapm-timersd.service")
-	if !strings.Contains(journal, `exiting {"error": "bus connection lost"}`) {
+	if !strings.Contains(journal, `exiting error="bus connection lost"`) {
 		t.Errorf("the journal does not show the daemon exiting on bus loss:\n%s", journal)
 	}
 	path := createRunning(t, conn, "create", "after-bus-loss", "hourly")

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,15 +35,21 @@ const standInDir = "snapm-sandbox/bin"
 // Shutdown budget: the daemon's own stop, then the journal's last lines.
 const (
 	stopTimeout  = 2 * time.Second
-	journalDrain = 200 * time.Millisecond
+	journalDrain = time.Second
 )
+
+// lastLine is what the daemon logs as it stops; the follower shows it
+// before it goes.
+const lastLine = " stopping "
 
 func main() {
 	// First thing, so that a Ctrl-C while systemd boots is ours to handle
 	// too: the namespace must not outlive us half set up.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	restore := foreground()
 	err := run(ctx, stop)
 	stop()
+	restore()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(1)
@@ -124,6 +132,7 @@ func interrupted(ctx context.Context, err error) error {
 type follower struct {
 	cmd    *exec.Cmd
 	exited chan error
+	last   chan struct{} // closed once the daemon's last line is shown
 }
 
 func startFollower(ns *sysns.NS) (*follower, error) {
@@ -131,13 +140,32 @@ func startFollower(ns *sysns.NS) (*follower, error) {
 	// start, to the units it has seen, and the timers' services come later.
 	cmd := ns.Command(context.Background(), "journalctl", "-f", "-o", "short-precise",
 		"_SYSTEMD_UNIT=snapm-timersd.service", "+", "UNIT=snapm-timersd.service", "+", "SYSLOG_IDENTIFIER=snapm")
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	f := &follower{cmd: cmd, exited: make(chan error, 1)}
-	go func() { f.exited <- cmd.Wait() }()
+	f := &follower{cmd: cmd, exited: make(chan error, 1), last: make(chan struct{})}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		seen := false
+		for lines := bufio.NewScanner(out); lines.Scan(); {
+			fmt.Println(lines.Text())
+			if !seen && strings.Contains(lines.Text(), "snapm-timersd[") && strings.Contains(lines.Text(), lastLine) {
+				seen = true
+				close(f.last)
+			}
+		}
+	}()
+	go func() {
+		<-copied // Wait closes the pipe: read it all first
+		f.exited <- cmd.Wait()
+	}()
 	return f, nil
 }
 
@@ -148,6 +176,10 @@ func (f *follower) wait(ctx context.Context) error {
 		return nil
 	case err := <-f.exited:
 		f.exited <- err
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGINT {
+			return nil // a Ctrl-C reached it too (the sandbox could not take the terminal)
+		}
 		return fmt.Errorf("following the journal: %w", errors.Join(err, errors.New("journalctl ended")))
 	}
 }
@@ -177,9 +209,14 @@ func shutdown(ns *sysns.NS, follow *follower) error {
 	}
 	cancel()
 	if follow != nil {
-		// journalctl -f shows new entries within milliseconds; this lets
-		// the daemon's last ones reach the terminal before it goes.
-		time.Sleep(journalDrain)
+		if err == nil {
+			// The entry is in the journal once the stop returns; the
+			// follower shows it within milliseconds, more under load.
+			select {
+			case <-follow.last:
+			case <-time.After(journalDrain):
+			}
+		}
 		follow.stop()
 	}
 	if kerr := ns.Kill(); kerr != nil {

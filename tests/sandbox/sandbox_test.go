@@ -1,22 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
+	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
-// The sandbox as a user meets it: started from a terminal, a timer's
+// The sandbox as a user meets it: `make run` in a terminal, a timer's
 // service run inside it, Ctrl-C to end it.
 func TestSandbox(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -53,15 +54,14 @@ func TestSandbox(t *testing.T) {
 		took, err := sb.interrupt()
 		t.Logf("Ctrl-C to exit: %v", took.Round(time.Millisecond))
 		if err != nil {
-			t.Errorf("sandbox exited with %v after Ctrl-C, want 0; output:\n%s", err, sb.output())
+			t.Errorf("make run exited with %v after Ctrl-C, want 0; output:\n%s", err, sb.output())
 		}
 		if took > 3*time.Second {
-			t.Errorf("sandbox took %v to exit after Ctrl-C, want at most 3s", took)
+			t.Errorf("make run took %v to exit after Ctrl-C, want at most 3s", took)
 		}
-		for _, want := range []string{"sandbox: shutting down", "sandbox: stopped"} {
-			if !strings.Contains(sb.output(), want) {
-				t.Errorf("output lacks %q:\n%s", want, sb.output())
-			}
+		_, after, _ := strings.Cut(sb.output(), "sandbox: shutting down")
+		if !regexp.MustCompile(`snapm-timersd\[\d+\]: stopping `).MatchString(after) || !strings.Contains(after, "sandbox: stopped") {
+			t.Errorf("output lacks 'shutting down', then the daemon's last line, then 'stopped':\n%s", sb.output())
 		}
 		if _, err := os.Stat("/proc/" + sb.pid); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the namespace's systemd (PID %s) outlived the sandbox", sb.pid)
@@ -71,45 +71,52 @@ func TestSandbox(t *testing.T) {
 
 type sandbox struct {
 	cmd    *exec.Cmd
-	pid    string // the namespace's systemd, as the host sees it
+	tty    *os.File // the terminal's master side
+	pid    string   // the namespace's systemd, as the host sees it
 	exited chan error
 
 	mu  sync.Mutex
 	out strings.Builder
 }
 
-// startSandbox builds the sandbox and starts it in its own process group,
-// as a shell starts a foreground job, and waits until it is ready.
+// startSandbox runs `make run` on a terminal of its own, as a shell would,
+// and waits until the sandbox is ready.
 func startSandbox(t *testing.T) *sandbox {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sandbox")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
+	tty, term, err := openPTY()
+	if err != nil {
+		t.Fatal(err)
 	}
-	sb := &sandbox{cmd: exec.Command(bin), exited: make(chan error, 1)}
-	sb.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	r, w := io.Pipe()
-	sb.cmd.Stdout, sb.cmd.Stderr = w, w
+	sb := &sandbox{cmd: exec.Command("make", "-C", sysns.RepoRoot(), "run"), tty: tty, exited: make(chan error, 1)}
+	sb.cmd.Stdin, sb.cmd.Stdout, sb.cmd.Stderr = term, term, term
+	sb.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := sb.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	term.Close()
+	go func() { sb.exited <- sb.cmd.Wait() }()
 	go func() {
-		err := sb.cmd.Wait()
-		w.Close()
-		sb.exited <- err
-	}()
-	go func() {
-		s := bufio.NewScanner(r)
-		for s.Scan() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
 			sb.mu.Lock()
-			sb.out.WriteString(s.Text() + "\n")
+			sb.out.Write(buf[:n])
 			sb.mu.Unlock()
+			if err != nil {
+				return // EIO once the last process on the terminal is gone
+			}
 		}
 	}()
 	t.Cleanup(func() {
-		syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-sb.exited:
+		default:
+			sb.interrupt()
+			syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
+		}
+		tty.Close()
 	})
-	if !sb.waitOutput("Following the daemon's journal", 90*time.Second) {
+	if !sb.waitOutput("Following the daemon's journal", 180*time.Second) {
 		t.Fatalf("sandbox not ready; output:\n%s", sb.output())
 	}
 	m := regexp.MustCompile(`private systemd \(PID (\d+)\)`).FindStringSubmatch(sb.output())
@@ -118,6 +125,30 @@ func startSandbox(t *testing.T) *sandbox {
 	}
 	sb.pid = m[1]
 	return sb
+}
+
+// openPTY opens a new pseudo-terminal: its master side and its terminal.
+func openPTY() (master, term *os.File, err error) {
+	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var unlock int32
+	var n uint32
+	if err := ioctl(master.Fd(), syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
+		master.Close()
+		return nil, nil, err
+	}
+	if err := ioctl(master.Fd(), syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
+		master.Close()
+		return nil, nil, err
+	}
+	term, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		master.Close()
+		return nil, nil, err
+	}
+	return master, term, nil
 }
 
 func (sb *sandbox) output() string {
@@ -136,11 +167,11 @@ func (sb *sandbox) waitOutput(s string, guard time.Duration) bool {
 	return false
 }
 
-// interrupt does what a terminal's Ctrl-C does (SIGINT to the foreground
-// process group) and returns how long the sandbox took to exit, and how.
+// interrupt types Ctrl-C and returns how long make run took to exit, and
+// how.
 func (sb *sandbox) interrupt() (time.Duration, error) {
 	start := time.Now()
-	syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGINT)
+	sb.tty.Write([]byte{3})
 	select {
 	case err := <-sb.exited:
 		return time.Since(start), err
