@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -65,7 +66,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	mgr := timers.NewManager(ctx, timers.Config{
+	mgr := timers.NewManager(timers.Config{
 		Systemd:        sd,
 		Calendar:       calendar.Engine{Host: host},
 		Observer:       srv,
@@ -74,6 +75,19 @@ func Run(ctx context.Context, cfg Config) error {
 		RuntimeUnitDir: cfg.RuntimeUnitDir,
 		StateDir:       cfg.StateDir,
 	})
+	var loops sync.WaitGroup
+	loops.Add(1)
+	go func() {
+		defer loops.Done()
+		mgr.Run(ctx)
+	}()
+	// Nothing of ours runs once Run returns: the calls in flight end with
+	// ctx, and so do the manager's loops.
+	defer func() {
+		cancel()
+		srv.Wait()
+		loops.Wait()
+	}()
 	// Subscribe first, then read: no change can fall between the two.
 	if err := sd.Subscribe(ctx, mgr); err != nil {
 		return fmt.Errorf("subscribing to systemd: %w", err)

@@ -55,7 +55,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		m.timers[key] = t
 		m.mu.Unlock()
 	}
-	if err := m.readInBulk(ctx, ReadAll, entries); err != nil {
+	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
 	}
 	m.mu.RLock()
@@ -66,15 +66,17 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	m.mu.RUnlock()
 	m.log.Info("adopted timers", zap.Int("timers", n), zap.Int("drop_ins", len(dropIns)))
 	// What the bulk reads leave out (LastTrigger, systemd's own next
-	// elapse and calendar) follows without holding up the name.
-	go m.forEachParallel(ctx, func(t *Timer) {
-		if !t.loaded() {
-			return
+	// elapse and calendar) follows from the reader, without holding up
+	// the name.
+	m.mu.RLock()
+	for _, t := range m.timers {
+		t.mu.Lock()
+		if t.unit.loaded() {
+			m.owe(t, ReadUnit)
 		}
-		if err := m.lockedRefresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
-			t.log.Warn("reading systemd state of adopted timer", zap.Error(err))
-		}
-	})
+		t.mu.Unlock()
+	}
+	m.mu.RUnlock()
 	return nil
 }
 
