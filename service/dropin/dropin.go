@@ -131,7 +131,8 @@ func Remove(unitDir, unit string) error {
 // false when there is no drop-in.
 func Read(unitDir, unit string) (spec string, present bool, err error) {
 	spec, err = readSpec(Path(unitDir, unit))
-	if errors.Is(err, fs.ErrNotExist) {
+	// A UNIT.d that is not a directory holds no drop-in, for systemd too.
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return "", false, nil
 	}
 	return spec, err == nil, err
@@ -141,10 +142,15 @@ func Read(unitDir, unit string) (spec string, present bool, err error) {
 type Entry struct {
 	Unit string
 	Spec string
+	// Err says why the drop-in, which is there, could not be read or sets
+	// no expression; Spec is empty then.
+	Err error
 }
 
 // Scan lists every "<prefix>*.timer.d/10-oncalendar.conf" under unitDir for
-// the given unit name prefixes, with the calendar expression each sets.
+// the given unit name prefixes, with the calendar expression each sets. A
+// drop-in that cannot be read is listed with its error: one bad file does
+// not hide the others.
 func Scan(unitDir string, prefixes ...string) ([]Entry, error) {
 	entries, err := os.ReadDir(unitDir)
 	if err != nil {
@@ -160,10 +166,7 @@ func Scan(unitDir string, prefixes ...string) ([]Entry, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err != nil {
-			return out, fmt.Errorf("reading drop-in of %s: %w", unit, err)
-		}
-		out = append(out, Entry{Unit: unit, Spec: spec})
+		out = append(out, Entry{Unit: unit, Spec: spec, Err: err})
 	}
 	return out, nil
 }
@@ -177,6 +180,9 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
+// maxLine is systemd's LONG_LINE_MAX.
+const maxLine = 1 << 20
+
 // readSpec returns the last OnCalendar= value of the [Timer] section, which
 // is the one that survives systemd's list reset semantics.
 func readSpec(path string) (string, error) {
@@ -187,6 +193,9 @@ func readSpec(path string) (string, error) {
 	var spec string
 	section := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
+	// systemd takes lines of up to LONG_LINE_MAX (1 MiB), a long comment
+	// say; so do we.
+	sc.Buffer(nil, maxLine)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		switch {

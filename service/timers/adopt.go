@@ -21,39 +21,42 @@ import (
 // after subscribing to systemd's signals, so no change slips between the
 // read and the subscription.
 func (m *Manager) Adopt(ctx context.Context) error {
-	specs := map[Key]string{}
-	recs, err := m.store.load()
+	recs, bad, err := m.store.load()
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the state directory: %w", err)
 	}
+	for _, err := range bad {
+		m.log.Warn("unreadable timer record, ignoring it", zap.Error(err))
+	}
+	records := map[Key]string{}
 	for _, r := range recs {
 		key, err := parseKey(string(r.Type), r.Name)
 		if err != nil {
-			m.log.Warn("ignoring invalid timer in state file", zap.Error(err))
+			m.log.Warn("invalid timer in state file, ignoring it", zap.Error(err))
 			continue
 		}
-		specs[key] = r.Spec
+		records[key] = r.Spec
 	}
 	entries, err := dropin.Scan(m.cfg.UnitDir, unitPrefixes()...)
 	if err != nil {
 		return fmt.Errorf("%w: scanning %s: %w", ErrIO, m.cfg.UnitDir, err)
 	}
-	dropIns := map[Key]bool{}
+	dropIns := map[Key]dropin.Entry{}
 	for _, e := range entries {
 		key, ok := ParseUnit(e.Unit)
 		if !ok {
-			m.log.Warn("ignoring drop-in of a unit with an unsupported name", zap.String("unit", e.Unit))
+			m.log.Warn("drop-in of a unit with an unsupported name, ignoring it", zap.String("unit", e.Unit))
 			continue
 		}
-		specs[key] = e.Spec
-		dropIns[key] = true
+		dropIns[key] = e
 	}
-	for key, spec := range specs {
-		t := m.adoptedTimer(key, spec)
-		t.dropIn = dropIns[key]
-		m.mu.Lock()
-		m.timers[key] = t
-		m.mu.Unlock()
+	for key, spec := range records {
+		if _, ok := dropIns[key]; !ok {
+			m.adopt(m.adoptedTimer(key, spec))
+		}
+	}
+	for key, e := range dropIns {
+		m.adopt(m.adoptedDropIn(key, e, records))
 	}
 	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
@@ -78,6 +81,38 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	}
 	m.mu.RUnlock()
 	return nil
+}
+
+func (m *Manager) adopt(t *Timer) {
+	m.mu.Lock()
+	m.timers[t.key] = t
+	m.mu.Unlock()
+}
+
+// adoptedDropIn makes the timer of a drop-in found on disk. The drop-in is
+// what systemd runs: a record that says otherwise was written before the
+// drop-in changed while we were not running, and is rewritten. A drop-in
+// that cannot be read makes the timer invalid, with the record's
+// expression if there is one.
+func (m *Manager) adoptedDropIn(key Key, e dropin.Entry, records map[Key]string) *Timer {
+	recSpec, recorded := records[key]
+	if e.Err != nil {
+		t := m.adoptedTimer(key, recSpec)
+		t.dropIn, t.dropInErr = true, e.Err
+		t.snap = t.derive()
+		t.log.Warn("unreadable drop-in, the timer is invalid until it is written again", zap.Error(e.Err))
+		return t
+	}
+	t := m.adoptedTimer(key, e.Spec)
+	t.dropIn = true
+	t.snap = t.derive()
+	if recorded && recSpec != e.Spec {
+		t.log.Info("drop-in changed while the service was not running, saving it", zap.String("calendar", e.Spec), zap.String("was", recSpec))
+		if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: e.Spec}); err != nil {
+			t.log.Warn("saving the timer, ignoring", zap.Error(err))
+		}
+	}
+	return t
 }
 
 // adoptedTimer makes a timer for a spec found on disk, which may be one

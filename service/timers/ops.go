@@ -242,7 +242,7 @@ func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
 		// starts only loaded units: no read is owed for it.
 		t.mu.Lock()
 		t.unit.LoadState = "loaded"
-		t.owed &^= ReadUnit
+		t.owed &^= readLoadState
 		t.publish(m.cfg.Observer)
 		t.mu.Unlock()
 		return true, nil

@@ -76,9 +76,9 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			return false, fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
 		}
 	}
-	specs := make(map[string]string, len(entries))
+	onDisk := make(map[string]dropin.Entry, len(entries))
 	for _, e := range entries {
-		specs[e.Unit] = e.Spec
+		onDisk[e.Unit] = e
 	}
 	for _, t := range all {
 		unlock, free := t.tryLock()
@@ -100,7 +100,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			}
 			known = err == nil
 		}
-		spec, dropIn := specs[unit]
+		e, dropIn := onDisk[unit]
 		t.mu.Lock()
 		if reads&ReadUnit != 0 {
 			st := loaded[unit]
@@ -127,7 +127,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		// A timer whose loaded configuration is not its drop-in's (a read
 		// made just before the reload that brought it, say) is read again
 		// in full: the list says nothing of it.
-		changedOnDisk := dropIn != t.dropIn || (dropIn && spec != t.spec) ||
+		changedOnDisk := dropIn != t.dropIn || (dropIn && ((e.Err != nil) != (t.dropInErr != nil) || (e.Err == nil && e.Spec != t.spec))) ||
 			(reads&ReadUnit != 0 && dropIn && t.unit.loaded() && t.calErr == nil &&
 				(t.unit.NeedDaemonReload || !slices.Equal(t.unit.Calendars, []string{t.cal.Normalized})))
 		if !t.removed {
@@ -158,6 +158,9 @@ const (
 	ReadUnit Reads = 1 << iota
 	ReadUnitFile
 	ReadAll = ReadUnit | ReadUnitFile
+	// readLoadState is ReadUnit owed only to learn LoadState, which a
+	// successful Start tells too.
+	readLoadState Reads = 1 << iota
 )
 
 // refresh reads systemd's and the disk's view of t and publishes it. The
@@ -170,8 +173,14 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	var st UnitState
 	var seq uint64
 	var sdErr error
+	if reads&readLoadState != 0 {
+		reads = reads&^readLoadState | ReadUnit
+	}
 	t.mu.Lock()
 	t.owed &^= reads // what falls due from now on is read again
+	if reads&ReadUnit != 0 {
+		t.owed &^= readLoadState
+	}
 	t.mu.Unlock()
 	if reads&ReadUnit != 0 {
 		if st, seq, sdErr = m.cfg.Systemd.UnitState(ctx, unit); sdErr != nil {
@@ -186,13 +195,15 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 			sdErr = errors.Join(sdErr, fmt.Errorf("reading unit file state of %s: %w", unit, err))
 		}
 	}
-	spec, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
-	if err != nil {
-		return errors.Join(sdErr, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err))
+	spec, dropIn, readErr := dropin.Read(m.cfg.UnitDir, unit)
+	if readErr != nil {
+		// There, but unreadable: the timer shows invalid, the rest as read.
+		dropIn = true
+		sdErr = errors.Join(sdErr, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, readErr))
 	}
 	t.mu.Lock()
-	t.dropIn = dropIn
-	edited := dropIn && spec != t.spec
+	t.dropIn, t.dropInErr = dropIn, readErr
+	edited := readErr == nil && dropIn && spec != t.spec
 	if edited {
 		// Someone changed the drop-in by hand; it is what systemd runs.
 		t.spec = spec
@@ -325,7 +336,7 @@ func (m *Manager) UnitChanged(unit string, seq uint64, apply func(*UnitState)) {
 		// systemd never signals LoadState, and has loaded the unit since
 		// we last read it (or it would not signal): publish what a read
 		// says rather than a guess.
-		m.owe(t, ReadUnit)
+		m.owe(t, readLoadState)
 		return
 	}
 	t.publish(m.cfg.Observer)

@@ -51,8 +51,11 @@ type Timer struct {
 	cal    calendar.Info
 	calErr error
 	dropIn bool
-	unit   UnitState
-	seq    uint64
+	// dropInErr says why the drop-in, which is there, cannot be read; the
+	// timer is invalid until it is written again.
+	dropInErr error
+	unit      UnitState
+	seq       uint64
 	// readSeq orders the reads of what systemd never signals.
 	readSeq uint64
 	removed bool
@@ -122,6 +125,9 @@ func (t *Timer) derive() Snapshot {
 		LastTrigger: t.unit.LastTrigger,
 		NextElapse:  t.cal.Next,
 	}
+	if t.dropInErr != nil {
+		s.Status = StatusInvalid
+	}
 	if t.systemdCalendar() != "" {
 		s.Normalized = t.systemdCalendar()
 	}
@@ -141,7 +147,7 @@ func (t *Timer) derive() Snapshot {
 // timer, when systemd has loaded the drop-in as it is on disk; "" when it
 // has not (or has several, which our drop-in never sets).
 func (t *Timer) systemdCalendar() string {
-	if !t.dropIn || !t.unit.loaded() || t.unit.NeedDaemonReload || len(t.unit.Calendars) != 1 {
+	if !t.dropIn || t.dropInErr != nil || !t.unit.loaded() || t.unit.NeedDaemonReload || len(t.unit.Calendars) != 1 {
 		return ""
 	}
 	return t.unit.Calendars[0]
@@ -176,9 +182,10 @@ func (t *Timer) unitFileState() string {
 	return t.unit.UnitFileState
 }
 
+// setDropIn records that we have just written or removed the drop-in.
 func (t *Timer) setDropIn(present bool) {
 	t.mu.Lock()
-	t.dropIn = present
+	t.dropIn, t.dropInErr = present, nil
 	t.mu.Unlock()
 }
 
