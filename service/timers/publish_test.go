@@ -38,6 +38,7 @@ type objects struct {
 	known    map[Key]bool
 	removing chan struct{} // closed when a removal begins, if not nil
 	proceed  chan struct{} // a removal waits for it, if not nil
+	changes  []Snapshot
 }
 
 func (o *objects) TimerAdded(s Snapshot) {
@@ -46,7 +47,11 @@ func (o *objects) TimerAdded(s Snapshot) {
 	o.known[s.Key] = true
 }
 
-func (o *objects) TimerChanged(_, _ Snapshot) {}
+func (o *objects) TimerChanged(_, s Snapshot) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.changes = append(o.changes, s)
+}
 
 func (o *objects) TimerRemoved(s Snapshot) {
 	if o.removing != nil {
@@ -58,13 +63,24 @@ func (o *objects) TimerRemoved(s Snapshot) {
 	delete(o.known, s.Key)
 }
 
+// runningSystemd runs every unit.
+type runningSystemd struct{ idleSystemd }
+
+func (runningSystemd) UnitState(context.Context, string) (UnitState, uint64, error) {
+	return UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", NextElapse: 1}, 1, nil
+}
+
 func newTestManager(t *testing.T, obs Observer) *Manager {
+	return newTestManagerWith(t, idleSystemd{}, obs)
+}
+
+func newTestManagerWith(t *testing.T, sd Systemd, obs Observer) *Manager {
 	t.Helper()
 	host, err := calendar.ZoneFromTZ("UTC0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewManager(Config{Systemd: idleSystemd{}, Calendar: calendar.Engine{Host: host}, Observer: obs,
+	return NewManager(Config{Systemd: sd, Calendar: calendar.Engine{Host: host}, Observer: obs,
 		Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
 }
 
@@ -116,5 +132,32 @@ func TestCreateWithExpiredContext(t *testing.T) {
 		if _, err := m.Create(ctx, "gc", name, "daily"); err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("Create %s: %v", name, err)
 		}
+	}
+}
+
+// TestSignalledChangePublishedOnce: systemd sends a change as the timer's
+// properties, then the unit's; the object changes once, with both.
+func TestSignalledChangePublishedOnce(t *testing.T) {
+	obs := &objects{known: map[Key]bool{}}
+	m := newTestManagerWith(t, runningSystemd{}, obs)
+	s, err := m.Create(context.Background(), "gc", "burst", "daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := s.Unit()
+	obs.mu.Lock()
+	obs.changes = nil
+	obs.mu.Unlock()
+	// An elapse, over: its time and the next, then the unit waiting again.
+	m.UnitChanged(unit, 10, func(u *UnitState) { u.NextElapse, u.LastTrigger = 7, 5 })
+	obs.mu.Lock()
+	early := len(obs.changes)
+	obs.mu.Unlock()
+	m.UnitChanged(unit, 11, func(u *UnitState) { u.ActiveState, u.SubState = "active", "waiting" })
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if early != 0 || len(obs.changes) != 1 || obs.changes[0].LastTrigger != 5 || obs.changes[0].NextElapse != 7 {
+		t.Errorf("published %d changes before the unit's half, %+v after, want none, then one with LastTrigger 5, NextElapse 7",
+			early, obs.changes)
 	}
 }
