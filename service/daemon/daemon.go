@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -66,7 +67,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	mgr := timers.NewManager(ctx, timers.Config{
+	mgr := timers.NewManager(timers.Config{
 		Systemd:        sd,
 		Calendar:       calendar.Engine{Host: host},
 		Observer:       srv,
@@ -75,15 +76,26 @@ func Run(ctx context.Context, cfg Config) error {
 		RuntimeUnitDir: cfg.RuntimeUnitDir,
 		StateDir:       cfg.StateDir,
 	})
+	// Every loop of ours is owned here: started through loops, and ended
+	// (ctx cancelled, then waited for) before Run returns, together with
+	// the calls in flight.
+	var loops sync.WaitGroup
+	goLoop := func(loop func()) {
+		loops.Add(1)
+		go func() { defer loops.Done(); loop() }()
+	}
+	defer func() {
+		cancel()
+		srv.Wait()
+		loops.Wait()
+	}()
+	goLoop(func() { mgr.Run(ctx) })
 	// Subscribe and watch first, then read: no change can fall between
 	// the two.
 	if err := sd.Subscribe(ctx, mgr); err != nil {
 		return fmt.Errorf("subscribing to systemd: %w", err)
 	}
-	// The signal loops end with the daemon: cancel, then wait for them.
-	signalsDone := make(chan struct{})
-	go func() { defer close(signalsDone); sd.Run(ctx) }()
-	defer func() { cancel(); <-signalsDone }()
+	goLoop(func() { sd.Run(ctx) })
 	watcher, err := unitwatch.New(cfg.UnitDir, func(unit string) bool { _, ok := timers.ParseUnit(unit); return ok }, log.Named("unitwatch"))
 	if err != nil {
 		return fmt.Errorf("watching the unit directory: %w", err)
@@ -94,14 +106,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// Changes since the watch began wait in the kernel until adoption is
 	// over, then come as one burst.
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
+	goLoop(func() {
 		if err := watcher.Run(ctx, mgr.DiskChanged); err != nil {
-			log.Error("watching the unit directory; hand edits show only after a daemon-reload", zap.Error(err))
+			log.Error("watching the unit directory failed; hand edits show only after a daemon-reload", zap.Error(err))
 		}
-	}()
-	defer func() { cancel(); <-watched }()
+	})
 	if err := srv.Export(mgr); err != nil {
 		return err
 	}

@@ -75,6 +75,12 @@ type Server struct {
 
 	mu      sync.RWMutex
 	objects map[dbus.ObjectPath]object
+
+	// calls counts the state-changing calls in flight; once stopping is
+	// set no new one begins, so Wait can tell when the last one is over.
+	callsMu  sync.Mutex
+	stopping bool
+	calls    sync.WaitGroup
 }
 
 // object is an exported timer: its key, and its properties as last
@@ -182,9 +188,33 @@ func msgPath(msg dbus.Message) dbus.ObjectPath {
 	return p
 }
 
+// Wait refuses new state-changing calls and returns once those in flight
+// are over; they end soon after the server's context does.
+func (s *Server) Wait() {
+	s.callsMu.Lock()
+	s.stopping = true
+	s.callsMu.Unlock()
+	s.calls.Wait()
+}
+
+// begin counts a call in; false once the server is stopping.
+func (s *Server) begin() bool {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.calls.Add(1)
+	return true
+}
+
 // mutate runs one state-changing call on a validated timer key: authorize,
 // act, log, map errors.
 func (s *Server) mutate(msg dbus.Message, method string, key timers.Key, fn func(ctx context.Context) error) *dbus.Error {
+	if !s.begin() {
+		return newError(errFailed, "the service is stopping")
+	}
+	defer s.calls.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CallTimeout)
 	defer cancel()
 	sender, interactive := caller(msg)

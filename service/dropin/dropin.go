@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -226,7 +227,12 @@ func Read(unitDir, unit string) (spec string, present bool, err error) {
 	}
 	defer root.Close()
 	spec, err = readSpecAt(root, unit+".d")
-	if errors.Is(err, fs.ErrNotExist) {
+	// A UNIT.d that is not a directory holds no drop-in, for systemd too;
+	// one that is a symlink is refused, not followed.
+	if errors.Is(err, syscall.ENOTDIR) && isSymlink(Dir(unitDir, unit)) {
+		return "", false, fmt.Errorf("%s is a symbolic link, refusing to follow it: %w", Dir(unitDir, unit), syscall.ELOOP)
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return "", false, nil
 	}
 	return spec, err == nil, err
@@ -236,10 +242,20 @@ func Read(unitDir, unit string) (spec string, present bool, err error) {
 type Entry struct {
 	Unit string
 	Spec string
+	// Err says why the drop-in, which is there, could not be read or sets
+	// no expression; Spec is empty then.
+	Err error
+}
+
+func isSymlink(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
 // Scan lists every "<prefix>*.timer.d/10-oncalendar.conf" under unitDir for
-// the given unit name prefixes, with the calendar expression each sets.
+// the given unit name prefixes, with the calendar expression each sets. A
+// drop-in that cannot be read is listed with its error: one bad file does
+// not hide the others.
 func Scan(unitDir string, prefixes ...string) ([]Entry, error) {
 	root, err := atomicfile.OpenDir(unitDir)
 	if err != nil {
@@ -260,10 +276,7 @@ func Scan(unitDir string, prefixes ...string) ([]Entry, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err != nil {
-			return out, fmt.Errorf("reading drop-in of %s: %w", unit, err)
-		}
-		out = append(out, Entry{Unit: unit, Spec: spec})
+		out = append(out, Entry{Unit: unit, Spec: spec, Err: err})
 	}
 	return out, nil
 }
@@ -277,7 +290,8 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// maxSize bounds what is read of a drop-in: ours are a few hundred bytes.
+// maxSize bounds what is read of a drop-in: ours are a few hundred bytes,
+// and systemd's own bound on a line (LONG_LINE_MAX) is the same 1 MiB.
 const maxSize = 1 << 20
 
 // readAt returns the content of the drop-in in root's directory name.
@@ -302,6 +316,9 @@ func readSpecAt(root *os.File, name string) (string, error) {
 	var spec string
 	section := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
+	// systemd takes lines of up to LONG_LINE_MAX (1 MiB), a long comment
+	// say; so do we.
+	sc.Buffer(nil, maxSize+1)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		switch {

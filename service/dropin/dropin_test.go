@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -170,6 +171,58 @@ func TestScan(t *testing.T) {
 	for _, e := range got {
 		if want[e.Unit] != e.Spec {
 			t.Errorf("Scan: %s = %q, want %q", e.Unit, e.Spec, want[e.Unit])
+		}
+	}
+}
+
+// TestScanListsBadFiles: a drop-in that cannot be read, or sets no
+// expression, is listed with its error, and the others are still found.
+func TestScanListsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := Write(dir, "snapm-create@good.timer", "hourly"); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string][]byte{
+		"snapm-gc@reset.timer":    []byte("[Timer]\nOnCalendar=\n"),
+		"snapm-gc@empty.timer":    {},
+		"snapm-gc@long.timer":     []byte("[Timer]\n#" + strings.Repeat("x", maxSize+1) + "\nOnCalendar=daily\n"),
+		"snapm-create@dir.timer":  nil, // the drop-in is a directory
+		"snapm-create@junk.timer": {0xff, 0xfe, 0},
+	}
+	for unit, data := range bad {
+		if err := os.MkdirAll(Dir(dir, unit), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if data == nil {
+			os.Mkdir(Path(dir, unit), 0o755)
+			continue
+		}
+		if err := os.WriteFile(Path(dir, unit), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Longer than 64 KiB but within systemd's limit: read.
+	long := "snapm-create@longcomment.timer"
+	os.MkdirAll(Dir(dir, long), 0o755)
+	os.WriteFile(Path(dir, long), []byte("[Timer]\n#"+strings.Repeat("x", 100_000)+"\nOnCalendar=weekly\n"), 0o644)
+
+	got, err := Scan(dir, "snapm-create@", "snapm-gc@")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]Entry{}
+	for _, e := range got {
+		found[e.Unit] = e
+	}
+	if e := found["snapm-create@good.timer"]; e.Spec != "hourly" || e.Err != nil {
+		t.Errorf("good drop-in: %+v", e)
+	}
+	if e := found[long]; e.Spec != "weekly" || e.Err != nil {
+		t.Errorf("drop-in with a 100,000-byte comment: %+v", e)
+	}
+	for unit := range bad {
+		if e, ok := found[unit]; !ok || e.Err == nil || e.Spec != "" {
+			t.Errorf("%s: listed as %+v (listed: %t), want its error", unit, e, ok)
 		}
 	}
 }

@@ -21,18 +21,21 @@ import (
 // after subscribing to systemd's signals, so no change slips between the
 // read and the subscription.
 func (m *Manager) Adopt(ctx context.Context) error {
-	specs := map[Key]string{}
-	recs, err := m.store.load()
+	recs, bad, err := m.store.load()
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the state directory: %w", err)
 	}
+	for _, err := range bad {
+		m.log.Warn("unreadable timer record, ignoring it", zap.Error(err))
+	}
+	records := map[Key]string{}
 	for _, r := range recs {
 		key, err := parseKey(string(r.Type), r.Name)
 		if err != nil {
-			m.log.Warn("ignoring invalid timer in state file", zap.Error(err))
+			m.log.Warn("invalid timer in state file, ignoring it", zap.Error(err))
 			continue
 		}
-		specs[key] = r.Spec
+		records[key] = r.Spec
 	}
 	if err := dropin.CleanLeftovers(m.cfg.UnitDir, unitPrefixes()...); err != nil {
 		m.log.Warn("removing temporary files left by a crash, ignoring", zap.Error(err))
@@ -41,24 +44,24 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: scanning %s: %w", ErrIO, m.cfg.UnitDir, err)
 	}
-	dropIns := map[Key]bool{}
+	dropIns := map[Key]dropin.Entry{}
 	for _, e := range entries {
 		key, ok := ParseUnit(e.Unit)
 		if !ok {
-			m.log.Warn("ignoring drop-in of a unit with an unsupported name", zap.String("unit", e.Unit))
+			m.log.Warn("drop-in of a unit with an unsupported name, ignoring it", zap.String("unit", e.Unit))
 			continue
 		}
-		specs[key] = e.Spec
-		dropIns[key] = true
+		dropIns[key] = e
 	}
-	for key, spec := range specs {
-		t := m.adoptedTimer(key, spec)
-		t.dropIn = dropIns[key]
-		m.mu.Lock()
-		m.timers[key] = t
-		m.mu.Unlock()
+	for key, spec := range records {
+		if _, ok := dropIns[key]; !ok {
+			m.adopt(m.adoptedTimer(key, spec))
+		}
 	}
-	if err := m.readInBulk(ctx, ReadAll, entries); err != nil {
+	for key, e := range dropIns {
+		m.adopt(m.adoptedDropIn(key, e, records))
+	}
+	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
 	}
 	if err := m.readRuns(ctx, busyOrFailed); err != nil {
@@ -72,24 +75,51 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	m.mu.RUnlock()
 	m.log.Info("adopted timers", zap.Int("timers", n), zap.Int("drop_ins", len(dropIns)))
 	// What the bulk reads leave out (LastTrigger, systemd's own next
-	// elapse and calendar, the services' last runs) follows without
+	// elapse and calendar, and then the last run of the services of
+	// timers that have triggered) follows from the reader, without
 	// holding up the name.
-	go func() {
-		m.forEachParallel(ctx, func(t *Timer) {
-			if !t.loaded() {
-				return
-			}
-			if err := m.lockedRefresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
-				t.log.Warn("reading systemd state of adopted timer", zap.Error(err))
-			}
-		})
-		// After the timers: whether a service has a run to tell of
-		// depends on its timer's LastTrigger.
-		if err := m.readRuns(ctx, ranQuietly); err != nil && ctx.Err() == nil {
-			m.log.Warn("reading the services' last runs, ignoring", zap.Error(err))
+	m.mu.RLock()
+	for _, t := range m.timers {
+		t.mu.Lock()
+		if t.unit.loaded() {
+			m.owe(t, ReadUnit|readRun)
 		}
-	}()
+		t.mu.Unlock()
+	}
+	m.mu.RUnlock()
 	return nil
+}
+
+func (m *Manager) adopt(t *Timer) {
+	m.mu.Lock()
+	m.timers[t.key] = t
+	m.mu.Unlock()
+}
+
+// adoptedDropIn makes the timer of a drop-in found on disk. The drop-in is
+// what systemd runs: a record that says otherwise was written before the
+// drop-in changed while we were not running, and is rewritten. A drop-in
+// that cannot be read makes the timer invalid, with the record's
+// expression if there is one.
+func (m *Manager) adoptedDropIn(key Key, e dropin.Entry, records map[Key]string) *Timer {
+	recSpec, recorded := records[key]
+	if e.Err != nil {
+		t := m.adoptedTimer(key, recSpec)
+		t.dropIn, t.dropInErr = true, e.Err
+		t.snap = t.derive()
+		t.log.Warn("unreadable drop-in, the timer is invalid until it is written again", zap.Error(e.Err))
+		return t
+	}
+	t := m.adoptedTimer(key, e.Spec)
+	t.dropIn = true
+	t.snap = t.derive()
+	if recorded && recSpec != e.Spec {
+		t.log.Info("drop-in changed while the service was not running, saving it", zap.String("calendar", e.Spec), zap.String("was", recSpec))
+		if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: e.Spec}); err != nil {
+			t.log.Warn("saving the timer, ignoring", zap.Error(err))
+		}
+	}
+	return t
 }
 
 // adoptedTimer makes a timer for a spec found on disk, which may be one

@@ -344,10 +344,12 @@ func newEnv(t *testing.T, setup func(e *env)) *env {
 		setup(e)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	e.m = NewManager(ctx, Config{Systemd: e.sd, Calendar: cal, Observer: e.obs, Log: zap.NewNop(),
+	e.m = NewManager(Config{Systemd: e.sd, Calendar: cal, Observer: e.obs, Log: zap.NewNop(),
 		UnitDir: e.unitDir, RuntimeUnitDir: t.TempDir(), StateDir: e.state, Now: e.clock.Now})
 	e.sd.events = e.m
+	done := make(chan struct{})
+	go func() { defer close(done); e.m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 	return e
 }
 

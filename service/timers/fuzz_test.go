@@ -1,7 +1,6 @@
 package timers
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -45,10 +44,8 @@ func FuzzMethodArguments(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f.Cleanup(cancel)
 	unitDir := f.TempDir()
-	m := NewManager(ctx, Config{Calendar: calendar.Engine{Host: host}, Log: zap.NewNop(), UnitDir: unitDir, StateDir: f.TempDir()})
+	m := NewManager(Config{Calendar: calendar.Engine{Host: host}, Log: zap.NewNop(), UnitDir: unitDir, StateDir: f.TempDir()})
 	named := func(err error) bool {
 		return errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrInvalidCalendar)
 	}

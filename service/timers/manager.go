@@ -91,6 +91,12 @@ type Manager struct {
 	resyncReads Reads
 	// calendarChanged wakes the keeper of next elapses early.
 	calendarChanged chan struct{}
+	// owing holds the timers that owe a re-read (Timer.owed) and are
+	// waiting for the reader; owingMu guards it, owingWake wakes the
+	// reader.
+	owingMu   sync.Mutex
+	owing     map[*Timer]struct{}
+	owingWake chan struct{}
 
 	// resyncs counts re-reads of every timer, for the log and the
 	// benchmarks.
@@ -106,17 +112,30 @@ type Manager struct {
 // flight, so it cannot crowd out callers' operations.
 const refreshParallelism = 8
 
-// NewManager returns an empty manager; Adopt fills it from disk.
-func NewManager(ctx context.Context, cfg Config) *Manager {
+// NewManager returns an empty manager; Adopt fills it from disk, Run keeps
+// it current.
+func NewManager(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, log: cfg.Log, timers: map[Key]*Timer{},
-		refreshAll: make(chan struct{}, 1), calendarChanged: make(chan struct{}, 1)}
-	m.store = &store{dir: cfg.StateDir}
-	go m.refresher(ctx)
-	go m.keepElapsesCurrent(ctx)
-	return m
+	return &Manager{cfg: cfg, log: cfg.Log, store: &store{dir: cfg.StateDir}, timers: map[Key]*Timer{},
+		refreshAll: make(chan struct{}, 1), calendarChanged: make(chan struct{}, 1),
+		owing: map[*Timer]struct{}{}, owingWake: make(chan struct{}, 1)}
+}
+
+// Run does the manager's background work until ctx ends, and returns only
+// once all of it has stopped: resynchronizations, re-reads owed by busy or
+// half-known timers, and the keeping of next elapses.
+func (m *Manager) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context){m.refresher, m.reader, m.keepElapsesCurrent} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+	wg.Wait()
 }
 
 // Get returns the timer's state.

@@ -239,9 +239,10 @@ func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
 		// Nothing to read back: systemd sends the unit's PropertiesChanged
 		// before the JobRemoved that ended the wait, and they have been
 		// applied in order. LoadState is never signalled, but systemd
-		// starts only loaded units.
+		// starts only loaded units: no read is owed for it.
 		t.mu.Lock()
 		t.unit.LoadState = "loaded"
+		t.owed &^= readLoadState
 		t.publish(m.cfg.Observer)
 		t.mu.Unlock()
 		return true, nil

@@ -1,7 +1,6 @@
 package timers
 
 import (
-	"context"
 	"errors"
 	"os"
 	"slices"
@@ -21,10 +20,10 @@ func previewManager(t *testing.T) *Manager {
 	return managerWith(t, calendar.Engine{Host: calendar.UTC})
 }
 
+// managerWith is a manager for previews alone: they need none of its
+// background work, so it is not run.
 func managerWith(t *testing.T, cal Calendar) *Manager {
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	return NewManager(ctx, Config{Calendar: cal, Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
+	return NewManager(Config{Calendar: cal, Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
 }
 
 func TestParseCalendarAt(t *testing.T) {

@@ -15,7 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -44,7 +47,13 @@ var unitPatterns = func() []string {
 // busy for minutes. The drop-ins are read again too: a timer whose drop-in
 // changed on disk gets a full read of its own; entries are the drop-ins if
 // the caller has just scanned them, nil to scan them here.
-func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry) error {
+//
+// With mayHold, a unit file state that systemd has not loaded yet (a mask
+// or an unmask before the daemon-reload that systemctl sends next) is
+// held back, so that it is published together with what the reload
+// brings: held says so, and the caller reads again after the reload or,
+// if none comes, without holding.
+func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry, mayHold bool) (held bool, err error) {
 	var loaded map[string]UnitState
 	var seq uint64
 	var fileStates map[string]string
@@ -56,33 +65,34 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		units = append(units, t.key.Unit())
 	}
 	m.mu.RUnlock()
-	var err error
 	if reads&ReadUnit != 0 {
 		if loaded, seq, err = m.cfg.Systemd.LoadedUnits(ctx, unitPatterns); err != nil {
-			return fmt.Errorf("listing loaded timer units: %w", err)
+			return false, fmt.Errorf("listing loaded timer units: %w", err)
 		}
 	}
 	if reads&ReadUnitFile != 0 {
 		if fileStates, err = unitfiles.States(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, units); err != nil {
-			return fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
+			return false, fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
 		}
 	}
 	if entries == nil {
 		if entries, err = dropin.Scan(m.cfg.UnitDir, unitPrefixes()...); err != nil {
-			return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
+			return false, fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
 		}
 	}
-	specs := make(map[string]string, len(entries))
+	onDisk := make(map[string]dropin.Entry, len(entries))
 	for _, e := range entries {
-		specs[e.Unit] = e.Spec
+		onDisk[e.Unit] = e
 	}
-	// Timers busy with an operation are read on their own once it is
-	// over: the operation may have changed them after the bulk reads.
-	var readAlone []*Timer
 	for _, t := range all {
 		unlock, free := t.tryLock()
 		if !free {
-			readAlone = append(readAlone, t)
+			// Read on its own once its operation is over, which may have
+			// changed it after the bulk reads; never waited for here, so
+			// that a job hanging on one timer holds up no other.
+			t.mu.Lock()
+			m.owe(t, reads)
+			t.mu.Unlock()
 			continue
 		}
 		unit := t.key.Unit()
@@ -94,8 +104,8 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			}
 			known = err == nil
 		}
-		spec, dropIn := specs[unit]
-		delete(specs, unit)
+		e, dropIn := onDisk[unit]
+		delete(onDisk, unit)
 		t.mu.Lock()
 		// systemd never signals what a reload brings (TimersCalendar,
 		// NeedDaemonReload): a timer that needed one is read in full.
@@ -114,10 +124,20 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			}
 			t.applyRead(st, seq)
 		}
-		if known {
+		switch {
+		case !known:
+		case mayHold && fileState != t.unit.UnitFileState && t.unit.LoadState != "" &&
+			(t.unit.LoadState == "masked") != strings.HasPrefix(fileState, "masked"):
+			held = true
+		default:
 			t.unit.UnitFileState = fileState
 		}
-		changedOnDisk := dropIn != t.dropIn || (dropIn && spec != t.spec)
+		// A timer whose loaded configuration is not its drop-in's (a read
+		// made just before the reload that brought it, say) is read again
+		// in full: the list says nothing of it.
+		changedOnDisk := dropIn != t.dropIn || (dropIn && ((e.Err != nil) != (t.dropInErr != nil) || (e.Err == nil && e.Spec != t.spec))) ||
+			(reads&ReadUnit != 0 && dropIn && t.unit.loaded() && t.calErr == nil &&
+				(t.unit.NeedDaemonReload || !slices.Equal(t.unit.Calendars, []string{t.cal.Normalized})))
 		// A timer read again below is published once, when read: the
 		// list alone would show it half reloaded.
 		if !t.removed && !changedOnDisk && !reloaded {
@@ -136,18 +156,13 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			t.log.Warn("reading timer whose drop-in changed", zap.Error(refreshErr))
 		}
 	}
-	for _, t := range readAlone {
-		if err := m.lockedRefresh(ctx, t, reads); err != nil && ctx.Err() == nil {
-			t.log.Warn("reading timer", zap.Error(err))
-		}
-	}
 	// What is left are drop-ins of no timer: configured while we ran.
-	for unit := range specs {
+	for unit := range onDisk {
 		if key, ok := ParseUnit(unit); ok {
 			m.adoptNew(ctx, key)
 		}
 	}
-	return nil
+	return held, nil
 }
 
 // Reads says what a refresh re-reads of systemd's view.
@@ -162,6 +177,12 @@ const (
 	ReadUnit Reads = 1 << iota
 	ReadUnitFile
 	ReadAll = ReadUnit | ReadUnitFile
+	// readLoadState is ReadUnit owed only to learn LoadState, which a
+	// successful Start tells too.
+	readLoadState Reads = 1 << iota
+	// readRun is the last run of the timer's service, read only if the
+	// timer has triggered (owed with ReadUnit, which tells LastTrigger).
+	readRun
 )
 
 // refresh reads systemd's and the disk's view of t and publishes it. The
@@ -174,6 +195,15 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	var st UnitState
 	var seq uint64
 	var sdErr error
+	if reads&readLoadState != 0 {
+		reads = reads&^readLoadState | ReadUnit
+	}
+	t.mu.Lock()
+	t.owed &^= reads // what falls due from now on is read again
+	if reads&ReadUnit != 0 {
+		t.owed &^= readLoadState
+	}
+	t.mu.Unlock()
 	if reads&ReadUnit != 0 {
 		if st, seq, sdErr = m.cfg.Systemd.UnitState(ctx, unit); sdErr != nil {
 			sdErr = fmt.Errorf("reading state of %s: %w", unit, sdErr)
@@ -187,13 +217,15 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 			sdErr = errors.Join(sdErr, fmt.Errorf("reading unit file state of %s: %w", unit, err))
 		}
 	}
-	spec, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
-	if err != nil {
-		return errors.Join(sdErr, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err))
+	spec, dropIn, readErr := dropin.Read(m.cfg.UnitDir, unit)
+	if readErr != nil {
+		// There, but unreadable: the timer shows invalid, the rest as read.
+		dropIn = true
+		sdErr = errors.Join(sdErr, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, readErr))
 	}
 	t.mu.Lock()
-	t.dropIn = dropIn
-	edited := dropIn && spec != t.spec
+	t.dropIn, t.dropInErr = dropIn, readErr
+	edited := readErr == nil && dropIn && spec != t.spec
 	if edited {
 		// Someone changed the drop-in by hand; it is what systemd runs.
 		t.spec = spec
@@ -208,7 +240,10 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	}
 	// Only while systemd runs the schedule we have: syncConfig publishes
 	// its view once before the daemon-reload that brings a new one.
-	if t.unit.active() && t.systemdCalendar() == t.cal.Normalized && t.unit.NextElapse != 0 && t.cal.Next != 0 && t.unit.NextElapse != t.cal.Next {
+	// Both in the future: at an elapse the engine moves on a moment
+	// before or after systemd does.
+	now := uint64(m.cfg.Now().UnixMicro())
+	if t.unit.active() && t.systemdCalendar() == t.cal.Normalized && t.unit.NextElapse > now && t.cal.Next > now && t.unit.NextElapse != t.cal.Next {
 		t.log.Warn("systemd's next elapse differs from the engine's; systemd's is shown",
 			zap.Uint64("systemd_usec", t.unit.NextElapse), zap.Uint64("engine_usec", t.cal.Next), Disagreement)
 	}
@@ -224,19 +259,78 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	return sdErr
 }
 
-// lockedRefresh is refresh for callers that do not hold the operation
-// lock: adoption and resynchronization.
-func (m *Manager) lockedRefresh(ctx context.Context, t *Timer, reads Reads) error {
-	unlock, err := t.lock(ctx)
-	if err != nil {
-		return err
+// owe records that t must read reads again before its state is published
+// as known, and hands it to the reader; t.mu held.
+func (m *Manager) owe(t *Timer, reads Reads) {
+	t.owed |= reads
+	m.queue(t)
+}
+
+// queueIfOwed hands t to the reader if it still owes a read; called when
+// its operation lock is let go.
+func (m *Manager) queueIfOwed(t *Timer) {
+	t.mu.Lock()
+	owed := t.owed != 0 && !t.removed
+	t.mu.Unlock()
+	if owed {
+		m.queue(t)
+	}
+}
+
+func (m *Manager) queue(t *Timer) {
+	m.owingMu.Lock()
+	m.owing[t] = struct{}{}
+	m.owingMu.Unlock()
+	select {
+	case m.owingWake <- struct{}{}:
+	default:
+	}
+}
+
+// reader pays the reads timers owe, a batch at a time.
+func (m *Manager) reader(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.owingWake:
+		}
+		m.owingMu.Lock()
+		batch := make([]*Timer, 0, len(m.owing))
+		for t := range m.owing {
+			batch = append(batch, t)
+		}
+		clear(m.owing)
+		m.owingMu.Unlock()
+		forEachParallel(ctx, batch, func(t *Timer) { m.payOwed(ctx, t) })
+	}
+}
+
+// payOwed reads what t owes, unless an operation holds it: letting go of
+// it queues t again.
+func (m *Manager) payOwed(ctx context.Context, t *Timer) {
+	unlock, free := t.tryLock()
+	if !free {
+		return
 	}
 	defer unlock()
-	return m.refresh(ctx, t, reads)
+	t.mu.Lock()
+	reads, removed := t.owed, t.removed
+	t.owed = 0
+	t.mu.Unlock()
+	if reads == 0 || removed {
+		return
+	}
+	if err := m.refresh(ctx, t, reads); err != nil && ctx.Err() == nil {
+		t.log.Warn("reading timer, ignoring", zap.Error(err))
+	}
+	if reads&readRun != 0 {
+		m.readRunIfTriggered(ctx, t)
+	}
 }
 
 // UnitChanged applies a change systemd signalled for unit (seq orders it
-// against reads); apply sets the changed fields.
+// against reads); apply sets the fields the signal carries.
 func (m *Manager) UnitChanged(unit string, seq uint64, apply func(*UnitState)) {
 	key, ok := ParseUnit(unit)
 	if !ok {
@@ -255,6 +349,21 @@ func (m *Manager) UnitChanged(unit string, seq uint64, apply func(*UnitState)) {
 	}
 	apply(&t.unit)
 	t.seq = seq
+	// systemd sends a change as two signals, the timer's properties first
+	// and the unit's (which always carry ActiveState) last, "so clients
+	// can get atomic behaviour": publish once, with both applied.
+	var carried UnitState
+	apply(&carried)
+	if carried.ActiveState == "" {
+		return
+	}
+	if !t.unit.loaded() {
+		// systemd never signals LoadState, and has loaded the unit since
+		// we last read it (or it would not signal): publish what a read
+		// says rather than a guess.
+		m.owe(t, readLoadState)
+		return
+	}
 	t.publish(m.cfg.Observer)
 }
 
@@ -262,6 +371,13 @@ func (m *Manager) UnitChanged(unit string, seq uint64, apply func(*UnitState)) {
 // daemon-reload, of the unit files after someone else changed them, of
 // both when systemd reconnects. Bursts share one pass.
 func (m *Manager) Resync(reads Reads) {
+	if reads&ReadUnitFile != 0 {
+		// systemctl follows a change of unit files with the daemon-reload
+		// that makes systemd load it (unmask, say): read the units too, so
+		// that both are published as one change. systemd answers the read
+		// only once a reload under way is complete.
+		reads |= ReadUnit
+	}
 	m.resyncMu.Lock()
 	m.resyncReads |= reads
 	m.resyncMu.Unlock()
@@ -274,31 +390,55 @@ func (m *Manager) Resync(reads Reads) {
 // Resyncs counts the full re-reads done so far.
 func (m *Manager) Resyncs() uint64 { return m.resyncs.Load() }
 
+// maxHold bounds how long a change of unit files waits for the
+// daemon-reload that makes systemd load it.
+const maxHold = 500 * time.Millisecond
+
 func (m *Manager) refresher(ctx context.Context) {
+	// hold runs while a unit file state is held back.
+	hold := time.NewTimer(maxHold)
+	hold.Stop()
+	holding := false
 	for {
+		final := false
 		select {
 		case <-ctx.Done():
+			hold.Stop()
 			return
 		case <-m.refreshAll:
+		case <-hold.C:
+			final, holding = true, false
 		}
 		m.resyncMu.Lock()
 		reads := m.resyncReads
 		m.resyncReads = 0
+		if final {
+			reads = ReadAll
+		}
 		m.resyncMu.Unlock()
 		m.resyncs.Add(1)
-		if err := m.readInBulk(ctx, reads, nil); err != nil && ctx.Err() == nil {
-			m.log.Warn("resynchronizing timers", zap.Error(err))
+		held, err := m.readInBulk(ctx, reads, nil, !final)
+		if err != nil && ctx.Err() == nil {
+			m.log.Warn("resynchronizing timers, ignoring", zap.Error(err))
+		}
+		switch {
+		case held && !holding:
+			// The reload's resync reads the unit files again too.
+			m.resyncMu.Lock()
+			m.resyncReads |= ReadAll
+			m.resyncMu.Unlock()
+			hold.Reset(maxHold)
+			holding = true
+		case !held && holding:
+			hold.Stop()
+			holding = false
 		}
 	}
 }
 
-func (m *Manager) forEachParallel(ctx context.Context, fn func(t *Timer)) {
-	m.mu.RLock()
-	all := make([]*Timer, 0, len(m.timers))
-	for _, t := range m.timers {
-		all = append(all, t)
-	}
-	m.mu.RUnlock()
+// forEachParallel runs fn for each timer, a bounded number at a time, and
+// returns when all are done.
+func forEachParallel(ctx context.Context, all []*Timer, fn func(t *Timer)) {
 	sem := make(chan struct{}, refreshParallelism)
 	var wg sync.WaitGroup
 	for _, t := range all {

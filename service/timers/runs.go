@@ -182,9 +182,27 @@ func (m *Manager) readRuns(ctx context.Context, want func(listed UnitState, t *T
 // nothing; there are few of them.
 func busyOrFailed(listed UnitState, _ *Timer) bool { return listed.ActiveState != "inactive" }
 
-// ranQuietly picks what the background pass after adoption reads: an
-// inactive service whose timer has triggered, so it has a run to tell of.
-// t.mu held.
-func ranQuietly(listed UnitState, t *Timer) bool {
-	return listed.ActiveState == "inactive" && (t.unit.LastTrigger != 0 || t.run.ran())
+// readRunIfTriggered reads the last run of t's service when t has
+// triggered since boot and no run of it is known yet: a daemon adopting
+// thousands of timers that never ran makes no call for them.
+func (m *Manager) readRunIfTriggered(ctx context.Context, t *Timer) {
+	t.mu.Lock()
+	want := t.unit.LastTrigger != 0 && t.runSeq == 0
+	t.mu.Unlock()
+	if !want {
+		return
+	}
+	r, seq, err := m.cfg.Systemd.ServiceState(ctx, t.key.ServiceUnit())
+	if err != nil {
+		if ctx.Err() == nil {
+			t.log.Warn("reading the service's last run, ignoring", zap.Error(err))
+		}
+		return
+	}
+	t.mu.Lock()
+	t.applyRunRead(r, seq)
+	if !t.removed {
+		t.publish(m.cfg.Observer)
+	}
+	t.mu.Unlock()
 }

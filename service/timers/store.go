@@ -40,36 +40,46 @@ type store struct {
 
 func (s *store) recordDir() string { return filepath.Join(s.dir, recordDir) }
 
-// load returns every record, migrating a legacy document first.
-func (s *store) load() ([]record, error) {
+// load returns every record, migrating a legacy document first. A record
+// (or legacy document) that cannot be read is left as it is and reported
+// in bad: one bad file does not hide the others.
+func (s *store) load() (recs []record, bad []error, err error) {
 	if err := s.migrate(); err != nil {
-		return nil, err
+		bad = append(bad, err)
 	}
 	entries, err := os.ReadDir(s.recordDir())
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, bad, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, bad, fmt.Errorf("%w: %w", ErrIO, err)
 	}
-	recs := make([]record, 0, len(entries))
+	recs = make([]record, 0, len(entries))
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), atomicfile.TempPrefix) {
 			os.Remove(filepath.Join(s.recordDir(), e.Name())) // left by a crash mid-write
 			continue
 		}
-		path := filepath.Join(s.recordDir(), e.Name())
-		data, err := os.ReadFile(path)
+		r, err := readRecord(filepath.Join(s.recordDir(), e.Name()))
 		if err != nil {
-			return nil, err
-		}
-		var r record
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			bad = append(bad, err)
+			continue
 		}
 		recs = append(recs, r)
 	}
-	return recs, nil
+	return recs, bad, nil
+}
+
+func readRecord(path string) (record, error) {
+	var r record
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(data, &r)
+	}
+	if err != nil {
+		return record{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 func (s *store) migrate() error {

@@ -23,7 +23,7 @@ func TestStore(t *testing.T) {
 	if err := s.remove(b.key()); err != nil {
 		t.Errorf("removing a removed timer: %v", err)
 	}
-	got, err := s.load()
+	got, _, err := s.load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestStoreMigratesLegacyDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &store{dir: dir}
-	got, err := s.load()
+	got, _, err := s.load()
 	if err != nil {
 		t.Fatal(err)
 	}

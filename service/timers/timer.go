@@ -62,8 +62,13 @@ type Timer struct {
 	cal    calendar.Info
 	calErr error
 	dropIn bool
-	unit   UnitState
-	seq    uint64
+	// dropInErr says why the drop-in, which is there, cannot be read; the
+	// timer is invalid until it is written again.
+	dropInErr error
+	unit      UnitState
+	seq       uint64
+	// readSeq orders the reads of what systemd never signals.
+	readSeq uint64
 	// run is the service's state; runSeq orders its reads and signals.
 	run     RunState
 	runSeq  uint64
@@ -72,11 +77,17 @@ type Timer struct {
 	// that are folded into its first appearance.
 	announced bool
 	snap      Snapshot
+	// owed is what must be read again before the state can be trusted:
+	// set when a resync finds the timer busy, or a signal leaves its
+	// LoadState unknown. The reader pays it; whoever lets go of the
+	// operation lock hands the timer to the reader if it is still owed.
+	owed     Reads
+	released func(*Timer)
 }
 
 func (m *Manager) newTimer(key Key, spec string, cal calendar.Info, calErr error) *Timer {
 	t := &Timer{key: key, instance: m.instances.Add(1), op: make(chan struct{}, 1), log: m.log.With(zap.String("unit", key.Unit())),
-		spec: spec, cal: cal, calErr: calErr}
+		spec: spec, cal: cal, calErr: calErr, released: m.queueIfOwed}
 	t.snap = t.derive()
 	return t
 }
@@ -85,7 +96,7 @@ func (m *Manager) newTimer(key Key, spec string, cal calendar.Info, calErr error
 func (t *Timer) lock(ctx context.Context) (unlock func(), err error) {
 	select {
 	case t.op <- struct{}{}:
-		return func() { <-t.op }, nil
+		return t.unlock, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -95,10 +106,17 @@ func (t *Timer) lock(ctx context.Context) (unlock func(), err error) {
 func (t *Timer) tryLock() (unlock func(), ok bool) {
 	select {
 	case t.op <- struct{}{}:
-		return func() { <-t.op }, true
+		return t.unlock, true
 	default:
 		return nil, false
 	}
+}
+
+// unlock lets go of the operation lock, then hands the timer to the
+// reader if a read fell due while it was held.
+func (t *Timer) unlock() {
+	<-t.op
+	t.released(t)
 }
 
 // Snapshot returns the timer's published state.
@@ -123,14 +141,18 @@ func (t *Timer) derive() Snapshot {
 
 		NeedDaemonReload: t.unit.loaded() && t.unit.NeedDaemonReload,
 	}
+	if t.dropInErr != nil {
+		s.Status = StatusInvalid
+	}
 	if t.systemdCalendar() != "" {
 		s.Normalized = t.systemdCalendar()
 	}
-	if s.Running {
+	if s.Running && t.unit.NextElapse != 0 {
 		// While systemd runs the timer its own answer is the truth (it
 		// knows about accuracy, persistence, and the clock it really uses).
-		// It has none while the triggered service runs; the schedule still
-		// occurs.
+		// It has none while the triggered service runs, or between its
+		// signals of a change; the schedule still occurs, as the engine
+		// says.
 		s.NextElapse = t.unit.NextElapse
 	}
 	s.Occurs = s.NextElapse != 0 || t.cal.Next != 0
@@ -148,7 +170,7 @@ func (t *Timer) derive() Snapshot {
 // timer, when systemd has loaded the drop-in as it is on disk; "" when it
 // has not (or has several, which our drop-in never sets).
 func (t *Timer) systemdCalendar() string {
-	if !t.dropIn || !t.unit.loaded() || t.unit.NeedDaemonReload || len(t.unit.Calendars) != 1 {
+	if !t.dropIn || t.dropInErr != nil || !t.unit.loaded() || t.unit.NeedDaemonReload || len(t.unit.Calendars) != 1 {
 		return ""
 	}
 	return t.unit.Calendars[0]
@@ -160,19 +182,15 @@ func (t *Timer) applyRead(st UnitState, seq uint64) {
 	switch {
 	case seq == 0: // dbus.NoSequence: not read, or the read failed
 	case seq >= t.seq:
-		t.unit, t.seq = st, seq
-	default:
+		t.unit, t.seq, t.readSeq = st, seq, seq
+	case seq >= t.readSeq:
 		// A signal newer than this read was applied meanwhile. Keep its
-		// values, and take from the read only what systemd never signals.
-		t.unit.NeedDaemonReload = st.NeedDaemonReload
+		// values, and take from the read only what systemd never signals
+		// (TimersCalendar it only invalidates), unless a newer read gave
+		// them.
+		t.unit.NeedDaemonReload, t.unit.Calendars, t.readSeq = st.NeedDaemonReload, st.Calendars, seq
 	}
 	t.unit.UnitFileState = fileState
-}
-
-func (t *Timer) loaded() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.unit.loaded()
 }
 
 func (t *Timer) setUnitFileState(state string) {
@@ -187,9 +205,10 @@ func (t *Timer) unitFileState() string {
 	return t.unit.UnitFileState
 }
 
+// setDropIn records that we have just written or removed the drop-in.
 func (t *Timer) setDropIn(present bool) {
 	t.mu.Lock()
-	t.dropIn = present
+	t.dropIn, t.dropInErr = present, nil
 	t.mu.Unlock()
 }
 

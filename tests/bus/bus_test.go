@@ -39,12 +39,18 @@ type env struct {
 	conn    *dbus.Conn
 	unitDir string
 	addr    string
+	// stop stops the daemon and returns what daemon.Run did.
+	stop func() error
 }
 
 // start runs a private bus, the fake systemd and the daemon for one test.
 func start(t *testing.T, callTimeout time.Duration) *env {
+	return startIn(t, callTimeout, t.TempDir(), t.TempDir())
+}
+
+// startIn is start on the given unit and state directories.
+func startIn(t *testing.T, callTimeout time.Duration, unitDir, stateDir string) *env {
 	addr := testbus.Start(t)
-	unitDir := t.TempDir()
 	fake, err := fakesystemd.Start(addr, unitDir)
 	if err != nil {
 		t.Fatal(err)
@@ -53,12 +59,15 @@ func start(t *testing.T, callTimeout time.Duration) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(),
+		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: stateDir,
 			CallTimeout: callTimeout, Log: zaptest.NewLogger(t)})
 	}()
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
 			t.Errorf("daemon.Run: %v", err)
 		}
 	})
@@ -68,7 +77,7 @@ func start(t *testing.T, callTimeout time.Duration) *env {
 	}
 	t.Cleanup(func() { conn.Close() })
 	waitForName(t, conn)
-	return &env{t: t, fake: fake, conn: conn, unitDir: unitDir, addr: addr}
+	return &env{t: t, fake: fake, conn: conn, unitDir: unitDir, addr: addr, stop: stop}
 }
 
 func waitForName(t *testing.T, conn *dbus.Conn) {

@@ -109,6 +109,11 @@ func (f *Fake) Close() error { return f.bus().Close() }
 // systemd does on daemon-reexec: its subscribers are forgotten, the units
 // kept.
 func (f *Fake) Reexec() error {
+	// Released first: the bus frees the name of a closed connection only
+	// once it has seen it go, and the new claim must not race that.
+	if _, err := f.bus().ReleaseName(busName); err != nil {
+		return err
+	}
 	if err := f.bus().Close(); err != nil {
 		return err
 	}

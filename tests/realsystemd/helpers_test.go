@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,18 @@ func createRunning(t testing.TB, conn *dbus.Conn, typ, name, spec string) dbus.O
 	mustCall(t, conn, path, timerIf+".Enable")
 	mustCall(t, conn, path, timerIf+".Start")
 	return path
+}
+
+// preciseElapses makes unit fire on time, as an admin might, without
+// systemd's default minute of slack, so that a test sees elapses come.
+func preciseElapses(t testing.TB, unit string) {
+	t.Helper()
+	accuracy := ns.UnitDirPath(unit+".d", "20-accuracy.conf")
+	if err := os.MkdirAll(filepath.Dir(accuracy), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(accuracy, []byte("[Timer]\nAccuracySec=1us\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(accuracy)) })
 }

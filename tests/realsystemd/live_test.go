@@ -1,8 +1,6 @@
 package realsystemd
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -337,15 +335,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestElapseEmitsPropertiesChanged(t *testing.T) {
 	conn := connect(t)
 	const unit = "snapm-gc@elapsing.timer"
-	// As an admin might: fire without systemd's default one-minute slack.
-	accuracy := ns.UnitDirPath(unit+".d", "20-accuracy.conf")
-	if err := os.MkdirAll(filepath.Dir(accuracy), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(accuracy, []byte("[Timer]\nAccuracySec=1us\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(accuracy)) })
+	preciseElapses(t, unit)
 	path := create(t, conn, "gc", "elapsing", "*:*:0/2")
 	mustCall(t, conn, path, timerIf+".Enable")
 	ch := watch(t, conn, path)

@@ -1,0 +1,167 @@
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/calendar"
+)
+
+// idleSystemd has nothing loaded and does every job at once.
+type idleSystemd struct{}
+
+func (idleSystemd) EnableUnit(context.Context, string) error  { return nil }
+func (idleSystemd) DisableUnit(context.Context, string) error { return nil }
+func (idleSystemd) StartUnit(context.Context, string) error   { return nil }
+func (idleSystemd) StopUnit(context.Context, string) error    { return nil }
+func (idleSystemd) Reload(context.Context) error              { return nil }
+func (idleSystemd) UnitState(context.Context, string) (UnitState, uint64, error) {
+	return UnitState{}, 1, nil
+}
+func (idleSystemd) UnitFileState(context.Context, string) (string, error) { return "disabled", nil }
+func (idleSystemd) QueueStart(context.Context, string) error              { return nil }
+func (idleSystemd) ServiceState(context.Context, string) (RunState, uint64, error) {
+	return RunState{}, 1, nil
+}
+func (idleSystemd) LoadedUnits(context.Context, []string) (map[string]UnitState, uint64, error) {
+	return nil, 1, nil
+}
+
+// objects is an Observer that keeps the set of timers it was told of,
+// trusting the domain to tell of a key's removal before its next creation;
+// a removal can be held at its start.
+type objects struct {
+	mu       sync.Mutex
+	known    map[Key]bool
+	removing chan struct{} // closed when a removal begins, if not nil
+	proceed  chan struct{} // a removal waits for it, if not nil
+	changes  []Snapshot
+}
+
+func (o *objects) TimerAdded(s Snapshot) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.known[s.Key] = true
+}
+
+func (o *objects) TimerChanged(_, s Snapshot) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.changes = append(o.changes, s)
+}
+
+func (o *objects) TimerRemoved(s Snapshot) {
+	if o.removing != nil {
+		close(o.removing)
+		<-o.proceed
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.known, s.Key)
+}
+
+// runningSystemd runs every unit.
+type runningSystemd struct{ idleSystemd }
+
+func (runningSystemd) UnitState(context.Context, string) (UnitState, uint64, error) {
+	return UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", NextElapse: 1}, 1, nil
+}
+
+func newTestManager(t *testing.T, obs Observer) *Manager {
+	return newTestManagerWith(t, idleSystemd{}, obs)
+}
+
+func newTestManagerWith(t *testing.T, sd Systemd, obs Observer) *Manager {
+	t.Helper()
+	host, err := calendar.ZoneFromTZ("UTC0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewManager(Config{Systemd: sd, Calendar: calendar.Engine{Host: host}, Observer: obs,
+		Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
+}
+
+// TestRemoveKeepsKeyUntilGone: a Create of the name a Remove is still
+// withdrawing is refused, so no timer is left listed without its object
+// or its record.
+func TestRemoveKeepsKeyUntilGone(t *testing.T) {
+	obs := &objects{known: map[Key]bool{}}
+	m := newTestManager(t, obs)
+	ctx := context.Background()
+	old, err := m.Create(ctx, "gc", "race", "daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs.removing, obs.proceed = make(chan struct{}), make(chan struct{})
+	removed := make(chan error, 1)
+	go func() { removed <- m.Remove(ctx, old.Key) }()
+	<-obs.removing
+	_, createErr := m.Create(ctx, "gc", "race", "hourly")
+	close(obs.proceed)
+	if err := <-removed; err != nil {
+		t.Fatal(err)
+	}
+
+	_, getErr := m.Get("gc", "race")
+	obs.mu.Lock()
+	_, exported := obs.known[old.Key]
+	obs.mu.Unlock()
+	_, statErr := os.Stat(filepath.Join(m.cfg.StateDir, recordDir, old.Unit()))
+	switch {
+	case createErr == nil && (getErr != nil || !exported || statErr != nil):
+		t.Errorf("the timer created during the removal: Get %v, exported %t, record %v", getErr, exported, statErr)
+	case createErr != nil && !errors.Is(createErr, ErrTimerExists):
+		t.Errorf("Create during the removal: %v, want ErrTimerExists or success", createErr)
+	case createErr != nil && (getErr == nil || exported || statErr == nil):
+		t.Errorf("removed timer left behind: Get %v, exported %t, record %v", getErr, exported, statErr)
+	}
+}
+
+// TestCreateWithExpiredContext: a call whose context ended (polkit
+// answering at the timeout) fails or succeeds, but never panics.
+func TestCreateWithExpiredContext(t *testing.T) {
+	m := newTestManager(t, &objects{known: map[Key]bool{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// lock picks at random between a free lock and a done context.
+	for i := range 32 {
+		name := fmt.Sprintf("late%d", i)
+		if _, err := m.Create(ctx, "gc", name, "daily"); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Create %s: %v", name, err)
+		}
+	}
+}
+
+// TestSignalledChangePublishedOnce: systemd sends a change as the timer's
+// properties, then the unit's; the object changes once, with both.
+func TestSignalledChangePublishedOnce(t *testing.T) {
+	obs := &objects{known: map[Key]bool{}}
+	m := newTestManagerWith(t, runningSystemd{}, obs)
+	s, err := m.Create(context.Background(), "gc", "burst", "daily")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := s.Unit()
+	obs.mu.Lock()
+	obs.changes = nil
+	obs.mu.Unlock()
+	// An elapse, over: its time and the next, then the unit waiting again.
+	m.UnitChanged(unit, 10, func(u *UnitState) { u.NextElapse, u.LastTrigger = 7, 5 })
+	obs.mu.Lock()
+	early := len(obs.changes)
+	obs.mu.Unlock()
+	m.UnitChanged(unit, 11, func(u *UnitState) { u.ActiveState, u.SubState = "active", "waiting" })
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if early != 0 || len(obs.changes) != 1 || obs.changes[0].LastTrigger != 5 || obs.changes[0].NextElapse != 7 {
+		t.Errorf("published %d changes before the unit's half, %+v after, want none, then one with LastTrigger 5, NextElapse 7",
+			early, obs.changes)
+	}
+}
