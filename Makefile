@@ -54,8 +54,12 @@ run: requirements-run bin/snapm-timersctl
 
 # The whole suite: static checks, unit tests, private-bus tests with a
 # fault-injecting systemd1, and the real-systemd suite (root needed).
+# Tests that measure (TestLoad) append a summary line to SNAPM_TEST_SUMMARY,
+# shown after the suite: go test prints a passing package's output only with -v.
 test: requirements-test lint cockpit/dist/index.js
-	$(GO) test -race -count=1 -timeout 15m ./...
+	@rm -f bin/test-summary && mkdir -p bin
+	SNAPM_TEST_SUMMARY=$(CURDIR)/bin/test-summary $(GO) test -race -count=1 -timeout 15m ./...
+	@! test -f bin/test-summary || cat bin/test-summary
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./service/calendar
 	$(GO) test -run '^$$' -fuzz FuzzMethodArguments -fuzztime 15s ./service/timers
 	# The benchmark, short, so that it cannot rot; its times are not judged here.

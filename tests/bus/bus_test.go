@@ -436,6 +436,10 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 		paths = append(paths, e.create(name))
 		e.fake.Load("snapm-create@" + name + ".timer")
 	}
+	// The first reload is held until every Enable has read its stale unit
+	// and so needs one: then they are concurrent however slow the machine.
+	e.fake.HoldReload()
+	reads := e.fake.Calls("GetAll")
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i, p := range paths {
@@ -445,6 +449,10 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 			errs[i] = e.call(p, timerIf+".Enable").Err
 		}()
 	}
+	e.waitFor("every Enable to read its unit", func() bool {
+		return e.fake.Calls("GetAll") >= reads+n && e.fake.Calls("Reload") >= 1
+	})
+	e.fake.ReleaseReload()
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {

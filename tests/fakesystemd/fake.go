@@ -61,6 +61,8 @@ type Fake struct {
 	held   map[string][]heldJob
 	jobID  uint32
 	calls  map[string]int
+	// reloadHeld, when not nil, holds every Reload until it is closed.
+	reloadHeld chan struct{}
 }
 
 // Start claims org.freedesktop.systemd1 on the bus at address.
@@ -180,6 +182,21 @@ func (f *Fake) Release(method, unit string) {
 	for _, j := range jobs {
 		f.bus().Emit(managerPath, managerIface+".JobRemoved", j.id, j.path, unit, "done")
 	}
+}
+
+// HoldReload makes Reload calls wait until ReleaseReload.
+func (f *Fake) HoldReload() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reloadHeld = make(chan struct{})
+}
+
+// ReleaseReload lets the held Reload calls, and every later one, go on.
+func (f *Fake) ReleaseReload() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	close(f.reloadHeld)
+	f.reloadHeld = nil
 }
 
 // Calls counts the calls of method so far.
@@ -396,6 +413,12 @@ func (m manager) DisableUnitFiles(names []string, runtime bool) ([]change, *dbus
 func (m manager) Reload() *dbus.Error {
 	if err := m.f.begin("Reload"); err != nil {
 		return err
+	}
+	m.f.mu.Lock()
+	held := m.f.reloadHeld
+	m.f.mu.Unlock()
+	if held != nil {
+		<-held
 	}
 	m.f.bus().Emit(managerPath, managerIface+".Reloading", true)
 	m.f.mu.Lock()

@@ -133,7 +133,10 @@ func TestBusctl(t *testing.T) {
 	if out := busctl("call", busName, string(rootPath), managerIf, "CreateTimer", "sss", "create", "admin-busctl", "Sat,Sun 08:05:40"); out != `o "`+obj+`"` {
 		t.Fatalf("CreateTimer printed %q", out)
 	}
-	defer busctl("call", busName, string(rootPath), managerIf, "RemoveTimer", "o", obj)
+	t.Cleanup(func() {
+		busctl("call", busName, string(rootPath), managerIf, "RemoveTimer", "o", obj)
+		agreeWithSystemd(t)
+	})
 	for _, step := range []struct{ method, status string }{
 		{"Enable", "enabled"}, {"Start", "running"}, {"Stop", "enabled"}, {"Disable", "disabled"},
 	} {

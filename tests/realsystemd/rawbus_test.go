@@ -29,7 +29,7 @@ func rawCreateTimer(t *testing.T, name string, corrupt byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	t.Cleanup(func() { rc.Close() })
 	rc.SetDeadline(time.Now().Add(10 * time.Second))
 	edit := func(b []byte) {
 		if i := bytes.Index(b, []byte(marker)); i >= 0 {

@@ -61,7 +61,7 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 	if err := os.WriteFile(ns.UnitDirPath(own), []byte("[Timer]\nOnCalendar=daily\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(ns.UnitDirPath(own))
+	t.Cleanup(func() { os.Remove(ns.UnitDirPath(own)) })
 	got, err = unitfiles.States(unitfiles.Dirs{Persistent: ns.UnitDirPath()}, []string{own})
 	if _, ok := got[own]; ok || err != nil {
 		t.Errorf("a unit with a file of its own: %q %v", got[own], err)
