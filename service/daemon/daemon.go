@@ -94,7 +94,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() {
 		defer close(watched)
 		if err := watcher.Run(ctx, mgr.DiskChanged); err != nil {
-			log.Error("watching the unit directory; hand edits show only after a daemon-reload", zap.Error(err))
+			log.Error("watching the unit directory stopped; hand edits show only after a daemon-reload, ignoring", zap.Error(err))
 		}
 	}()
 	defer func() { cancel(); <-watched }()
