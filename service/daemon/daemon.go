@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// over, then come as one burst.
 	goLoop(func() {
 		if err := watcher.Run(ctx, mgr.DiskChanged); err != nil {
-			log.Error("watching the unit directory failed; hand edits show only after a daemon-reload", zap.Error(err))
+			log.Error("watching the unit directory stopped; hand edits show only after a daemon-reload, ignoring", zap.Error(err))
 		}
 	})
 	if err := srv.Export(mgr); err != nil {

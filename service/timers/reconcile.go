@@ -108,14 +108,21 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		delete(onDisk, unit)
 		t.mu.Lock()
 		// systemd never signals what a reload brings (TimersCalendar,
-		// NeedDaemonReload): a timer that needed one is read in full.
+		// NeedDaemonReload). A timer that needed one now runs its drop-in
+		// as it is on disk, which the engine reads as systemd does; one
+		// whose drop-in went runs the template's own schedule, which only
+		// systemd can tell: it is read in full.
 		reloaded := reads&ReadUnit != 0 && t.unit.NeedDaemonReload
+		readAgain := reloaded && !dropIn
 		if reads&ReadUnit != 0 {
 			st := loaded[unit]
 			if st.loaded() {
 				// What the list leaves out stays as last read or signalled;
 				// a fresh load or a reload has caught up with the disk.
 				st.NextElapse, st.LastTrigger, st.Calendars = t.unit.NextElapse, t.unit.LastTrigger, t.unit.Calendars
+				if reloaded {
+					st.NextElapse, st.Calendars = 0, nil
+				}
 				if st.active() && st.NextElapse == 0 {
 					// The engine's next elapse is systemd's (the differential
 					// tests hold it to that) until systemd's own is read.
@@ -140,7 +147,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 				(t.unit.NeedDaemonReload || !slices.Equal(t.unit.Calendars, []string{t.cal.Normalized})))
 		// A timer read again below is published once, when read: the
 		// list alone would show it half reloaded.
-		if !t.removed && !changedOnDisk && !reloaded {
+		if !t.removed && !changedOnDisk && !readAgain {
 			t.publish(m.cfg.Observer)
 		}
 		t.mu.Unlock()
@@ -148,7 +155,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		switch {
 		case changedOnDisk:
 			refreshErr = m.refresh(ctx, t, ReadAll)
-		case reloaded:
+		case readAgain:
 			refreshErr = m.refresh(ctx, t, ReadUnit)
 		}
 		unlock()
