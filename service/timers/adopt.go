@@ -2,8 +2,9 @@
 // service's own records) become objects.
 //
 // Locks: Adopt runs before the name is claimed, so no caller competes; it
-// takes Manager.mu only to insert, and each timer's operation lock only in
-// the background pass that reads what the bulk read leaves out.
+// takes Manager.mu only to insert and to walk the timers, and leaves what
+// the bulk read leaves out to the reader (reconcile.go), which takes each
+// timer's operation lock in turn.
 
 package timers
 

@@ -2,9 +2,10 @@
 // status table, per-timer serialization, reconciliation with systemd and
 // the disk, and persistence. It knows nothing of D-Bus.
 //
-// This file: the ports (Systemd, Calendar, Observer), the Manager and its
-// queries. Locks: Manager.mu guards the map of timers and is held only to
-// read or change it; queries take each Timer.mu briefly to copy a snapshot.
+// This file: the ports (Systemd, Calendar, Observer), the Manager, its
+// background work (Run) and its queries. Locks: Manager.mu guards the map
+// of timers and is held only to read or change it; queries take each
+// Timer.mu briefly to copy a snapshot.
 package timers
 
 import (

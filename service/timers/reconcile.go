@@ -5,9 +5,12 @@
 // Locks: a read of one timer runs under its operation lock (Timer.op), so
 // our own writes cannot race the read of the drop-in; the values are
 // applied under Timer.mu, ordered against signals by the bus's message
-// sequence numbers. resyncMu guards only the pending read mask. Manager.mu
-// is held just long enough to copy the timer list, never while waiting on
-// systemd.
+// sequence numbers. Nothing here waits for an operation lock: a timer
+// that is busy owes the read (Timer.owed, under Timer.mu), and the reader
+// pays it once the lock is let go. resyncMu guards only the pending read
+// mask, owingMu only the reader's queue (taken inside Timer.mu, never
+// around it). Manager.mu is held just long enough to copy the timer list,
+// never while waiting on systemd.
 
 package timers
 
