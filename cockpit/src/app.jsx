@@ -1,4 +1,4 @@
-import React, { useMemo, useState } from "react";
+import React, { useCallback, useMemo, useState } from "react";
 import {
     Alert, AlertActionCloseButton, AlertGroup, Button, Card, EmptyState, EmptyStateBody, EmptyStateHeader,
     EmptyStateIcon, Modal, ModalVariant, Page, PageSection, Spinner, Title,
@@ -68,16 +68,16 @@ export function App() {
     const [dialog, setDialog] = useState(null);
     const [errors, setErrors] = useState([]);
 
-    const addError = text => setErrors(errs => [...errs, { key: Date.now() + Math.random(), text }]);
+    const addError = useCallback(text => setErrors(errs => [...errs, { key: Date.now() + Math.random(), text }]), []);
     const existing = useMemo(() => new Set(model.timers.map(fullName)), [model.timers]);
 
-    const onAction = (timer, action) => {
+    const onAction = useCallback((timer, action) => {
         if (action === "Edit" || action === "Remove") {
             setDialog({ action, timer });
             return;
         }
         callTimer(timer, action).catch(ex => addError(cockpit.format(VERBS[action], fullName(timer), errorText(ex))));
-    };
+    }, [addError]);
 
     let body;
     if (model.state === "absent")

@@ -9,11 +9,47 @@ export const ROOT = "/com/redhat/Snapm/Timers";
 export const MANAGER = BUS + ".Manager";
 export const TIMER = BUS + ".Timer";
 
+// The Timer interface as this page knows it. Told to the bridge up front so
+// that it does not introspect each of possibly thousands of objects (one
+// round trip each) before the first row can show. Members that newer
+// daemons add still arrive in the objects' data, and one Introspect call
+// tells which methods the daemon really has.
+const ro = type => ({ flags: "r", type });
+const TIMER_META = {
+    [TIMER]: {
+        methods: { Enable: {}, Start: {}, Stop: {}, Disable: {}, SetCalendarSpec: { in: ["s"] } },
+        properties: {
+            Type: ro("s"),
+            Name: ro("s"),
+            Unit: ro("s"),
+            CalendarSpec: ro("s"),
+            Normalized: ro("s"),
+            Status: ro("s"),
+            Enabled: ro("b"),
+            Running: ro("b"),
+            NextElapse: ro("t"),
+            LastTrigger: ro("t"),
+            Occurs: ro("b"),
+        },
+        signals: {},
+    },
+};
+
 let client = null;
 function dbus() {
-    if (!client)
+    if (!client) {
         client = cockpit.dbus(BUS, { bus: "system", superuser: "try" });
+        client.meta(TIMER_META);
+    }
     return client;
+}
+
+// hasMethod asks the daemon itself whether an object has a method.
+function hasMethod(path, method) {
+    return call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
+            .then(([xml]) => new window.DOMParser().parseFromString(xml, "text/xml")
+                    .querySelector(`interface[name="${TIMER}"] > method[name="${method}"]`) !== null)
+            .catch(() => false);
 }
 
 export function call(path, iface, method, args) {
@@ -39,12 +75,8 @@ export function errorText(ex) {
 // A plain copy of a proxy: what the table renders. Members that only newer
 // daemons have (LastRun*, Activity, RunNow) are present only when the
 // daemon exposes them, so the page offers only what it can do.
-function snapshot(proxy) {
-    return {
-        ...proxy.data,
-        path: proxy.path,
-        canRunNow: typeof proxy.RunNow === "function",
-    };
+function snapshot(proxy, canRunNow) {
+    return { ...proxy.data, path: proxy.path, canRunNow };
 }
 
 // useTimers returns { state: "loading" | "ready" | "absent", problem, timers }.
@@ -55,31 +87,57 @@ export function useTimers() {
         const proxies = c.proxies(TIMER, ROOT);
         let ready = false;
         let pending = null;
-        // Signals arrive in bursts (a thousand timers at start, a reload
-        // touching many); one render per burst.
+        let canRunNow = false;
+        let probed = false;
+        // One plain copy per object, remade only when that object changes,
+        // so that a change re-renders one row, not a thousand.
+        const snaps = new Map();
+        // Whether timers have RunNow, asked once, of the first timer seen.
+        const probe = () => {
+            probed = true;
+            return hasMethod(snaps.keys().next().value, "RunNow").then(yes => {
+                canRunNow = yes;
+                for (const [path, t] of snaps)
+                    snaps.set(path, { ...t, canRunNow });
+            });
+        };
         const publish = () => {
             pending = null;
-            const timers = [];
-            for (const path in proxies)
-                if (proxies[path].valid)
-                    timers.push(snapshot(proxies[path]));
-            setModel({ state: "ready", problem: null, timers });
+            if (!probed && snaps.size > 0) {
+                probe().then(publish);
+                return;
+            }
+            setModel({ state: "ready", problem: null, timers: Array.from(snaps.values()) });
         };
-        const changed = () => {
+        // Signals arrive in bursts (a thousand timers at start, a reload
+        // touching many); one render per burst.
+        const schedule = () => {
             if (ready && pending === null)
                 pending = window.setTimeout(publish, 0);
+        };
+        const changed = (_ev, proxy) => {
+            if (proxy.valid)
+                snaps.set(proxy.path, snapshot(proxy, canRunNow));
+            schedule();
+        };
+        const removed = (_ev, proxy) => {
+            snaps.delete(proxy.path);
+            schedule();
         };
         const gone = problem => setModel({ state: "absent", problem, timers: [] });
         proxies.addEventListener("added", changed);
         proxies.addEventListener("changed", changed);
-        proxies.addEventListener("removed", changed);
-        c.addEventListener("close", (_ev, options) => gone(options.message || options.problem || null));
+        proxies.addEventListener("removed", removed);
+        c.addEventListener("close", (_ev, options) => gone(options.message || null));
         proxies.wait()
                 .then(() => {
+                    for (const path in proxies)
+                        if (proxies[path].valid)
+                            snaps.set(path, snapshot(proxies[path], canRunNow));
                     ready = true;
                     publish();
                 })
-                .catch(ex => gone(ex.message || ex.problem || null));
+                .catch(ex => gone(ex.message || null));
         return () => window.clearTimeout(pending);
     }, []);
     return model;

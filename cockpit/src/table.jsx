@@ -1,4 +1,4 @@
-import React, { useMemo, useState } from "react";
+import React, { memo, useMemo, useState } from "react";
 import {
     Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, EmptyStateHeader,
     EmptyStateIcon, FormSelect, FormSelectOption, SearchInput, Toolbar, ToolbarContent, ToolbarItem,
@@ -81,10 +81,8 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
     const [status, setStatus] = useState("all");
     const [sortBy, setSortBy] = useState({ index: 0, direction: "asc" });
 
-    const columns = useMemo(() => {
-        const lastRun = timers.some(t => t.LastRunResult !== undefined);
-        return COLUMNS.filter(c => !c.lastRun || lastRun);
-    }, [timers]);
+    const lastRun = timers.some(t => t.LastRunResult !== undefined);
+    const columns = useMemo(() => COLUMNS.filter(c => !c.lastRun || lastRun), [lastRun]);
 
     const rows = useMemo(() => {
         const needle = filter.toLowerCase();
@@ -163,27 +161,7 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
                         </Thead>
                         <Tbody>
                             {rows.map(t => (
-                                <Tr key={t.path} data-timer={fullName(t)}>
-                                    <Td dataLabel={columns[0].title} className="timer-name">{fullName(t)}</Td>
-                                    <Td dataLabel={columns[1].title}>
-                                        <Tooltip content={cockpit.format(_("Normalized: $0"), t.Normalized)}>
-                                            <span className="timer-spec" tabIndex={0}>{t.CalendarSpec}</span>
-                                        </Tooltip>
-                                    </Td>
-                                    <Td dataLabel={columns[2].title}><StatusLabel status={t.Status} /></Td>
-                                    <Td dataLabel={columns[3].title} className="timer-next">
-                                        <Time usec={t.NextElapse} now={now} none={_("Never")} />
-                                    </Td>
-                                    <Td dataLabel={columns[4].title} className="timer-last">
-                                        <Time usec={t.LastTrigger} now={now} none={_("Never")} />
-                                    </Td>
-                                    {columns.length > 5 && <Td dataLabel={columns[5].title}><LastRun timer={t} /></Td>}
-                                    <Td isActionCell>
-                                        {admin
-                                            ? <ActionsColumn items={rowActions(t, onAction)} />
-                                            : <DisabledKebab />}
-                                    </Td>
-                                </Tr>
+                                <Row key={t.path} t={t} columns={columns} admin={admin} now={now} onAction={onAction} />
                             ))}
                         </Tbody>
                     </Table>
@@ -191,6 +169,29 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
         </>
     );
 }
+
+// A row re-renders only when its timer, the clock or the access changes.
+const Row = memo(function Row({ t, columns, admin, now, onAction }) {
+    return (
+        <Tr data-timer={fullName(t)}>
+            <Td dataLabel={columns[0].title} className="timer-name">{fullName(t)}</Td>
+            <Td dataLabel={columns[1].title}>
+                <span className="timer-spec" title={cockpit.format(_("Normalized: $0"), t.Normalized)}>{t.CalendarSpec}</span>
+            </Td>
+            <Td dataLabel={columns[2].title}><StatusLabel status={t.Status} /></Td>
+            <Td dataLabel={columns[3].title} className="timer-next">
+                <Time usec={t.NextElapse} now={now} none={_("Never")} />
+            </Td>
+            <Td dataLabel={columns[4].title} className="timer-last">
+                <Time usec={t.LastTrigger} now={now} none={_("Never")} />
+            </Td>
+            {columns.length > 5 && <Td dataLabel={columns[5].title}><LastRun timer={t} /></Td>}
+            <Td isActionCell>
+                {admin ? <ActionsColumn items={rowActions(t, onAction)} /> : <DisabledKebab />}
+            </Td>
+        </Tr>
+    );
+});
 
 function CreateButton({ admin, onCreate }) {
     if (admin)

@@ -114,12 +114,17 @@ func withoutRunNow(items []string) []string {
 	return slices.DeleteFunc(items, func(s string) bool { return s == "Run now" })
 }
 
-// busStatus is the Status the daemon publishes for path.
+// busProps are the Timer properties the daemon publishes for path.
+func busProps(t *testing.T, conn *dbus.Conn, path dbus.ObjectPath) map[string]dbus.Variant {
+	t.Helper()
+	var all map[string]dbus.Variant
+	if err := busCall(conn, path, "org.freedesktop.DBus.Properties.GetAll", timerIf).Store(&all); err != nil {
+		t.Fatalf("properties of %s: %v", path, err)
+	}
+	return all
+}
+
 func busStatus(t *testing.T, conn *dbus.Conn, path dbus.ObjectPath) string {
 	t.Helper()
-	v, err := conn.Object(busName, path).GetProperty(timerIf + ".Status")
-	if err != nil {
-		t.Fatalf("Status of %s: %v", path, err)
-	}
-	return v.Value().(string)
+	return busProps(t, conn, path)["Status"].Value().(string)
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // A hang guard, not a timing assertion: the figures are printed.
-const hang = 20 * time.Second
+const hang = 60 * time.Second
 
 const (
 	busName   = "com.redhat.Snapm.Timers"
@@ -84,14 +84,28 @@ func inNS(t *testing.T, argv ...string) string {
 // when the test ends.
 func tab(t *testing.T, url string) context.Context {
 	t.Helper()
+	return tabWithin(t, url, hang)
+}
+
+// tabWithin is tab with a longer hang guard, for pages with many rows on
+// a machine that may be busy.
+func tabWithin(t *testing.T, url string, guard time.Duration) context.Context {
+	t.Helper()
+	ctx := blankTab(t)
+	doWithin(t, ctx, guard, chromedp.Navigate(url))
+	waitWithin[chromedp.Void](t, ctx, loaded, guard)
+	return ctx
+}
+
+// blankTab opens a new tab of the shared browser, closed when the test ends.
+func blankTab(t *testing.T) context.Context {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	// The tab's first run has no timeout: that would close the tab.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("opening a tab: %v", err)
 	}
-	do(t, ctx, chromedp.Navigate(url))
-	waitJS(t, ctx, loaded)
 	return ctx
 }
 
@@ -101,7 +115,12 @@ const loaded = `!!document.querySelector("#timers, #empty-state, #service-absent
 // do runs browser actions under the hang guard.
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, hang)
+	doWithin(t, ctx, hang, steps...)
+}
+
+func doWithin(t *testing.T, ctx context.Context, guard time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, guard)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("browser: %v", err)
@@ -120,17 +139,27 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-// waitJS waits until expr is true in the page, checking on every frame,
-// and returns how long that took.
-func waitJS(t *testing.T, ctx context.Context, expr string) time.Duration {
+// waitJS waits until expr is true in the page, checking on every frame.
+func waitJS(t *testing.T, ctx context.Context, expr string) {
 	t.Helper()
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, hang)
+	waitFor[chromedp.Void](t, ctx, expr)
+}
+
+// waitFor waits until expr is truthy in the page and returns its value.
+func waitFor[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	return waitWithin[T](t, ctx, expr, hang)
+}
+
+func waitWithin[T any](t *testing.T, ctx context.Context, expr string, guard time.Duration) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, guard)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(hang))); err != nil {
+	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(guard)))
+	if err != nil {
 		t.Fatalf("waiting for %s in the page: %v; the page says:\n%s", expr, err, pageText(t, ctx))
 	}
-	return time.Since(start)
+	return v
 }
 
 // rowSel is the table row of TYPE/NAME.
@@ -141,9 +170,9 @@ func rowStatusJS(name string) string {
 	return `(() => { const l = document.querySelector('` + rowSel(name) + ` .status-label'); return l ? l.dataset.status : ""; })()`
 }
 
-func waitStatus(t *testing.T, ctx context.Context, name, status string) time.Duration {
+func waitStatus(t *testing.T, ctx context.Context, name, status string) {
 	t.Helper()
-	return waitJS(t, ctx, rowStatusJS(name)+` === "`+status+`"`)
+	waitJS(t, ctx, rowStatusJS(name)+` === "`+status+`"`)
 }
 
 func kebab(name string) chromedp.CSS {

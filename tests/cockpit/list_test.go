@@ -2,6 +2,8 @@ package cockpit
 
 import (
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Existing timers, made through the bus and by systemd, are listed with
@@ -25,4 +27,28 @@ func TestListsExistingTimers(t *testing.T) {
 		waitStatus(t, ctx, name, want)
 	}
 	screenshot(t, ctx, "table")
+}
+
+// The page follows Cockpit's theme: the shell's "cockpit-style" event (and
+// localStorage shell:style) switch PatternFly's dark theme on and off.
+func TestFollowsDarkTheme(t *testing.T) {
+	conn := bus(t)
+	newTimer(t, conn, "create", "theme-running", "Mon..Fri 08:00", "Enable", "Start")
+	newTimer(t, conn, "gc", "theme-disabled", "weekly")
+	ctx := tab(t, rootURL)
+	waitStatus(t, ctx, "create/theme-running", "running")
+	background := `getComputedStyle(document.querySelector(".pf-v5-c-card")).backgroundColor`
+	light := eval[string](t, ctx, background)
+	setStyle := func(style string) {
+		eval[chromedp.Void](t, ctx, `localStorage.setItem("shell:style", "`+style+`"); window.dispatchEvent(new CustomEvent("cockpit-style", { detail: { style: "`+style+`" } }))`)
+	}
+	setStyle("dark")
+	t.Cleanup(func() { setStyle("auto") })
+	waitJS(t, ctx, `document.documentElement.classList.contains("pf-v5-theme-dark")`)
+	if dark := eval[string](t, ctx, background); dark == light {
+		t.Errorf("the card's background is %s in both themes", dark)
+	}
+	screenshot(t, ctx, "table-dark")
+	setStyle("light")
+	waitJS(t, ctx, `!document.documentElement.classList.contains("pf-v5-theme-dark")`)
 }

@@ -1,0 +1,69 @@
+package cockpit
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/godbus/dbus/v5"
+)
+
+const loadTimers = 1000
+
+// A hang guard for the 1,000-row page on a busy machine; the figures are
+// what count, and they are printed.
+const loadHang = 3 * time.Minute
+
+// With 1,000 timers: how long the table takes to render after navigation,
+// and how long an outside change takes to show. Figures, printed; the
+// hang guard is the only limit.
+func TestThousandTimers(t *testing.T) {
+	conn := bus(t)
+	paths := make([]dbus.ObjectPath, loadTimers)
+	var wg sync.WaitGroup
+	errs := make(chan error, loadTimers)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < loadTimers; i += 8 {
+				errs <- busCall(conn, rootPath, managerIf+".CreateTimer", "create", fmt.Sprintf("load-%04d", i), "daily").Store(&paths[i])
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	t.Cleanup(func() {
+		for _, p := range paths {
+			if p != "" {
+				busCall(conn, rootPath, managerIf+".RemoveTimer", p)
+			}
+		}
+	})
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const name = "create/load-0500"
+	for _, m := range []string{"Enable", "Start"} {
+		if err := busCall(conn, paths[500], timerIf+"."+m).Err; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ctx := blankTab(t)
+	doWithin(t, ctx, loadHang, chromedp.Navigate(rootURL))
+	rendered := waitWithin[float64](t, ctx, fmt.Sprintf(`document.querySelectorAll("tr[data-timer]").length >= %d && performance.now()`, loadTimers), loadHang)
+	t.Logf("%d timers: table rendered %.0f ms after navigation", loadTimers, rendered)
+	waitWithin[chromedp.Void](t, ctx, rowStatusJS(name)+` === "running"`, loadHang)
+
+	start := time.Now()
+	inNS(t, "systemctl", "stop", "snapm-create@load-0500.timer")
+	returned := time.Since(start)
+	waitWithin[chromedp.Void](t, ctx, rowStatusJS(name)+` === "enabled"`, loadHang)
+	t.Logf("%d timers: systemctl stop from outside shown in the row %v after it was issued (systemctl itself took %v)",
+		loadTimers, time.Since(start).Round(time.Millisecond), returned.Round(time.Millisecond))
+}
