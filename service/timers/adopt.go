@@ -11,6 +11,9 @@ package timers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -54,13 +57,15 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		}
 		dropIns[key] = e
 	}
-	for key, spec := range records {
+	// In the order of their units, so that adoption is the same every
+	// time (Instance numbers included).
+	for _, key := range adoptionOrder(records) {
 		if _, ok := dropIns[key]; !ok {
-			m.adopt(m.adoptedTimer(key, spec))
+			m.adopt(m.adoptedTimer(key, records[key]))
 		}
 	}
-	for key, e := range dropIns {
-		m.adopt(m.adoptedDropIn(key, e, records))
+	for _, key := range adoptionOrder(dropIns) {
+		m.adopt(m.adoptedDropIn(key, dropIns[key], records))
 	}
 	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
@@ -133,4 +138,8 @@ func (m *Manager) adoptedTimer(key Key, spec string) *Timer {
 		t.log.Warn("adopted timer has an invalid calendar expression", zap.Error(calErr))
 	}
 	return t
+}
+
+func adoptionOrder[V any](m map[Key]V) []Key {
+	return slices.SortedFunc(maps.Keys(m), func(a, b Key) int { return strings.Compare(a.Unit(), b.Unit()) })
 }

@@ -293,9 +293,6 @@ func TestAdoptOddFiles(t *testing.T) {
 	for name, tc := range map[string]struct {
 		// files maps "unit/REL" or "state/REL" to content.
 		files map[string]string
-		// skip says why the case waits for a change (issue 9 item 5):
-		// remove it once adoption tolerates the file.
-		skip string
 	}{
 		"a drop-in as snapm writes it": {files: map[string]string{
 			"unit/snapm-create@py.timer.d/10-oncalendar.conf": dropIn("Sat,Sun 08:05:40"),
@@ -320,28 +317,25 @@ func TestAdoptOddFiles(t *testing.T) {
 			"state/timers/.snapm-timersd-123": "{",
 			"state/timers/snapm-gc@rec.timer": record("gc", "rec", "weekly"),
 		}},
-		"a drop-in that only resets OnCalendar=": {skip: "adoption fails on it today", files: map[string]string{
+		"a drop-in that only resets OnCalendar=": {files: map[string]string{
 			"unit/snapm-create@reset.timer.d/10-oncalendar.conf": "[Timer]\nOnCalendar=\n",
 			"unit/snapm-create@fine.timer.d/10-oncalendar.conf":  dropIn("daily"),
 		}},
-		"an empty state record": {skip: "adoption fails on it today", files: map[string]string{
+		"an empty state record": {files: map[string]string{
 			"state/timers/snapm-gc@empty.timer": "",
 			"state/timers/snapm-gc@rec.timer":   record("gc", "rec", "weekly"),
 		}},
-		"a corrupt state record": {skip: "adoption fails on it today", files: map[string]string{
+		"a corrupt state record": {files: map[string]string{
 			"state/timers/snapm-gc@corrupt.timer": `{"type":"gc","na`,
 			"state/timers/snapm-gc@rec.timer":     record("gc", "rec", "weekly"),
 		}},
-		"a drop-in with a line longer than 64 KiB": {skip: "adoption fails on it today", files: map[string]string{
+		"a drop-in with a line longer than 64 KiB": {files: map[string]string{
 			"unit/snapm-create@long.timer.d/10-oncalendar.conf": "[Timer]\n#" + strings.Repeat("x", 70000) + "\nOnCalendar=daily\n",
 			"unit/snapm-create@fine.timer.d/10-oncalendar.conf": dropIn("daily"),
 		}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if tc.skip != "" {
-				t.Skip(tc.skip)
-			}
 			e := newEnv(t, func(e *env) {
 				for _, rel := range sortedKeys(tc.files) {
 					where, file, _ := strings.Cut(rel, "/")
