@@ -51,10 +51,17 @@ func (r RunState) ran() bool {
 }
 
 // activity maps the service's ActiveState: a oneshot service is
-// "activating" for as long as its command runs.
+// "activating" for as long as its command runs. systemd signals a start's
+// Service properties (a new ExecMainStartTimestamp, no exit yet, Result
+// reset to success) before its Unit ones (ActiveState): in between, the
+// run has started all the same, and "idle" beside a fresh "success" would
+// tell of a run that succeeded when it has only begun.
 func (r RunState) activity() Activity {
 	switch r.ActiveState {
 	case "activating", "active", "deactivating", "reloading", "refreshing":
+		return ActivityRunning
+	}
+	if r.ExecMainStart != 0 && r.ExecMainExit == 0 && r.ActiveState != "failed" {
 		return ActivityRunning
 	}
 	return ActivityIdle

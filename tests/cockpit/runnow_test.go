@@ -30,3 +30,30 @@ func TestRunNowOnlyWhereOffered(t *testing.T) {
 	}
 	t.Logf("the daemon has RunNow: %v, LastRunResult: %v", hasRunNow, hasLastRun)
 }
+
+// Run now through the page: the run happens (systemd's own view of the
+// service) and the row shows its outcome as systemd tells it. snapm is
+// not installed in this namespace, so the run cannot execute: a failure
+// the page must not show as success.
+func TestRunNowThroughPage(t *testing.T) {
+	conn := bus(t)
+	newTimer(t, conn, "gc", "run-page", "daily", "Enable", "Start")
+	const name, service = "gc/run-page", "snapm-gc@run-page.service"
+	ctx := tab(t, rootURL)
+	waitStatus(t, ctx, name, "running")
+	lastRun := `document.querySelector('` + rowSel(name) + ` .last-run')?.dataset.result`
+	waitJS(t, ctx, `!!document.querySelector('`+rowSel(name)+` .last-run')`)
+	if got := eval[string](t, ctx, lastRun); got != "" {
+		t.Fatalf("before any run the row shows %q", got)
+	}
+	action(t, ctx, name, "Run now")
+	got := waitFor[string](t, ctx, `(r => r && r !== "running" ? r : null)(`+lastRun+`)`)
+	if want := inNS(t, "systemctl", "show", "-P", "Result", service); got != want {
+		t.Errorf("the row shows the result %q, systemctl show says %q", got, want)
+	}
+	status := inNS(t, "systemctl", "show", "-P", "ExecMainStatus", service)
+	if label := text(t, ctx, rowSel(name)+" .last-run"); got == "success" || !strings.Contains(label, status) {
+		t.Errorf("the row's last run reads %q (result %s, exit status %s)", label, got, status)
+	}
+	screenshot(t, ctx, "last-run-failed")
+}

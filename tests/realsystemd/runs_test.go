@@ -89,7 +89,10 @@ func runState(t *testing.T, conn *dbus.Conn, path dbus.ObjectPath) map[string]an
 
 // activityFlips follows PropertiesChanged on path until Activity went to
 // running and back to idle, and returns every Activity value signalled.
-func activityFlips(t *testing.T, ch <-chan *dbus.Signal, path dbus.ObjectPath) []string {
+// state is the object before the run: it is kept current, and a published
+// state that shows a run begun after since (usec) as idle but not ended, a
+// false "succeeded", fails the test.
+func activityFlips(t *testing.T, ch <-chan *dbus.Signal, path dbus.ObjectPath, state map[string]any, since uint64) []string {
 	t.Helper()
 	var flips []string
 	deadline := time.After(30 * time.Second) // a hang guard, not a latency bound
@@ -98,6 +101,12 @@ func activityFlips(t *testing.T, ch <-chan *dbus.Signal, path dbus.ObjectPath) [
 		case sig := <-ch:
 			if sig.Path != path || sig.Name != propsIf+".PropertiesChanged" {
 				continue
+			}
+			for k, v := range sig.Body[1].(map[string]dbus.Variant) {
+				state[k] = v.Value()
+			}
+			if state["Activity"] == "idle" && state["LastRunStart"].(uint64) >= since && state["LastRunEnd"] == uint64(0) {
+				t.Errorf("published a run that began but shows idle and not ended: %v", state)
 			}
 			if v, ok := sig.Body[1].(map[string]dbus.Variant)["Activity"]; ok {
 				flips = append(flips, v.Value().(string))
@@ -132,13 +141,14 @@ func TestRunNow(t *testing.T) {
 			// an unreferenced service's run as soon as it ends.
 			path := createRunning(t, conn, "create", timer, "daily")
 			unit := "snapm-create@" + timer + ".service"
-			if got := runState(t, conn, path); got["LastRunResult"] != "" || got["Activity"] != "idle" || got["LastRunStart"] != uint64(0) {
-				t.Fatalf("before any run: %v", got)
+			state := runState(t, conn, path)
+			if state["LastRunResult"] != "" || state["Activity"] != "idle" || state["LastRunStart"] != uint64(0) {
+				t.Fatalf("before any run: %v", state)
 			}
 			ch := watch(t, conn, path)
 			before := usecNow()
 			mustCall(t, conn, path, timerIf+".RunNow")
-			flips := activityFlips(t, ch, path)
+			flips := activityFlips(t, ch, path, state, before)
 			got, want := runState(t, conn, path), systemdRun(t, unit)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("after the run the timer says\n%v\nsystemctl show says\n%v", got, want)
