@@ -198,6 +198,19 @@ var licenses = []struct {
 	{"MPL-2.0", []string{"Mozilla Public License", "2.0"}, ""},
 }
 
+// pseudoVersion is a Go pseudo-version: base-timestamp-commit.
+var pseudoVersion = regexp.MustCompile(`^(\d+\.\d+\.\d+)-(?:0\.)?(\d{14})-([0-9a-f]{12})$`)
+
+// rpmVersion is a module version as RPM takes it: a pseudo-version's
+// dashes are not allowed, so it is written as Fedora's Go packaging does,
+// BASE^TIMESTAMPgCOMMIT.
+func rpmVersion(v string) string {
+	if m := pseudoVersion.FindStringSubmatch(v); m != nil {
+		return m[1] + "^" + m[2] + "g" + m[3]
+	}
+	return v
+}
+
 // checkBundled holds the spec to vendor/modules.txt: a
 // "Provides: bundled(golang(MODULE)) = VERSION" per module, and every
 // vendored license in the License: expression.
@@ -213,7 +226,7 @@ func checkBundled(t *testing.T, parsed string, vendor map[string][]byte) {
 		t.Fatal("vendor/modules.txt lists no module")
 	}
 	for _, m := range modules {
-		module, version := m[1], m[2]
+		module, version := m[1], rpmVersion(m[2])
 		provides := fmt.Sprintf("Provides:       bundled(golang(%s)) = %s", module, version)
 		if !strings.Contains(parsed, provides+"\n") {
 			t.Errorf("%s lacks the line %q (vendor/modules.txt has %s v%s)", spec, provides, module, version)

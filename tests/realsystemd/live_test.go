@@ -229,6 +229,8 @@ func TestIntrospectionMatchesXML(t *testing.T) {
 		"ListTimers":      nil,
 		"RemoveTimer":     {doomed},
 		"ParseCalendar":   {"daily", uint32(2)},
+		"ParseCalendarAt": {"daily", uint64(1_700_000_000_000_000), uint32(2)},
+		"RunNow":          nil,
 		"Enable":          nil,
 		"Start":           nil,
 		"Stop":            nil,
