@@ -1,0 +1,51 @@
+package realsystemd
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/snapm/snapm-timersd/tests/sysns"
+)
+
+// TestCLICompletion: the bash completion, as make install installs it,
+// completes verbs, and timer names from the live daemon.
+func TestCLICompletion(t *testing.T) {
+	buildCtl(t)
+	conn := connect(t)
+	create(t, conn, "create", "completed", "daily")
+	create(t, conn, "gc", "completed-too", "weekly")
+	script := filepath.Join(sysns.RepoRoot(), "shell-completion", "bash", "snapm-timersctl")
+	complete := func(line ...string) []string {
+		t.Helper()
+		// The words as bash splits them, the last one being completed;
+		// the CLI on PATH as installed.
+		words := "snapm-timersctl"
+		for _, w := range line {
+			words += " '" + w + "'"
+		}
+		prog := `source /usr/share/bash-completion/bash_completion && source "$1" &&
+			ln -sf ` + ctlInNS + ` /tmp/snapm-timersctl && PATH=/tmp:$PATH &&
+			COMP_WORDS=(` + words + `) && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) &&
+			COMP_LINE="${COMP_WORDS[*]}" && COMP_POINT=${#COMP_LINE} &&
+			_snapm_timersctl && printf '%s\n' "${COMPREPLY[@]}"`
+		r := runIn(t, 0, "bash", "-c", prog, "bash", script)
+		if r.code != 0 {
+			t.Fatalf("completing %q: exit %d: %s", line, r.code, r.stderr)
+		}
+		return strings.Fields(r.stdout)
+	}
+	if got := complete("st"); !slices.Equal(got, []string{"status", "start", "stop"}) && !slices.Equal(got, []string{"start", "status", "stop"}) {
+		t.Errorf("verbs for st: %q", got)
+	}
+	got := complete("status", "")
+	for _, want := range []string{"create/completed", "gc/completed-too"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("timers completed for status: %q, want %s among them", got, want)
+		}
+	}
+	if got := complete("create", "g"); !slices.Equal(got, []string{"gc"}) {
+		t.Errorf("types for create g: %q", got)
+	}
+}
