@@ -142,15 +142,15 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		default:
 			t.unit.UnitFileState = fileState
 		}
-		// A timer whose loaded configuration is not its drop-in's (a read
-		// made just before the reload that brought it, say) is read again
-		// in full: the list says nothing of it.
-		changedOnDisk := dropIn != t.dropIn || (dropIn && ((e.Err != nil) != (t.dropInErr != nil) || (e.Err == nil && e.Spec != t.spec))) ||
-			(reads&ReadUnit != 0 && dropIn && t.unit.loaded() && t.calErr == nil &&
-				(t.unit.NeedDaemonReload || !slices.Equal(t.unit.Calendars, []string{t.cal.Normalized})))
+		changedOnDisk := dropIn != t.dropIn || (dropIn && ((e.Err != nil) != (t.dropInErr != nil) || (e.Err == nil && e.Spec != t.spec)))
+		// A timer whose loaded calendar, as last read, is not its
+		// drop-in's (read just before the reload that brought it, say) has
+		// its unit read again: the list says nothing of calendars.
+		staleCalendar := reads&ReadUnit != 0 && dropIn && t.calErr == nil && t.unit.loaded() &&
+			len(t.unit.Calendars) > 0 && !slices.Equal(t.unit.Calendars, []string{t.cal.Normalized})
 		// A timer read again below is published once, when read: the
 		// list alone would show it half reloaded.
-		if !t.removed && !changedOnDisk && !readAgain {
+		if !t.removed && !changedOnDisk && !readAgain && !staleCalendar {
 			t.publish(m.cfg.Observer)
 		}
 		t.mu.Unlock()
@@ -158,7 +158,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		switch {
 		case changedOnDisk:
 			refreshErr = m.refresh(ctx, t, ReadAll)
-		case readAgain:
+		case readAgain || staleCalendar:
 			refreshErr = m.refresh(ctx, t, ReadUnit)
 		}
 		unlock()
