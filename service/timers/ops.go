@@ -91,8 +91,14 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	}
 	m.announce(t)
 	m.pokeElapses()
-	// The unit may already be known to systemd (say, enabled by hand); the
-	// status must say so from the start.
+	// The unit may already be known to systemd (say, enabled or started by
+	// hand); the status must say so from the start. The enablement comes
+	// from the symlinks, no call. The runtime state costs one GetUnit (and
+	// a GetAll only if systemd has the unit loaded): a unit loaded or
+	// started before we knew of it left no trace we could have kept, as
+	// the signals of units we did not know are dropped, and keeping a set
+	// of every loaded snapm unit from UnitNew/UnitRemoved would put a
+	// second, unordered source of truth beside the reads.
 	if err := m.refresh(ctx, t, ReadAll); err != nil {
 		t.log.Warn("reading systemd state of new timer", zap.Error(err))
 	}

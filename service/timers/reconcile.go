@@ -179,10 +179,9 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 type Reads uint8
 
 // ReadUnit is the runtime state (GetUnit and GetAll); ReadUnitFile the
-// unit file state, which systemd computes from the disk on each call: it
-// costs more than the rest together and grows with the number of enabled
-// units, and it changes only through Enable and Disable (which read it) or
-// an outside change of unit files (which resyncs it).
+// unit file state, read from the symlinks (see unitFileState): it changes
+// only through Enable and Disable (which read it) or an outside change of
+// unit files (which resyncs it).
 const (
 	ReadUnit Reads = 1 << iota
 	ReadUnitFile
@@ -221,7 +220,7 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	}
 	fileStateNow := t.unitFileState()
 	if reads&ReadUnitFile != 0 {
-		if state, err := m.cfg.Systemd.UnitFileState(ctx, unit); err == nil {
+		if state, err := m.unitFileState(ctx, unit); err == nil {
 			fileStateNow = state
 		} else {
 			sdErr = errors.Join(sdErr, fmt.Errorf("reading unit file state of %s: %w", unit, err))
@@ -267,6 +266,23 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 		return errors.Join(sdErr, m.store.put(record{Type: t.key.Type, Name: t.key.Name, Spec: spec}))
 	}
 	return sdErr
+}
+
+// unitFileState is what systemd's GetUnitFileState answers for unit, read
+// from the symlinks as systemd itself reads them: asking systemd costs a
+// walk of every .wants directory (4.4 ms, 14 ms at 4,000 timers), and the
+// UnitFileState property of a loaded unit is no substitute, as systemd 252
+// computes it once and keeps it until the next daemon-reload. Only a unit
+// with a file of its own is left for systemd to judge.
+func (m *Manager) unitFileState(ctx context.Context, unit string) (string, error) {
+	state, known, err := unitfiles.State(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, unit)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	if known {
+		return state, nil
+	}
+	return m.cfg.Systemd.UnitFileState(ctx, unit)
 }
 
 // owe records that t must read reads again before its state is published

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Dirs are where enablement and masks live: the persistent configuration
@@ -76,22 +77,109 @@ func States(d Dirs, units []string) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(units))
 	for _, u := range units {
-		switch {
-		case persistent.own[u] == "file" || runtime.own[u] == "file":
-			continue // a unit file of its own: ask systemd
-		case persistent.own[u] == "mask":
-			out[u] = "masked"
-		case runtime.own[u] == "mask":
-			out[u] = "masked-runtime"
-		case persistent.enabled[u]:
-			out[u] = "enabled"
-		case runtime.enabled[u]:
-			out[u] = "enabled-runtime"
-		default:
-			out[u] = "disabled"
+		if state, ok := decide(persistent.own[u], runtime.own[u], persistent.enabled[u], runtime.enabled[u]); ok {
+			out[u] = state
 		}
 	}
 	return out, nil
+}
+
+// State is States for one unit. It looks at the unit's own name in each
+// directory and in each dependency directory, not at every entry: its
+// cost stays flat however many timers are enabled.
+func State(d Dirs, unit string) (state string, known bool, err error) {
+	look := func(dir string) (own string, enabled bool, err error) {
+		if dir == "" {
+			return "", false, nil // not configured: nothing there
+		}
+		own, err = ownEntry(filepath.Join(dir, unit))
+		if err != nil || own == "file" {
+			return own, false, err
+		}
+		// The entries' types come with their names (no stat each); like
+		// systemd, only real directories count.
+		entries, err := readDirUnsorted(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return own, false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		for _, e := range entries {
+			if !e.IsDir() || !hasDependencySuffix(e.Name()) {
+				continue
+			}
+			fi, err := os.Lstat(filepath.Join(dir, e.Name(), unit))
+			if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				return own, true, nil
+			}
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return "", false, err
+			}
+		}
+		return own, false, nil
+	}
+	pOwn, pEnabled, err := look(d.Persistent)
+	if err != nil {
+		return "", false, err
+	}
+	rOwn, rEnabled, err := look(d.Runtime)
+	if err != nil {
+		return "", false, err
+	}
+	state, known = decide(pOwn, rOwn, pEnabled, rEnabled)
+	return state, known, nil
+}
+
+// readDirUnsorted is os.ReadDir without the sort, which State has no use
+// for.
+func readDirUnsorted(dir string) ([]fs.DirEntry, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
+}
+
+// ownEntry says what path, a unit's name in a unit directory, is: "mask",
+// "file" (a unit file of its own, or a link to one) or "" (nothing).
+func ownEntry(path string) (string, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if target, err := os.Readlink(path); err == nil && target == "/dev/null" {
+			return "mask", nil
+		}
+	}
+	if fi.IsDir() {
+		return "", nil
+	}
+	return "file", nil
+}
+
+// decide is GetUnitFileState's answer from what the persistent and the
+// runtime directory hold; known is false for a unit file of its own,
+// which only systemd can judge.
+func decide(persistentOwn, runtimeOwn string, persistentEnabled, runtimeEnabled bool) (state string, known bool) {
+	switch {
+	case persistentOwn == "file" || runtimeOwn == "file":
+		return "", false
+	case persistentOwn == "mask":
+		return "masked", true
+	case runtimeOwn == "mask":
+		return "masked-runtime", true
+	case persistentEnabled:
+		return "enabled", true
+	case runtimeEnabled:
+		return "enabled-runtime", true
+	}
+	return "disabled", true
 }
 
 func hasDependencySuffix(name string) bool {

@@ -402,7 +402,7 @@ func sequential(e *env, r *report, n int) error {
 	r.add(row{Section: section, Name: fmt.Sprintf("systemd alone: the same with the %d timers running", n), Samples: after})
 	r.add(row{Section: section, Name: "systemd alone, each timer with a new UNIT.d drop-in: before the run", Samples: aloneDropIn})
 	r.add(row{Section: section, Name: fmt.Sprintf("systemd alone, each timer with a new UNIT.d drop-in: with the %d timers running", n), Samples: afterDropIn})
-	return nil
+	return sideBySide(e, r, section, 40)
 }
 
 // systemdAloneBoth is systemdAlone for 20 timers on the template alone and
@@ -430,48 +430,116 @@ func systemdAlone(e *env, tag string, count int) ([]time.Duration, error) {
 
 // timeSystemdAlone times count fresh timers, each after prepare (untimed).
 func timeSystemdAlone(e *env, tag string, count int, prepare func(unit string) error) ([]time.Duration, error) {
-	conn, err := connect(e.ns)
+	sd, err := newDirect(e)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if err := conn.AddMatchSignal(dbus.WithMatchSender(sdName), dbus.WithMatchMember("JobRemoved")); err != nil {
-		return nil, err
-	}
-	ch := make(chan *dbus.Signal, 256)
-	conn.Signal(ch)
-	sd := conn.Object(sdName, sdPath)
-	if err := sd.Call(sdManager+".Subscribe", 0).Err; err != nil {
-		return nil, err
-	}
-	done := map[dbus.ObjectPath]bool{}
+	defer sd.close()
 	var d []time.Duration
 	for i := 0; i < count; i++ {
 		unit := aloneUnit(tag, i)
 		if err := prepare(unit); err != nil {
 			return nil, err
 		}
-		start := time.Now()
-		if err := sd.Call(sdManager+".EnableUnitFiles", 0, []string{unit}, false, true).Err; err != nil {
+		took, err := sd.enableStart(unit)
+		if err != nil {
 			return nil, err
 		}
-		var job dbus.ObjectPath
-		if err := sd.Call(sdManager+".StartUnit", 0, unit, "replace").Store(&job); err != nil {
-			return nil, err
-		}
-		for !done[job] {
-			select {
-			case sig := <-ch:
-				if p, ok := sig.Body[1].(dbus.ObjectPath); ok && sig.Name == sdManager+".JobRemoved" {
-					done[p] = true
-				}
-			case <-time.After(30 * time.Second):
-				return nil, fmt.Errorf("no JobRemoved for %s", unit)
-			}
-		}
-		d = append(d, time.Since(start))
+		d = append(d, took)
 	}
 	return d, nil
+}
+
+// direct is a client of systemd itself, subscribed to its job results.
+type direct struct {
+	conn *dbus.Conn
+	sd   dbus.BusObject
+	ch   chan *dbus.Signal
+	done map[dbus.ObjectPath]bool
+}
+
+func newDirect(e *env) (*direct, error) {
+	conn, err := connect(e.ns)
+	if err != nil {
+		return nil, err
+	}
+	d := &direct{conn: conn, sd: conn.Object(sdName, sdPath), ch: make(chan *dbus.Signal, 256), done: map[dbus.ObjectPath]bool{}}
+	if err := conn.AddMatchSignal(dbus.WithMatchSender(sdName), dbus.WithMatchMember("JobRemoved")); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.Signal(d.ch)
+	if err := d.sd.Call(sdManager+".Subscribe", 0).Err; err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *direct) close() { d.conn.Close() }
+
+// enableStart times EnableUnitFiles + StartUnit of unit, to the end of
+// the start job.
+func (d *direct) enableStart(unit string) (time.Duration, error) {
+	start := time.Now()
+	if err := d.sd.Call(sdManager+".EnableUnitFiles", 0, []string{unit}, false, true).Err; err != nil {
+		return 0, err
+	}
+	var job dbus.ObjectPath
+	if err := d.sd.Call(sdManager+".StartUnit", 0, unit, "replace").Store(&job); err != nil {
+		return 0, err
+	}
+	for !d.done[job] {
+		select {
+		case sig := <-d.ch:
+			if p, ok := sig.Body[1].(dbus.ObjectPath); ok && sig.Name == sdManager+".JobRemoved" {
+				d.done[p] = true
+			}
+		case <-time.After(30 * time.Second):
+			return 0, fmt.Errorf("no JobRemoved for %s", unit)
+		}
+	}
+	return time.Since(start), nil
+}
+
+// sideBySide times, in turns, CreateTimer+Enable+Start of a fresh timer
+// through the daemon and EnableUnitFiles+StartUnit of a fresh timer whose
+// drop-in was written beforehand (untimed) asked of systemd directly: the
+// daemon's overhead is the difference of each pair, so that a busy moment
+// weighs on both sides alike.
+func sideBySide(e *env, r *report, section string, pairs int) error {
+	sd, err := newDirect(e)
+	if err != nil {
+		return err
+	}
+	defer sd.close()
+	var daemon, alone, overhead []time.Duration
+	for i := 0; i < pairs; i++ {
+		took, err := timed(func() error {
+			path, err := e.create("gc", fmt.Sprintf("fresh%d", i), "daily")
+			if err != nil {
+				return err
+			}
+			return enableStart(e, path)
+		})
+		if err != nil {
+			return err
+		}
+		unit := aloneUnit("pair", i)
+		if err := dropin.Write(e.ns.UnitDirPath(), unit, "daily"); err != nil {
+			return err
+		}
+		direct, err := sd.enableStart(unit)
+		if err != nil {
+			return err
+		}
+		daemon, alone, overhead = append(daemon, took), append(alone, direct), append(overhead, took-direct)
+	}
+	r.add(row{Section: section, Name: "create+enable+start of a fresh timer: daemon", Samples: daemon})
+	r.add(row{Section: section, Name: "create+enable+start of a fresh timer: systemd alone (EnableUnitFiles+StartUnit, drop-in written before)", Samples: alone})
+	r.add(row{Section: section, Name: "create+enable+start of a fresh timer: daemon vs systemd alone (median of the pairs' differences)",
+		Samples: overhead, Target: "<= 1.5 ms", Met: median(overhead) <= 1500*time.Microsecond})
+	return nil
 }
 
 // concurrent enables and starts n fresh timers from clients connections;

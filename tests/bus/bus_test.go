@@ -223,8 +223,15 @@ func TestFaults(t *testing.T) {
 			setup:  loadedAndFailing("GetAll", "org.freedesktop.DBus.Error.AccessDenied"),
 			method: "Disable", wantErr: "SystemdError", wantStatus: "disabled", detail: "GetAll"},
 		// Disable that cannot read back the unit file state does not guess.
+		// The symlinks tell it for a template instance; a unit file of its
+		// own is for systemd to judge.
 		"GetUnitFileState fails": {prior: []string{"Enable"},
-			setup:  failing("GetUnitFileState", "org.freedesktop.DBus.Error.IOError"),
+			setup: func(e *env, unit string) {
+				if err := os.WriteFile(filepath.Join(e.unitDir, unit), []byte("[Timer]\nOnCalendar=daily\n"), 0o644); err != nil {
+					e.t.Fatal(err)
+				}
+				failing("GetUnitFileState", "org.freedesktop.DBus.Error.IOError")(e, unit)
+			},
 			method: "Disable", wantErr: "SystemdError", wantStatus: "invalid", detail: "GetUnitFileState"},
 		"stop job fails": {prior: []string{"Enable"},
 			setup:  func(e *env, _ string) { e.fake.JobResult("StopUnit", "canceled") },

@@ -1,6 +1,7 @@
 package realsystemd
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -41,8 +42,8 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 			ns.Output(testCtx(t), "rm", "-f", "/etc/systemd/system/multi-user.target.wants/"+unit(name))
 		})
 	}
-	got, err := unitfiles.States(unitfiles.Dirs{Persistent: ns.UnitDirPath(),
-		Runtime: fmt.Sprintf("/proc/%d/root/run/systemd/system", ns.PID)}, units)
+	dirs := unitfiles.Dirs{Persistent: ns.UnitDirPath(), Runtime: fmt.Sprintf("/proc/%d/root/run/systemd/system", ns.PID)}
+	got, err := unitfiles.States(dirs, units)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,15 +56,28 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 		if got[u] != want {
 			t.Errorf("%s: unitfiles says %q, systemd %q", u, got[u], want)
 		}
+		if one, known, err := unitfiles.State(dirs, u); one != want || !known || err != nil {
+			t.Errorf("%s: unitfiles.State says %q (known %v, %v), systemd %q", u, one, known, err, want)
+		}
 	}
-	// A unit file of its own is left to systemd.
+	// A unit file of its own, or one linked from elsewhere, is left to
+	// systemd.
 	own := "snapm-gc@uf-own.timer"
 	if err := os.WriteFile(ns.UnitDirPath(own), []byte("[Timer]\nOnCalendar=daily\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(ns.UnitDirPath(own)) })
-	got, err = unitfiles.States(unitfiles.Dirs{Persistent: ns.UnitDirPath()}, []string{own})
-	if _, ok := got[own]; ok || err != nil {
-		t.Errorf("a unit with a file of its own: %q %v", got[own], err)
+	linked := unit("linked")
+	inNS(t, "sh", "-c", "mkdir -p /srv/uf && cp /etc/systemd/system/snapm-gc@.timer /srv/uf/"+linked)
+	inNS(t, "systemctl", "link", "--no-reload", "/srv/uf/"+linked)
+	t.Cleanup(func() { ns.Output(context.Background(), "systemctl", "disable", "--no-reload", linked) })
+	for _, u := range []string{own, linked} {
+		got, err = unitfiles.States(dirs, []string{u})
+		if _, ok := got[u]; ok || err != nil {
+			t.Errorf("%s, a unit with a file of its own: %q %v", u, got[u], err)
+		}
+		if one, known, err := unitfiles.State(dirs, u); known || err != nil {
+			t.Errorf("%s, a unit with a file of its own: unitfiles.State says %q (known), %v", u, one, err)
+		}
 	}
 }
