@@ -3,6 +3,7 @@ package calendar
 import (
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,7 +115,9 @@ func nearest(word string, candidates []string) string {
 // nearestZone also matches the last part of a Region/City name, so that
 // "berlin" finds "Europe/Berlin".
 func nearestZone(word string, host *Zone) string {
-	names := append(zoneNames(), "UTC")
+	// Clipped: the list is shared by every caller, and an append into its
+	// spare capacity would race another's.
+	names := append(slices.Clip(zoneNames()), "UTC")
 	if host != nil {
 		names = append(names, host.names[0], host.names[1])
 	}

@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"errors"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -54,4 +55,21 @@ func TestDistance(t *testing.T) {
 			t.Errorf("%s: distance(%q, %q) = %d, want %d", name, tc.a, tc.b, got, tc.want)
 		}
 	}
+}
+
+// TestHintsConcurrently: the daemon parses callers' expressions at the
+// same time; the hints share one list of zones, which no call may write
+// (go test -race).
+func TestHintsConcurrently(t *testing.T) {
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := Parse("*-*-* 08:00 Berlinn", utcHost); err == nil {
+				t.Error("an unknown zone parsed")
+			}
+		}()
+	}
+	wg.Wait()
 }
