@@ -1,6 +1,7 @@
 package realsystemd
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +17,12 @@ func TestCLICompletion(t *testing.T) {
 	conn := connect(t)
 	create(t, conn, "create", "completed", "daily")
 	create(t, conn, "gc", "completed-too", "weekly")
-	script := filepath.Join(sysns.RepoRoot(), "shell-completion", "bash", "snapm-timersctl")
+	// Its text, not its path: the namespace's /tmp, where a clone may
+	// live, is its own.
+	script, err := os.ReadFile(filepath.Join(sysns.RepoRoot(), "shell-completion", "bash", "snapm-timersctl"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	complete := func(line ...string) []string {
 		t.Helper()
 		// The words as bash splits them, the last one being completed;
@@ -25,12 +31,12 @@ func TestCLICompletion(t *testing.T) {
 		for _, w := range line {
 			words += " '" + w + "'"
 		}
-		prog := `source /usr/share/bash-completion/bash_completion && source "$1" &&
+		prog := `source /usr/share/bash-completion/bash_completion && eval "$1" &&
 			ln -sf ` + ctlInNS + ` /tmp/snapm-timersctl && PATH=/tmp:$PATH &&
 			COMP_WORDS=(` + words + `) && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) &&
 			COMP_LINE="${COMP_WORDS[*]}" && COMP_POINT=${#COMP_LINE} &&
 			_snapm_timersctl && printf '%s\n' "${COMPREPLY[@]}"`
-		r := runIn(t, 0, "bash", "-c", prog, "bash", script)
+		r := runIn(t, 0, "bash", "-c", prog, "bash", string(script))
 		if r.code != 0 {
 			t.Fatalf("completing %q: exit %d: %s", line, r.code, r.stderr)
 		}
