@@ -70,7 +70,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
 	}
-	if err := m.readRuns(ctx, busyOrFailed); err != nil {
+	if err := m.readBusyRuns(ctx); err != nil {
 		m.log.Warn("reading the services' runs in progress, ignoring", zap.Error(err))
 	}
 	m.mu.RLock()

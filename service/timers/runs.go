@@ -95,10 +95,8 @@ func (m *Manager) ServiceChanged(unit string, seq uint64, apply func(*RunState))
 	if !ok {
 		return
 	}
-	m.mu.RLock()
-	t := m.timers[key]
-	m.mu.RUnlock()
-	if t == nil {
+	t, err := m.timer(key)
+	if err != nil {
 		return
 	}
 	t.mu.Lock()
@@ -140,54 +138,33 @@ func (m *Manager) RunNow(ctx context.Context, key Key) (Snapshot, error) {
 	})
 }
 
-// readRuns reads the last runs of the services systemd has loaded and
-// want picks: one call lists them all, and only those picked are read
-// whole, so a daemon adopting thousands of timers that never ran makes no
-// call per timer.
-func (m *Manager) readRuns(ctx context.Context, want func(listed UnitState, t *Timer) bool) error {
+// readBusyRuns reads the services adoption must know before the name is
+// claimed: those systemd lists as not inactive, since a run in progress
+// must not show as idle, nor a failure as nothing. One call lists them all
+// and there are few of them, so a daemon adopting thousands of timers that
+// never ran makes no call per timer.
+func (m *Manager) readBusyRuns(ctx context.Context) error {
 	listed, _, err := m.cfg.Systemd.LoadedUnits(ctx, servicePatterns)
 	if err != nil {
 		return fmt.Errorf("listing loaded service units: %w", err)
 	}
 	for unit, st := range listed {
 		key, ok := ParseServiceUnit(unit)
-		if !ok || !st.loaded() {
+		if !ok || !st.loaded() || st.ActiveState == "inactive" {
 			continue
 		}
-		m.mu.RLock()
-		t := m.timers[key]
-		m.mu.RUnlock()
-		if t == nil {
-			continue
-		}
-		t.mu.Lock()
-		picked := want(st, t)
-		t.mu.Unlock()
-		if !picked {
-			continue
-		}
-		r, seq, err := m.cfg.Systemd.ServiceState(ctx, unit)
+		t, err := m.timer(key)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			t.log.Warn("reading service state, ignoring", zap.String("service", unit), zap.Error(err))
 			continue
 		}
-		t.mu.Lock()
-		t.applyRunRead(r, seq)
-		if !t.removed {
-			t.publish(m.cfg.Observer)
+		if err := m.readRun(ctx, t); ctx.Err() != nil {
+			return ctx.Err()
+		} else if err != nil {
+			t.log.Warn("reading the service's run, ignoring", zap.Error(err))
 		}
-		t.mu.Unlock()
 	}
 	return nil
 }
-
-// busyOrFailed picks the services adoption reads before the name is
-// claimed: a run in progress must not show as idle, nor a failure as
-// nothing; there are few of them.
-func busyOrFailed(listed UnitState, _ *Timer) bool { return listed.ActiveState != "inactive" }
 
 // readRunIfTriggered reads the last run of t's service when t has
 // triggered since boot and no run of it is known yet: a daemon adopting
@@ -199,17 +176,22 @@ func (m *Manager) readRunIfTriggered(ctx context.Context, t *Timer) {
 	if !want {
 		return
 	}
+	if err := m.readRun(ctx, t); err != nil && ctx.Err() == nil {
+		t.log.Warn("reading the service's last run, ignoring", zap.Error(err))
+	}
+}
+
+// readRun reads t's service from systemd and publishes what it says.
+func (m *Manager) readRun(ctx context.Context, t *Timer) error {
 	r, seq, err := m.cfg.Systemd.ServiceState(ctx, t.key.ServiceUnit())
 	if err != nil {
-		if ctx.Err() == nil {
-			t.log.Warn("reading the service's last run, ignoring", zap.Error(err))
-		}
-		return
+		return err
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.applyRunRead(r, seq)
 	if !t.removed {
 		t.publish(m.cfg.Observer)
 	}
-	t.mu.Unlock()
+	return nil
 }
