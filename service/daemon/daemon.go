@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config) error {
 	sd := systemd.New(ctx, conn, files, calendar.Engine{Host: host}, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn,
-		Authorizer:  dbusapi.Polkit{Conn: conn},
+		Authorizer:  dbusapi.NewPolkit(conn),
 		Log:         log.Named("dbus"),
 		Version:     Version,
 		CallTimeout: cfg.CallTimeout,

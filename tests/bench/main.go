@@ -178,10 +178,15 @@ func oneTimer(e *env, r *report, samples int) error {
 	sd := e.conn.Object(sdName, sdPath)
 	daemon := e.conn.Object(busName, rootPath)
 	for i := 0; i < samples; i++ {
-		path, err := e.create("create", fmt.Sprintf("one%d", i), "hourly")
+		var path dbus.ObjectPath
+		took, err := timed(func() (err error) {
+			path, err = e.create("create", fmt.Sprintf("one%d", i), "hourly")
+			return err
+		})
 		if err != nil {
 			return err
 		}
+		d["CreateTimer"] = append(d["CreateTimer"], took)
 		floors := []struct {
 			name string
 			fn   func() error
@@ -220,7 +225,7 @@ func oneTimer(e *env, r *report, samples int) error {
 	}
 	r.add(row{Section: "One fresh timer", Name: "Status read (property Get)", Samples: d["Status read"], Baseline: floor,
 		Target: "<= 1.5x bus floor", Met: ratio(median(d["Status read"]), floor) <= 1.5})
-	for _, step := range []string{"Enable", "Start", "Stop", "Disable"} {
+	for _, step := range []string{"CreateTimer", "Enable", "Start", "Stop", "Disable"} {
 		r.add(row{Section: "One fresh timer", Name: step, Samples: d[step], Baseline: floor})
 	}
 	both := make([]time.Duration, len(d["Enable"]))
@@ -514,17 +519,24 @@ func sideBySide(e *env, r *report, section string, pairs int) error {
 	}
 	defer sd.close()
 	var daemon, alone, overhead []time.Duration
+	var dbgC, dbgE, dbgS []time.Duration
+	defer func() { fmt.Fprintln(os.Stderr, "DBG create/enable/start", median(dbgC), median(dbgE), median(dbgS)) }()
 	for i := 0; i < pairs; i++ {
-		took, err := timed(func() error {
-			path, err := e.create("gc", fmt.Sprintf("fresh%d", i), "daily")
-			if err != nil {
-				return err
-			}
-			return enableStart(e, path)
-		})
+		var path dbus.ObjectPath
+		c, err := timed(func() (err error) { path, err = e.create("gc", fmt.Sprintf("fresh%d", i), "daily"); return err })
 		if err != nil {
 			return err
 		}
+		en, err := timed(func() error { return e.must(path, timerIf+".Enable") })
+		if err != nil {
+			return err
+		}
+		st, err := timed(func() error { return e.must(path, timerIf+".Start") })
+		if err != nil {
+			return err
+		}
+		took := c + en + st
+		dbgC, dbgE, dbgS = append(dbgC, c), append(dbgE, en), append(dbgS, st)
 		unit := aloneUnit("pair", i)
 		if err := dropin.Write(e.ns.UnitDirPath(), unit, "daily"); err != nil {
 			return err
