@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -448,7 +449,7 @@ func TestLifecycle(t *testing.T) {
 	type step struct {
 		Step   string
 		Events []event
-		Calls  []string
+		Calls  []string // sorted: Enable asks two things at once
 	}
 	var steps []step
 	record := func(name string, err error) {
@@ -456,7 +457,9 @@ func TestLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		steps = append(steps, step{Step: name, Events: e.obs.take(), Calls: e.sd.calls.take()})
+		calls := e.sd.calls.take()
+		slices.Sort(calls)
+		steps = append(steps, step{Step: name, Events: e.obs.take(), Calls: calls})
 	}
 	s, err := e.m.Create(ctx, "gc", "life", "hourly")
 	record("Create hourly", err)

@@ -83,7 +83,18 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	m.timers[key] = t
 	m.mu.Unlock()
 
+	// The unit may already be known to systemd (say, enabled or started by
+	// hand); the status must say so from the start. The enablement comes
+	// from the symlinks, no call. The runtime state costs one GetUnit (and
+	// a GetAll only if systemd has the unit loaded), asked while the record
+	// reaches the disk: a unit loaded or started before we knew of it left
+	// no trace we could have kept, as the signals of units we did not know
+	// are dropped, and keeping a set of every loaded snapm unit from
+	// UnitNew/UnitRemoved would put a second, unordered source of truth
+	// beside the reads.
+	read := m.readAhead(ctx, t, ReadAll)
 	if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: t.spec}); err != nil {
+		<-read
 		m.mu.Lock()
 		delete(m.timers, key)
 		m.mu.Unlock()
@@ -91,15 +102,7 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	}
 	m.announce(t)
 	m.pokeElapses()
-	// The unit may already be known to systemd (say, enabled or started by
-	// hand); the status must say so from the start. The enablement comes
-	// from the symlinks, no call. The runtime state costs one GetUnit (and
-	// a GetAll only if systemd has the unit loaded): a unit loaded or
-	// started before we knew of it left no trace we could have kept, as
-	// the signals of units we did not know are dropped, and keeping a set
-	// of every loaded snapm unit from UnitNew/UnitRemoved would put a
-	// second, unordered source of truth beside the reads.
-	if err := m.refresh(ctx, t, ReadAll); err != nil {
+	if err := m.apply(t, <-read); err != nil {
 		t.log.Warn("reading systemd state of new timer", zap.Error(err))
 	}
 	return t.Snapshot(), nil
@@ -157,11 +160,15 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 	// millisecond.
 	enabled := make(chan error, 1)
 	go func() { enabled <- m.cfg.Systemd.EnableUnit(ctx, unit) }()
+	// And what systemd has loaded is read meanwhile: enabling does not
+	// change it, and the drop-in it is compared with is in place.
+	read := m.readAhead(ctx, t, ReadUnit)
 	if syncErr := syncDropIn(); syncErr != nil {
 		err = fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, syncErr)
 	}
 	crashpoint.Hit(crashpoint.EnableDropInWritten)
 	err = errors.Join(err, <-enabled)
+	loaded := <-read
 	if err == nil {
 		crashpoint.Hit(crashpoint.EnableUnitEnabled)
 		// The new symlink is in /etc/systemd/system, which systemd looks at
@@ -169,7 +176,7 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 		// masked unit fails EnableUnitFiles). No need to have it walk every
 		// .wants directory to say so.
 		t.setUnitFileState("enabled")
-		fresh, err = m.syncConfig(ctx, t, cal.Normalized, ReadUnit)
+		fresh, err = m.syncConfig(ctx, t, cal.Normalized, loaded)
 	}
 	if err != nil && !hadDropIn {
 		// Leave no half-enabled timer behind: the caller sees the error
@@ -198,11 +205,12 @@ func (m *Manager) undoEnable(ctx context.Context, t *Timer) {
 	}
 }
 
-// syncConfig reads systemd's view of t and makes its loaded configuration
-// match the drop-in, with a daemon-reload only when it does not already.
-// fresh: no reload came after the read, so t's published state is current.
-func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, reads Reads) (fresh bool, err error) {
-	if err := m.refresh(ctx, t, reads); err != nil {
+// syncConfig publishes systemd's view of t, read after the drop-in was
+// written, and makes its loaded configuration match the drop-in, with a
+// daemon-reload only when it does not already. fresh: no reload came after
+// the read, so t's published state is current.
+func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, r systemdRead) (fresh bool, err error) {
+	if err := m.apply(t, r); err != nil {
 		return false, err
 	}
 	t.mu.Lock()
@@ -326,7 +334,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 		m.pokeElapses()
 		fresh := false
 		if dropIn {
-			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, ReadUnit); err != nil {
+			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, m.readSystemd(ctx, t, ReadUnit)); err != nil {
 				return false, fmt.Errorf("reloading timer %s: %w", unit, err)
 			}
 		}

@@ -198,12 +198,23 @@ const (
 // caller holds t's operation lock, so our own writes cannot race the read
 // of the drop-in.
 func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
+	return m.apply(t, m.readSystemd(ctx, t, reads))
+}
+
+// systemdRead is what systemd (and the symlinks, for the unit file state)
+// said of a timer's unit.
+type systemdRead struct {
+	st        UnitState
+	seq       uint64
+	fileState string // "": not read
+	err       error
+}
+
+// readSystemd reads what reads names of t's unit. What is not read, or
+// systemd fails to tell, keeps its last known value when applied.
+func (m *Manager) readSystemd(ctx context.Context, t *Timer, reads Reads) systemdRead {
 	unit := t.key.Unit()
-	// What is not read, or systemd fails to tell, keeps its last known
-	// value; the rest is still worth publishing (a drop-in that went, say).
-	var st UnitState
-	var seq uint64
-	var sdErr error
+	var r systemdRead
 	if reads&readLoadState != 0 {
 		reads = reads&^readLoadState | ReadUnit
 	}
@@ -214,18 +225,34 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 	}
 	t.mu.Unlock()
 	if reads&ReadUnit != 0 {
-		if st, seq, sdErr = m.cfg.Systemd.UnitState(ctx, unit); sdErr != nil {
-			sdErr = fmt.Errorf("reading state of %s: %w", unit, sdErr)
+		if r.st, r.seq, r.err = m.cfg.Systemd.UnitState(ctx, unit); r.err != nil {
+			r.err = fmt.Errorf("reading state of %s: %w", unit, r.err)
 		}
 	}
-	fileStateNow := t.unitFileState()
 	if reads&ReadUnitFile != 0 {
-		if state, err := m.unitFileState(ctx, unit); err == nil {
-			fileStateNow = state
-		} else {
-			sdErr = errors.Join(sdErr, fmt.Errorf("reading unit file state of %s: %w", unit, err))
+		state, err := m.unitFileState(ctx, unit)
+		if err != nil {
+			r.err = errors.Join(r.err, fmt.Errorf("reading unit file state of %s: %w", unit, err))
 		}
+		r.fileState = state
 	}
+	return r
+}
+
+// readAhead runs readSystemd while the caller waits on the disk, which
+// neither changes what systemd has loaded nor depends on it; the caller
+// receives from the channel on every path.
+func (m *Manager) readAhead(ctx context.Context, t *Timer, reads Reads) <-chan systemdRead {
+	read := make(chan systemdRead, 1)
+	go func() { read <- m.readSystemd(ctx, t, reads) }()
+	return read
+}
+
+// apply publishes r with the disk's view of t; the caller holds t's
+// operation lock.
+func (m *Manager) apply(t *Timer, r systemdRead) error {
+	unit := t.key.Unit()
+	sdErr := r.err
 	spec, dropIn, readErr := dropin.Read(m.cfg.UnitDir, unit)
 	if readErr != nil {
 		// There, but unreadable: the timer shows invalid, the rest as read.
@@ -241,8 +268,10 @@ func (m *Manager) refresh(ctx context.Context, t *Timer, reads Reads) error {
 		t.cal, t.calErr = m.cfg.Calendar.Parse(spec, m.cfg.Now())
 		t.log.Info("drop-in changed outside the service", zap.String("calendar", spec), zap.Error(t.calErr))
 	}
-	t.applyRead(st, seq)
-	t.unit.UnitFileState = fileStateNow
+	t.applyRead(r.st, r.seq)
+	if r.fileState != "" {
+		t.unit.UnitFileState = r.fileState
+	}
 	if sd := t.systemdCalendar(); sd != "" && t.calErr == nil && sd != t.cal.Normalized {
 		m.log.Warn("systemd normalizes the calendar expression differently; systemd's form is shown",
 			zap.String("unit", unit), zap.String("systemd", sd), zap.String("engine", t.cal.Normalized), Disagreement)

@@ -11,11 +11,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,6 +132,9 @@ func withNS(opts sysns.Options, fn func(e *env) error) error {
 	}
 	defer conn.Close()
 	e := &env{ns: ns, conn: conn}
+	if err := installTwin(e); err != nil {
+		return err
+	}
 	// The first call activates the daemon, as on a real system.
 	if err := e.call(rootPath, managerIf+".ListTimers").Err; err != nil {
 		return fmt.Errorf("activating the daemon: %w", err)
@@ -424,7 +429,30 @@ func systemdAloneBoth(e *env, tag string) (plain, withDropIns []time.Duration, e
 	return plain, withDropIns, err
 }
 
-func aloneUnit(tag string, i int) string { return fmt.Sprintf("snapm-gc@direct-%s-%d.timer", tag, i) }
+// aloneUnit is a unit of the twin template (see installTwin), which the
+// daemon does not manage.
+func aloneUnit(tag string, i int) string { return fmt.Sprintf("%s@%s-%d.timer", twin, tag, i) }
+
+// twin is a copy of snapm-gc@.timer and .service under a name the daemon
+// leaves alone: systemd does the same work for its instances, and the
+// daemon does none, where on snapm units it would mirror what the baseline
+// does behind its back (adopting the new drop-ins, reading the states) and
+// bill that to whichever side runs next.
+const twin = "bench-alone"
+
+func installTwin(e *env) error {
+	for _, suffix := range []string{".timer", ".service"} {
+		data, err := os.ReadFile(filepath.Join(sysns.RepoRoot(), "systemd", "snapm-gc@"+suffix))
+		if err != nil {
+			return err
+		}
+		data = bytes.ReplaceAll(data, []byte("snapm-gc@"), []byte(twin+"@"))
+		if err := os.WriteFile(e.ns.UnitDirPath(twin+"@"+suffix), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // systemdAlone times what enabling and starting a fresh timer costs
 // systemd itself, asked directly (the template's own OnCalendar=), so
