@@ -130,6 +130,37 @@ func ReplaceAt(tmpDir, dir *os.File, name string, data []byte, mode os.FileMode)
 	return nil
 }
 
+// CreateAt puts data under name in dir, where nothing is yet, without a
+// temporary name: the file is written unnamed (O_TMPFILE), made durable,
+// and then linked in, so a crash leaves nothing and a reader sees the
+// whole file or none. It fails where the file system or /proc cannot do
+// that, and with fs.ErrExist if name is there; the caller falls back to
+// ReplaceAt. It survives a crash once dir is synced.
+func CreateAt(dir *os.File, name string, data []byte, mode os.FileMode) error {
+	fd, err := unix.Openat(int(dir.Fd()), ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return pathError("openat O_TMPFILE", dir, ".", err)
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name))
+	defer f.Close()
+	if err := f.Chmod(mode); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	// linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH, which the
+	// service does not have; the /proc link needs none. It never replaces
+	// an existing name.
+	if err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), int(dir.Fd()), name, unix.AT_SYMLINK_FOLLOW); err != nil {
+		return pathError("linkat", dir, name, err)
+	}
+	return nil
+}
+
 func createTemp(dir *os.File) (*os.File, string, error) {
 	for {
 		name := TempPrefix + strconv.FormatUint(rand.Uint64(), 36)

@@ -95,6 +95,9 @@ func Install(unitDir, unit, spec string) (sync func() error, err error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	if err := create(root, name, content); err == nil {
+		return func() error { return syncDirs(unitDir, name) }, nil
+	}
 	created := false
 	if err := unix.Mkdirat(int(root.Fd()), name, dirMode); err == nil {
 		created = true
@@ -108,6 +111,63 @@ func Install(unitDir, unit, spec string) (sync func() error, err error) {
 		return nil, err
 	}
 	return func() error { return syncDirs(unitDir, name) }, nil
+}
+
+// create writes a new drop-in into an existing UNIT.d (see MakeDir)
+// without a temporary file in unitDir: any entry added to or removed from
+// unitDir changes its mtime, and systemd then rescans every unit directory
+// at its next unit load, which costs it more than the whole of enabling
+// and starting a timer once thousands of timers are there. It fails where
+// there is no such directory, or a drop-in, or where the file cannot be
+// written unnamed; Install then goes the long way.
+func create(root *os.File, name string, content []byte) error {
+	d, err := atomicfile.OpenSubdir(root, name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return atomicfile.CreateAt(d, FileName, content, fileMode)
+}
+
+// MakeDir makes unit's drop-in directory, empty, ahead of its drop-in, so
+// that enabling the timer later adds nothing to unitDir (see create): the
+// rescan this costs systemd is paid once for a batch of new timers, at the
+// next load of any unit, rather than at every enable. An empty UNIT.d is
+// nothing to systemd or to snapm's tools, which remove the drop-in and
+// then the directory; it need not be durable, as Install makes it again
+// if it is gone.
+func MakeDir(unitDir, unit string) error {
+	return inUnitDir(unitDir, unit, func(root *os.File, name string) error {
+		if err := unix.Mkdirat(int(root.Fd()), name, dirMode); err != nil && !errors.Is(err, unix.EEXIST) {
+			return &os.PathError{Op: "mkdirat", Path: Dir(unitDir, unit), Err: err}
+		}
+		return nil
+	})
+}
+
+// RemoveDir removes unit's drop-in directory if it is empty; anything in
+// it keeps it.
+func RemoveDir(unitDir, unit string) error {
+	return inUnitDir(unitDir, unit, func(root *os.File, name string) error {
+		err := unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR)
+		if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+			return &os.PathError{Op: "unlinkat", Path: Dir(unitDir, unit), Err: err}
+		}
+		return nil
+	})
+}
+
+// inUnitDir runs fn on unitDir's handle and the name of unit's UNIT.d.
+func inUnitDir(unitDir, unit string, fn func(root *os.File, name string) error) error {
+	if err := checkUnit(unit); err != nil {
+		return err
+	}
+	root, err := atomicfile.OpenDir(unitDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fn(root, unit+".d")
 }
 
 func replace(root *os.File, name string, content []byte) error {
@@ -139,39 +199,32 @@ func syncDirs(unitDir, name string) error {
 // put in the directory are left alone, and so is the directory then. It is
 // not an error if nothing is there.
 func Remove(unitDir, unit string) error {
-	if err := checkUnit(unit); err != nil {
-		return err
-	}
-	root, err := atomicfile.OpenDir(unitDir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	name := unit + ".d"
-	d, err := atomicfile.OpenSubdir(root, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := atomicfile.Remove(d, FileName); err != nil {
-		return err
-	}
-	// Versions before this one wrote their temporary file inside UNIT.d,
-	// where a crash could leave it.
-	if _, err := atomicfile.RemoveLeftovers(d); err != nil {
-		return err
-	}
-	err = unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR)
-	switch {
-	case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
-		return d.Sync() // someone else's files keep it
-	case err != nil && !errors.Is(err, unix.ENOENT):
-		return &os.PathError{Op: "unlinkat", Path: Dir(unitDir, unit), Err: err}
-	}
-	return root.Sync()
+	return inUnitDir(unitDir, unit, func(root *os.File, name string) error {
+		d, err := atomicfile.OpenSubdir(root, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := atomicfile.Remove(d, FileName); err != nil {
+			return err
+		}
+		// Versions before this one wrote their temporary file inside UNIT.d,
+		// where a crash could leave it.
+		if _, err := atomicfile.RemoveLeftovers(d); err != nil {
+			return err
+		}
+		err = unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR)
+		switch {
+		case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
+			return d.Sync() // someone else's files keep it
+		case err != nil && !errors.Is(err, unix.ENOENT):
+			return &os.PathError{Op: "unlinkat", Path: Dir(unitDir, unit), Err: err}
+		}
+		return root.Sync()
+	})
 }
 
 // CleanLeftovers removes the temporary files a crash mid-write left in

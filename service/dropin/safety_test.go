@@ -281,3 +281,63 @@ func snapshot(t *testing.T, roots ...string) map[string]string {
 	}
 	return out
 }
+
+// TestWriteIntoMadeDirLeavesUnitDirAlone: once MakeDir made UNIT.d, the
+// first drop-in goes in without any name appearing in the unit directory
+// (which would make systemd rescan every unit directory at its next
+// load), with the same content and mode as ever, whatever the umask, and
+// UNIT.d holds only the drop-in.
+func TestWriteIntoMadeDirLeavesUnitDirAlone(t *testing.T) {
+	unitDir := t.TempDir()
+	const unit = "snapm-gc@made.timer"
+	if err := MakeDir(unitDir, unit); err != nil {
+		t.Fatal(err)
+	}
+	if err := MakeDir(unitDir, unit); err != nil {
+		t.Fatalf("a second MakeDir: %v", err)
+	}
+	old := syscall.Umask(0o077)
+	t.Cleanup(func() { syscall.Umask(old) })
+	inUnitDir, inDropInDir := created(t, unitDir), created(t, Dir(unitDir, unit))
+	if err := Write(unitDir, unit, "Mon..Fri 08:00"); err != nil {
+		t.Fatal(err)
+	}
+	if got := inUnitDir(); len(got) != 0 {
+		t.Errorf("%q appeared in the unit directory", got)
+	}
+	if got := inDropInDir(); !slices.Equal(got, []string{FileName}) {
+		t.Errorf("%q appeared in UNIT.d, want only %s", got, FileName)
+	}
+	data, err := os.ReadFile(Path(unitDir, unit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != string(Content("Mon..Fri 08:00")) {
+		t.Errorf("content %q", data)
+	}
+	if st, err := os.Stat(Path(unitDir, unit)); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v (%v), want 0644", st.Mode().Perm(), err)
+	}
+}
+
+// TestRemoveDirOnlyWhenEmpty: the directory MakeDir made goes with the
+// timer, unless something is in it.
+func TestRemoveDirOnlyWhenEmpty(t *testing.T) {
+	unitDir := t.TempDir()
+	const unit = "snapm-gc@gone.timer"
+	if err := RemoveDir(unitDir, unit); err != nil {
+		t.Fatalf("nothing there: %v", err)
+	}
+	if err := MakeDir(unitDir, unit); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveDir(unitDir, unit); err != nil || exists(Dir(unitDir, unit)) {
+		t.Fatalf("empty UNIT.d: %v, still there: %v", err, exists(Dir(unitDir, unit)))
+	}
+	if err := Write(unitDir, unit, "daily"); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveDir(unitDir, unit); err != nil || !exists(Path(unitDir, unit)) {
+		t.Fatalf("UNIT.d with the drop-in: %v, drop-in still there: %v", err, exists(Path(unitDir, unit)))
+	}
+}

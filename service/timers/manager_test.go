@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -559,5 +560,68 @@ func TestDiskChanged(t *testing.T) {
 				Calls  []string
 			}{e.obs.take(), e.sd.calls.take()})
 		})
+	}
+}
+
+// TestDropInDirFollowsTimer: Create makes the empty UNIT.d (so that
+// Enable adds nothing to the unit directory), Disable removes it with the
+// drop-in as snapm does, and Remove takes the one a timer never enabled
+// leaves.
+func TestDropInDirFollowsTimer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	dir := func(name string) []string {
+		t.Helper()
+		entries, err := os.ReadDir(dropin.Dir(e.unitDir, "snapm-gc@"+name+".timer"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, entry := range entries {
+			out = append(out, entry.Name())
+		}
+		return out
+	}
+	type step struct {
+		name string
+		do   func(k Key) error
+		want []string // nil: no UNIT.d
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"enabled and disabled", []step{
+			{"Enable", func(k Key) error { _, err := e.m.Enable(ctx, k); return err }, []string{dropin.FileName}},
+			{"Disable", func(k Key) error { _, err := e.m.Disable(ctx, k); return err }, nil},
+		}},
+		{"removed unused", []step{
+			{"Remove", func(k Key) error { return e.m.Remove(ctx, k) }, nil},
+		}},
+		{"removed enabled", []step{
+			{"Enable", func(k Key) error { _, err := e.m.Enable(ctx, k); return err }, []string{dropin.FileName}},
+			{"Remove", func(k Key) error { return e.m.Remove(ctx, k) }, nil},
+		}},
+	} {
+		name := strings.ReplaceAll(tc.name, " ", "-")
+		s, err := e.m.Create(ctx, "gc", name, "daily")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dir(name); got == nil || len(got) != 0 {
+			t.Fatalf("%s: after Create UNIT.d holds %q (nil: none), want it empty", tc.name, got)
+		}
+		for _, st := range tc.steps {
+			if err := st.do(s.Key); err != nil {
+				t.Fatalf("%s: %s: %v", tc.name, st.name, err)
+			}
+			if got := dir(name); !slices.Equal(got, st.want) || (got == nil) != (st.want == nil) {
+				t.Errorf("%s: after %s UNIT.d holds %q, want %q (nil: none)", tc.name, st.name, got, st.want)
+			}
+		}
 	}
 }

@@ -43,7 +43,7 @@ func (m *Manager) CheckNew(typ, name, spec string) (Key, error) {
 	return key, nil
 }
 
-// Create makes a new, disabled timer. Nothing is written to systemd.
+// Create makes a new, disabled timer. Nothing is asked of systemd.
 func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot, error) {
 	key, err := parseKey(typ, name)
 	if err != nil {
@@ -65,7 +65,17 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 		}
 		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
 	}
-	return m.insert(ctx, m.newTimer(key, spec, cal, nil))
+	t := m.newTimer(key, spec, cal, nil)
+	snap, err := m.insert(ctx, t)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	// Made now, the drop-in's directory costs systemd nothing at Enable
+	// (see dropin.MakeDir); without it Enable makes it.
+	if err := dropin.MakeDir(m.cfg.UnitDir, key.Unit()); err != nil {
+		t.log.Warn("making the drop-in directory of a new timer, ignoring", zap.Error(err))
+	}
+	return snap, nil
 }
 
 // insert publishes a new timer and makes it durable.
@@ -357,6 +367,10 @@ func (m *Manager) Remove(ctx context.Context, key Key) error {
 		// object withdrawn.
 		if err := m.store.remove(key); err != nil {
 			return false, err
+		}
+		// The directory Create made, if the timer never had a drop-in.
+		if err := dropin.RemoveDir(m.cfg.UnitDir, key.Unit()); err != nil {
+			t.log.Warn("removing the empty drop-in directory, ignoring", zap.Error(err))
 		}
 		t.mu.Lock()
 		t.removed = true

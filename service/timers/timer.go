@@ -199,12 +199,6 @@ func (t *Timer) setUnitFileState(state string) {
 	t.mu.Unlock()
 }
 
-func (t *Timer) unitFileState() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.unit.UnitFileState
-}
-
 // setDropIn records that we have just written or removed the drop-in.
 func (t *Timer) setDropIn(present bool) {
 	t.mu.Lock()

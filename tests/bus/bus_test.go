@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -202,7 +203,11 @@ func TestFaults(t *testing.T) {
 			method: "Enable", wantErr: "SystemdError", wantStatus: "disabled", detail: "Reload"},
 		"drop-in cannot be written": {
 			setup: func(e *env, unit string) {
-				// A file where the directory goes.
+				// A file where the directory goes, in place of the one
+				// CreateTimer made.
+				if err := os.Remove(filepath.Join(e.unitDir, unit+".d")); err != nil {
+					e.t.Fatal(err)
+				}
 				if err := os.WriteFile(filepath.Join(e.unitDir, unit+".d"), nil, 0o644); err != nil {
 					e.t.Fatal(err)
 				}
@@ -484,6 +489,7 @@ func TestDaemonRefusesNonRoot(t *testing.T) {
 	t.Parallel()
 	e := start(t, 10*time.Second)
 	path := e.create("guarded")
+	before := e.leftovers()
 	for _, args := range [][]string{
 		{"--object-path", string(path), "--method", timerIf + ".Enable"},
 		{"--object-path", string(rootPath), "--method", managerIf + ".CreateTimer", "gc", "x", "daily"},
@@ -496,8 +502,8 @@ func TestDaemonRefusesNonRoot(t *testing.T) {
 	if got := e.status(path); got != "disabled" {
 		t.Errorf("refused Enable changed status to %s", got)
 	}
-	if files := e.leftovers(); len(files) != 0 {
-		t.Errorf("refused calls wrote %v", files)
+	if files := e.leftovers(); !slices.Equal(files, before) {
+		t.Errorf("refused calls changed the unit directory from %v to %v", before, files)
 	}
 }
 

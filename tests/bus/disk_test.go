@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,8 +111,8 @@ func TestFullUnitDirectory(t *testing.T) {
 	if got := e.status(fresh); got != "disabled" {
 		t.Errorf("status %s after a failed Enable", got)
 	}
-	if files := e.snapmFiles(); len(files) != 2 || files[0] != "snapm-create@full-old.timer.d" {
-		t.Errorf("unit directory holds %v, want only full-old's drop-in", files)
+	if files, want := e.snapmFiles(), []string{"snapm-create@full-new.timer.d", "snapm-create@full-old.timer.d", "snapm-create@full-old.timer.d/" + dropin.FileName}; !slices.Equal(files, want) {
+		t.Errorf("unit directory holds %v, want %v: full-old's drop-in and the empty directory CreateTimer made for full-new", files, want)
 	}
 	if e.fake.Enabled("snapm-create@full-new.timer") {
 		t.Error("a unit whose drop-in could not be written was enabled")

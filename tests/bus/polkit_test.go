@@ -116,7 +116,7 @@ func TestPolkitDecides(t *testing.T) {
 			if got := e.status(path); got != wantStatus {
 				t.Errorf("status %s, want %s", got, wantStatus)
 			}
-			if files := e.leftovers(); len(files) != 2*wantFiles { // the .d directory and its file
+			if files := e.leftovers(); len(files) != 1+wantFiles { // the .d directory CreateTimer made, and the drop-in
 				t.Errorf("files under the unit directory: %v", files)
 			}
 			polkit.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
 )
@@ -89,6 +90,10 @@ func TestPlantedSymlinks(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
+			// In place of the empty UNIT.d CreateTimer made.
+			if err := os.Remove(unitD); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
 			if err := plant(); err != nil {
 				t.Fatal(err)
 			}
@@ -98,5 +103,41 @@ func TestPlantedSymlinks(t *testing.T) {
 			}
 			untouched(t)
 		})
+	}
+}
+
+// TestEnableLeavesUnitDirAlone: CreateTimer makes the empty UNIT.d, so
+// that Enable and Start change nothing in the unit directory itself (any
+// change there makes systemd rescan every unit directory at its next
+// load), and systemd still runs the drop-in's schedule: it learnt of the
+// directory at the first load after CreateTimer. RemoveTimer takes the
+// directory with the timer.
+func TestEnableLeavesUnitDirAlone(t *testing.T) {
+	conn := connect(t)
+	const unit = "snapm-create@quietdir.timer"
+	path := create(t, conn, "create", "quietdir", "Mon..Fri 08:00")
+	if got := dirNames(t, unit+".d"); len(got) != 0 {
+		t.Fatalf("after CreateTimer UNIT.d holds %q, want it empty", got)
+	}
+	// The first timer ever enabled makes timers.target.wants, as it
+	// would without the daemon.
+	inNS(t, "mkdir", "-p", "/etc/systemd/system/timers.target.wants")
+	// A past mtime that any entry added to or removed from the directory
+	// would replace.
+	past := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(ns.UnitDirPath(), past, past); err != nil {
+		t.Fatal(err)
+	}
+	mustCall(t, conn, path, timerIf+".Enable")
+	mustCall(t, conn, path, timerIf+".Start")
+	if fi, err := os.Stat(ns.UnitDirPath()); err != nil || !fi.ModTime().Equal(past) {
+		t.Errorf("Enable and Start changed the unit directory: mtime %v, was %v (%v)", fi.ModTime(), past, err)
+	}
+	if got := inNS(t, "systemctl", "show", "-P", "TimersCalendar", unit); !strings.Contains(got, "OnCalendar=Mon..Fri *-*-* 08:00:00") {
+		t.Errorf("systemd runs %q, not the drop-in's schedule", got)
+	}
+	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", path)
+	if exists(ns.UnitDirPath(unit + ".d")) {
+		t.Error("UNIT.d is still there after RemoveTimer")
 	}
 }
