@@ -73,22 +73,64 @@ func ReadAt(dir *os.File, name string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, pathError("openat", dir, name, err)
 	}
-	f := os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name))
-	defer f.Close()
-	st, err := f.Stat()
+	defer unix.Close(fd)
+	return readOpen(fd, filepath.Join(dir.Name(), name), max)
+}
+
+// ReadBelow is ReadAt for the regular file at rel, a path below dir (say
+// "UNIT.d/FILE"), with no symlink anywhere in it: one openat2(2) where
+// OpenSubdir and ReadAt take two opens and, through os.File, more calls
+// again; a re-read of every drop-in at once is mostly that. Where the
+// kernel has no openat2 it goes the long way.
+func ReadBelow(dir *os.File, rel string, max int64) ([]byte, error) {
+	fd, err := unix.Openat2(int(dir.Fd()), rel, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH,
+	})
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		// No openat2, or a seccomp filter that does not know it.
+		parent, name := filepath.Split(rel)
+		d, err := OpenSubdir(dir, filepath.Clean(parent))
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		return ReadAt(d, name, max)
+	}
 	if err != nil {
-		return nil, err
+		return nil, pathError("openat2", dir, rel, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &os.PathError{Op: "read", Path: f.Name(), Err: errors.New("not a regular file")}
+	defer unix.Close(fd)
+	return readOpen(fd, filepath.Join(dir.Name(), rel), max)
+}
+
+// readOpen reads the file open as fd if it is a regular file of at most
+// max bytes.
+func readOpen(fd int, path string, max int64) ([]byte, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
-	if st.Size() > max {
-		return nil, &os.PathError{Op: "read", Path: f.Name(), Err: errors.New("file too large")}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return nil, &os.PathError{Op: "read", Path: path, Err: errors.New("not a regular file")}
+	case st.Size > max:
+		return nil, &os.PathError{Op: "read", Path: path, Err: errors.New("file too large")}
 	}
-	data := make([]byte, st.Size())
-	n, err := f.ReadAt(data, 0)
-	if err != nil && n < len(data) {
-		return nil, err
+	data := make([]byte, st.Size)
+	n := 0
+	for n < len(data) {
+		m, err := unix.Pread(fd, data[n:], int64(n))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
+			break // shrunk meanwhile
+		}
+		n += m
 	}
 	return data[:n], nil
 }

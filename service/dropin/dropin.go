@@ -5,7 +5,6 @@
 package dropin
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -349,12 +348,7 @@ const maxSize = 1 << 20
 
 // readAt returns the content of the drop-in in root's directory name.
 func readAt(root *os.File, name string) ([]byte, error) {
-	d, err := atomicfile.OpenSubdir(root, name)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	return atomicfile.ReadAt(d, FileName, maxSize)
+	return atomicfile.ReadBelow(root, filepath.Join(name, FileName), maxSize)
 }
 
 // readSpecAt returns the last OnCalendar= value of the [Timer] section of
@@ -368,12 +362,12 @@ func readSpecAt(root *os.File, name string) (string, error) {
 	path := filepath.Join(root.Name(), name, FileName)
 	var spec string
 	section := ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	// systemd takes lines of up to LONG_LINE_MAX (1 MiB), a long comment
-	// say; so do we.
-	sc.Buffer(nil, maxSize+1)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	// The whole file is in hand (at most maxSize, systemd's own bound on
+	// a line): cut it into lines in place.
+	for rest := string(data); rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		line = strings.TrimSpace(line)
 		switch {
 		case line == "" || line[0] == '#' || line[0] == ';':
 		case line[0] == '[':
@@ -384,9 +378,6 @@ func readSpecAt(root *os.File, name string) (string, error) {
 				spec = strings.TrimSpace(value)
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return "", err
 	}
 	if spec == "" {
 		return "", fmt.Errorf("%s sets no OnCalendar= value", path)

@@ -36,6 +36,10 @@ func States(d Dirs, units []string) (map[string]string, error) {
 		own     map[string]string // unit-named entries in the directory itself: "mask" or "file"
 		enabled map[string]bool
 	}
+	ours := make(map[string]bool, len(units))
+	for _, u := range units {
+		ours[u] = true
+	}
 	read := func(dir string) (scan, error) {
 		s := scan{own: map[string]string{}, enabled: map[string]bool{}}
 		entries, err := os.ReadDir(dir)
@@ -58,6 +62,9 @@ func States(d Dirs, units []string) (map[string]string, error) {
 					}
 				}
 				continue
+			}
+			if !ours[name] {
+				continue // a mask or file of another unit: nothing to read
 			}
 			if target, err := os.Readlink(filepath.Join(dir, name)); err == nil && target == "/dev/null" {
 				s.own[name] = "mask"
