@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -77,18 +78,26 @@ func ReadAt(dir *os.File, name string, max int64) ([]byte, error) {
 	return readOpen(fd, filepath.Join(dir.Name(), name), max)
 }
 
+// noOpenat2 is set once openat2 turned out not to be there.
+var noOpenat2 atomic.Bool
+
 // ReadBelow is ReadAt for the regular file at rel, a path below dir (say
 // "UNIT.d/FILE"), with no symlink anywhere in it: one openat2(2) where
 // OpenSubdir and ReadAt take two opens and, through os.File, more calls
 // again; a re-read of every drop-in at once is mostly that. Where the
 // kernel has no openat2 it goes the long way.
 func ReadBelow(dir *os.File, rel string, max int64) ([]byte, error) {
-	fd, err := unix.Openat2(int(dir.Fd()), rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH,
-	})
+	fd, err := -1, error(unix.ENOSYS)
+	if !noOpenat2.Load() {
+		fd, err = unix.Openat2(int(dir.Fd()), rel, &unix.OpenHow{
+			Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH,
+		})
+	}
 	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
-		// No openat2, or a seccomp filter that does not know it.
+		// No openat2, or a seccomp filter that does not know it (systemd
+		// 252's SystemCallFilter= answers ENOSYS): not asked again.
+		noOpenat2.Store(true)
 		parent, name := filepath.Split(rel)
 		d, err := OpenSubdir(dir, filepath.Clean(parent))
 		if err != nil {

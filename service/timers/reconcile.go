@@ -224,17 +224,26 @@ func (m *Manager) readSystemd(ctx context.Context, t *Timer, reads Reads) system
 		t.owed &^= readLoadState
 	}
 	t.mu.Unlock()
+	// The symlinks are read while systemd answers: a readdir of the unit
+	// directory, which grows with the timers, against a bus round trip.
+	var fileErr error
+	var files sync.WaitGroup
+	if reads&ReadUnitFile != 0 {
+		files.Add(1)
+		go func() {
+			defer files.Done()
+			r.fileState, fileErr = m.unitFileState(ctx, unit)
+		}()
+	}
 	if reads&ReadUnit != 0 {
 		if r.st, r.seq, r.err = m.cfg.Systemd.UnitState(ctx, unit); r.err != nil {
 			r.err = fmt.Errorf("reading state of %s: %w", unit, r.err)
 		}
 	}
-	if reads&ReadUnitFile != 0 {
-		state, err := m.unitFileState(ctx, unit)
-		if err != nil {
-			r.err = errors.Join(r.err, fmt.Errorf("reading unit file state of %s: %w", unit, err))
-		}
-		r.fileState = state
+	files.Wait()
+	if fileErr != nil {
+		r.err = errors.Join(r.err, fmt.Errorf("reading unit file state of %s: %w", unit, fileErr))
+		r.fileState = ""
 	}
 	return r
 }
