@@ -85,7 +85,7 @@ export function App() {
     else if (model.state === "loading" || admin === null)
         body = <Loading />;
     else
-        body = <TimersTable timers={model.timers} admin={admin} now={now} onAction={onAction}
+        body = <TimersTable timers={model.timers} admin={admin} canRunNow={model.canRunNow} now={now} onAction={onAction}
                             onCreate={() => setDialog({ action: "Create" })} />;
 
     return (

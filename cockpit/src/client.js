@@ -44,14 +44,6 @@ function dbus() {
     return client;
 }
 
-// hasMethod asks the daemon itself whether an object has a method.
-function hasMethod(path, method) {
-    return call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
-            .then(([xml]) => new window.DOMParser().parseFromString(xml, "text/xml")
-                    .querySelector(`interface[name="${TIMER}"] > method[name="${method}"]`) !== null)
-            .catch(() => false);
-}
-
 export function call(path, iface, method, args) {
     return dbus().call(path, iface, method, args || []);
 }
@@ -72,75 +64,93 @@ export function errorText(ex) {
     return ex.message || String(ex);
 }
 
-// A plain copy of a proxy: what the table renders. Members that only newer
-// daemons have (LastRun*, Activity, RunNow) are present only when the
-// daemon exposes them, so the page offers only what it can do.
-function snapshot(proxy, canRunNow) {
-    return { ...proxy.data, path: proxy.path, canRunNow };
+// hasMethod asks the daemon itself whether an object has a method.
+function hasMethod(path, method) {
+    return call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
+            .then(([xml]) => new window.DOMParser().parseFromString(xml, "text/xml")
+                    .querySelector(`interface[name="${TIMER}"] > method[name="${method}"]`) !== null)
+            .catch(() => false);
 }
 
-// useTimers returns { state: "loading" | "ready" | "absent", problem, timers }.
+// A plain copy of a proxy: what the table renders. Members that only newer
+// daemons have (LastRun*, Activity) are present only when the daemon
+// exposes them, so the page shows only what it knows.
+const snapshot = proxy => ({ ...proxy.data, path: proxy.path });
+
+// The timers as the page knows them: { state: "loading" | "ready" |
+// "absent", problem, timers, canRunNow }, and who to tell when it changes.
+let model = { state: "loading", problem: null, timers: [], canRunNow: false };
+const listeners = new Set();
+function set(changes) {
+    model = { ...model, ...changes };
+    listeners.forEach(l => l(model));
+}
+
+// watchTimers starts watching the daemon's objects. The page calls it as
+// its script loads, so that the bus round trips overlap the parsing of the
+// stylesheet and the first render rather than following them.
+export function watchTimers() {
+    window.performance.mark("snapm-timers:watch");
+    const c = dbus();
+    const proxies = c.proxies(TIMER, ROOT);
+    let ready = false;
+    let pending = null;
+    // One plain copy per object, remade only when that object changes,
+    // so that a change re-renders one row, not a thousand.
+    const snaps = new Map();
+    // Whether timers have RunNow, asked once of the first timer seen while
+    // the rest arrive; the table waits for the answer, so that a menu never
+    // offers less than the daemon has.
+    let probe = null;
+    const publish = () => {
+        pending = null;
+        const timers = Array.from(snaps.values());
+        (probe || Promise.resolve(false)).then(canRunNow => set({ state: "ready", problem: null, timers, canRunNow }));
+    };
+    // Signals arrive in bursts (a thousand timers at start, a reload
+    // touching many); one render per burst.
+    const schedule = () => {
+        if (ready && pending === null)
+            pending = window.setTimeout(publish, 0);
+    };
+    const changed = (_ev, proxy) => {
+        if (!proxy.valid)
+            return;
+        snaps.set(proxy.path, snapshot(proxy));
+        if (probe === null)
+            probe = hasMethod(proxy.path, "RunNow");
+        schedule();
+    };
+    const removed = (_ev, proxy) => {
+        snaps.delete(proxy.path);
+        schedule();
+    };
+    const gone = problem => set({ state: "absent", problem, timers: [] });
+    proxies.addEventListener("added", changed);
+    proxies.addEventListener("changed", changed);
+    proxies.addEventListener("removed", removed);
+    c.addEventListener("close", (_ev, options) => gone(options.message || null));
+    proxies.wait()
+            .then(() => {
+                for (const path in proxies)
+                    if (proxies[path].valid)
+                        snaps.set(path, snapshot(proxies[path]));
+                ready = true;
+                window.performance.mark("snapm-timers:proxies");
+                publish();
+            })
+            .catch(ex => gone(ex.message || null));
+}
+
+// useTimers returns the model that watchTimers keeps.
 export function useTimers() {
-    const [model, setModel] = useState({ state: "loading", problem: null, timers: [] });
+    const [current, setCurrent] = useState(model);
     useEffect(() => {
-        const c = dbus();
-        const proxies = c.proxies(TIMER, ROOT);
-        let ready = false;
-        let pending = null;
-        let canRunNow = false;
-        let probed = false;
-        // One plain copy per object, remade only when that object changes,
-        // so that a change re-renders one row, not a thousand.
-        const snaps = new Map();
-        // Whether timers have RunNow, asked once, of the first timer seen.
-        const probe = () => {
-            probed = true;
-            return hasMethod(snaps.keys().next().value, "RunNow").then(yes => {
-                canRunNow = yes;
-                for (const [path, t] of snaps)
-                    snaps.set(path, { ...t, canRunNow });
-            });
-        };
-        const publish = () => {
-            pending = null;
-            if (!probed && snaps.size > 0) {
-                probe().then(publish);
-                return;
-            }
-            setModel({ state: "ready", problem: null, timers: Array.from(snaps.values()) });
-        };
-        // Signals arrive in bursts (a thousand timers at start, a reload
-        // touching many); one render per burst.
-        const schedule = () => {
-            if (ready && pending === null)
-                pending = window.setTimeout(publish, 0);
-        };
-        const changed = (_ev, proxy) => {
-            if (proxy.valid)
-                snaps.set(proxy.path, snapshot(proxy, canRunNow));
-            schedule();
-        };
-        const removed = (_ev, proxy) => {
-            snaps.delete(proxy.path);
-            schedule();
-        };
-        const gone = problem => setModel({ state: "absent", problem, timers: [] });
-        proxies.addEventListener("added", changed);
-        proxies.addEventListener("changed", changed);
-        proxies.addEventListener("removed", removed);
-        c.addEventListener("close", (_ev, options) => gone(options.message || null));
-        proxies.wait()
-                .then(() => {
-                    for (const path in proxies)
-                        if (proxies[path].valid)
-                            snaps.set(path, snapshot(proxies[path], canRunNow));
-                    ready = true;
-                    publish();
-                })
-                .catch(ex => gone(ex.message || null));
-        return () => window.clearTimeout(pending);
+        listeners.add(setCurrent);
+        setCurrent(model);
+        return () => listeners.delete(setCurrent);
     }, []);
-    return model;
+    return current;
 }
 
 // useAdmin tells whether changes can be made: Cockpit's administrative
