@@ -29,6 +29,11 @@ const copyStatic = {
                 return;
             for (const f of ["index.html", "manifest.json"])
                 fs.copyFileSync(path.join("src", f), path.join(outdir, f));
+            // index.css already holds the page chunk's styles; its own copy
+            // would only be shipped, never loaded.
+            for (const f of fs.readdirSync(path.join(outdir, "chunks")))
+                if (f.endsWith(".css"))
+                    fs.rmSync(path.join(outdir, "chunks", f));
         });
     },
 };
@@ -39,8 +44,12 @@ const copyStatic = {
 // A first pass learns which of PatternFly's style modules the tree-shaken
 // script really keeps; the second bundles only their stylesheets.
 const options = {
-    entryPoints: { index: "src/index.jsx" },
+    entryPoints: { index: "src/index.js" },
     bundle: true,
+    // The entry imports the page itself dynamically (see src/index.js).
+    format: "esm",
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     minify: true,
     sourcemap: false,
     legalComments: "external",

@@ -1,7 +1,6 @@
 // The page's only connection: com.redhat.Snapm.Timers on the system bus.
 // State comes from the daemon's ObjectManager and PropertiesChanged through
 // Cockpit's proxies; nothing here polls.
-import { useEffect, useState } from "react";
 import cockpit, { _ } from "./cockpit.js";
 
 export const BUS = "com.redhat.Snapm.Timers";
@@ -86,9 +85,16 @@ function set(changes) {
     listeners.forEach(l => l(model));
 }
 
-// watchTimers starts watching the daemon's objects. The page calls it as
-// its script loads, so that the bus round trips overlap the parsing of the
-// stylesheet and the first render rather than following them.
+export const currentTimers = () => model;
+
+// onTimers calls listener with each new model; it returns the unsubscribe.
+export function onTimers(listener) {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+}
+
+// watchTimers starts watching the daemon's objects; the promise settles
+// once the bus channel is open (or failed to).
 export function watchTimers() {
     window.performance.mark("snapm-timers:watch");
     const c = dbus();
@@ -140,59 +146,5 @@ export function watchTimers() {
                 publish();
             })
             .catch(ex => gone(ex.message || null));
-}
-
-// useTimers returns the model that watchTimers keeps.
-export function useTimers() {
-    const [current, setCurrent] = useState(model);
-    useEffect(() => {
-        listeners.add(setCurrent);
-        setCurrent(model);
-        return () => listeners.delete(setCurrent);
-    }, []);
-    return current;
-}
-
-// useAdmin tells whether changes can be made: Cockpit's administrative
-// access (its superuser), or for older bridges its admin permission; null
-// while unknown. When it is turned on later the page reloads, as Cockpit's
-// own pages do, so that the bus connection is reopened with privileges.
-export function useAdmin() {
-    const [allowed, setAllowed] = useState(null);
-    useEffect(() => {
-        let last = null;
-        const set = value => {
-            if (last === false && value === true)
-                window.location.reload();
-            last = value;
-            setAllowed(value);
-        };
-        const su = cockpit.dbus(null, { bus: "internal" }).proxy("cockpit.Superuser", "/superuser");
-        const fromProxy = () => {
-            if (su.valid && su.Current !== "init")
-                set(su.Current !== "none");
-        };
-        su.addEventListener("changed", fromProxy);
-        su.wait(() => {
-            if (su.valid) {
-                fromProxy();
-                return;
-            }
-            const perm = cockpit.permission({ admin: true });
-            perm.addEventListener("changed", () => set(perm.allowed));
-            set(perm.allowed);
-        });
-    }, []);
-    return allowed;
-}
-
-// The 1-minute clock that keeps "in 2 h 14 min" current; the daemon's
-// values themselves only change with its signals.
-export function useMinuteClock() {
-    const [now, setNow] = useState(Date.now());
-    useEffect(() => {
-        const id = window.setInterval(() => setNow(Date.now()), 60000);
-        return () => window.clearInterval(id);
-    }, []);
-    return now;
+    return c.wait();
 }
