@@ -10,4 +10,7 @@ import { followTheme } from "./theme.js";
 
 followTheme();
 const page = () => import("./page.jsx");
-watchTimers().then(page, page);
+// A bridge that is slow to open the channel (it took up to 0.5 s here on
+// a busy machine) still gets a page that says it is loading, after 1 s.
+const moment = new Promise(resolve => window.setTimeout(resolve, 1000));
+Promise.race([watchTimers(), moment]).then(page, page);
