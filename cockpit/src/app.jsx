@@ -5,7 +5,8 @@ import {
 } from "@patternfly/react-core";
 import { ExclamationCircleIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
-import { callManager, callTimer, errorText, useAdmin, useMinuteClock, useTimers } from "./client.js";
+import { callManager, callTimer, errorText } from "./client.js";
+import { useAdmin, useMinuteClock, useTimers } from "./hooks.js";
 import { TimerDialog } from "./dialog.jsx";
 import { fullName } from "./names.js";
 import { NO_ADMIN, TimersTable } from "./table.jsx";
@@ -85,7 +86,7 @@ export function App() {
     else if (model.state === "loading" || admin === null)
         body = <Loading />;
     else
-        body = <TimersTable timers={model.timers} admin={admin} now={now} onAction={onAction}
+        body = <TimersTable timers={model.timers} admin={admin} canRunNow={model.canRunNow} now={now} onAction={onAction}
                             onCreate={() => setDialog({ action: "Create" })} />;
 
     return (

@@ -1,5 +1,7 @@
-import React from "react";
-import { Label, Tooltip } from "@patternfly/react-core";
+import React, { cloneElement, forwardRef, useId, useRef, useState } from "react";
+import { Tooltip } from "@patternfly/react-core";
+import { css } from "@patternfly/react-styles";
+import labelStyles from "@patternfly/react-styles/css/components/Label/label.mjs";
 import cockpit, { _ } from "./cockpit.js";
 import { formatDateSec, toMs } from "./timefmt.js";
 
@@ -10,6 +12,34 @@ export const STATUSES = {
     disabled: { text: _("Disabled"), color: "grey" },
     invalid: { text: _("Invalid"), color: "red" },
 };
+
+// PatternFly's Label as markup: the component measures its text after it
+// mounts, to offer a tooltip when truncated, and a thousand rows of it
+// forced a layout of the whole table in the middle of the first render.
+// These labels are short and never truncated.
+const Label = forwardRef(function Label({ color, className, children, ...props }, ref) {
+    return (
+        <span ref={ref} className={css(labelStyles.label, labelStyles.modifiers[color], className)} {...props}>
+            <span className={labelStyles.labelContent}><span className={labelStyles.labelText}>{children}</span></span>
+        </span>
+    );
+});
+
+// PatternFly's Tooltip runs Popper's hooks in every instance, shown or not;
+// in a table of a thousand rows it is mounted when what it describes is
+// first hovered or focused, and shown at once.
+export function LazyTooltip({ content, children }) {
+    const ref = useRef(null);
+    const id = useId();
+    const [armed, setArmed] = useState(false);
+    const arm = () => setArmed(true);
+    return (
+        <>
+            {cloneElement(children, { ref, onMouseEnter: arm, onFocus: arm, "aria-describedby": armed ? id : undefined })}
+            {armed && <Tooltip id={id} content={content} triggerRef={ref} isVisible />}
+        </>
+    );
+}
 
 export function StatusLabel({ status }) {
     const s = STATUSES[status] || { text: status, color: "orange" };
@@ -33,8 +63,8 @@ export function LastRun({ timer }) {
     if (timer.LastRunInvocation)
         tip = cockpit.format(_("$0, log: journalctl _SYSTEMD_INVOCATION_ID=$1"), when, timer.LastRunInvocation);
     return (
-        <Tooltip content={tip || text}>
+        <LazyTooltip content={tip || text}>
             <Label color={ok ? "green" : "red"} className="last-run" data-result={result} tabIndex={0}>{text}</Label>
-        </Tooltip>
+        </LazyTooltip>
     );
 }

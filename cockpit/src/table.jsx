@@ -1,14 +1,14 @@
-import React, { memo, useMemo, useState } from "react";
+import React, { memo, useLayoutEffect, useMemo, useRef, useState } from "react";
 import {
-    Button, EmptyState, EmptyStateActions, EmptyStateBody, EmptyStateFooter, EmptyStateHeader,
-    EmptyStateIcon, FormSelect, FormSelectOption, SearchInput, Toolbar, ToolbarContent, ToolbarItem,
-    Tooltip,
+    Button, Divider, Dropdown, DropdownItem, DropdownList, EmptyState, EmptyStateActions, EmptyStateBody,
+    EmptyStateFooter, EmptyStateHeader, EmptyStateIcon, FormSelect, FormSelectOption, MenuToggle, Pagination,
+    SearchInput, Toolbar, ToolbarContent, ToolbarItem, Tooltip,
 } from "@patternfly/react-core";
-import { ActionsColumn, Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { CalendarAltIcon, EllipsisVIcon, SearchIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
 import { fullName } from "./names.js";
-import { LastRun, STATUSES, StatusLabel } from "./status.jsx";
+import { LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
 
 export const NO_ADMIN = _("Administrative access is needed to change snapshot schedules.");
@@ -53,33 +53,81 @@ function compare(a, b) {
     return typeof a === "number" ? a - b : a.localeCompare(b);
 }
 
-function rowActions(timer, onAction) {
-    const items = (ACTIONS[timer.Status] || []).map(m => ({
-        title: ACTION_TITLES[m],
-        onClick: () => onAction(timer, m),
-    }));
-    items.push({ title: _("Edit schedule"), onClick: () => onAction(timer, "Edit") });
-    if (timer.canRunNow && timer.Activity !== "running")
-        items.push({ title: _("Run now"), onClick: () => onAction(timer, "RunNow") });
-    items.push({ isSeparator: true });
-    items.push({ title: _("Remove"), onClick: () => onAction(timer, "Remove"), isDanger: true });
-    return items;
+// The row menu's items, built when it opens.
+function MenuItems({ timer, canRunNow, onAction }) {
+    const item = (action, title, props) => (
+        <DropdownItem key={action} onClick={() => onAction(timer, action)} {...props}>{title}</DropdownItem>
+    );
+    return (
+        <DropdownList>
+            {(ACTIONS[timer.Status] || []).map(m => item(m, ACTION_TITLES[m]))}
+            {item("Edit", _("Edit schedule"))}
+            {canRunNow && timer.Activity !== "running" && item("RunNow", _("Run now"))}
+            <Divider component="li" key="separator" />
+            {item("Remove", _("Remove"), { isDanger: true })}
+        </DropdownList>
+    );
+}
+
+// The row's kebab. PatternFly's Dropdown runs Popper's hooks in every row,
+// open or not, and with a thousand rows that was most of the first render;
+// so a row has only its toggle until the menu is first opened.
+function RowActions({ timer, canRunNow, onAction }) {
+    const toggle = useRef(null);
+    const [open, setOpen] = useState(false);
+    const [used, setUsed] = useState(false);
+    const choose = (t, action) => {
+        setOpen(false);
+        onAction(t, action);
+    };
+    return (
+        <>
+            <MenuToggle ref={toggle} variant="plain" aria-label={_("Actions")} isExpanded={open}
+                        onClick={() => { setUsed(true); setOpen(!open) }}>
+                <EllipsisVIcon />
+            </MenuToggle>
+            {used && (
+                <Dropdown isOpen={open} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
+                          popperProps={{ position: "end" }}>
+                    <MenuItems timer={timer} canRunNow={canRunNow} onAction={choose} />
+                </Dropdown>
+            )}
+        </>
+    );
 }
 
 function DisabledKebab() {
     return (
-        <Tooltip content={NO_ADMIN}>
+        <LazyTooltip content={NO_ADMIN}>
             <Button variant="plain" isAriaDisabled aria-label={_("Actions")} className="disabled-actions">
                 <EllipsisVIcon />
             </Button>
-        </Tooltip>
+        </LazyTooltip>
     );
 }
 
-export function TimersTable({ timers, admin, now, onAction, onCreate }) {
+// Rows per page. A thousand rows take seconds to render and lay out on a
+// small machine, page or no page; a page of 50 takes a tenth of a second,
+// and the name filter finds any schedule.
+const PER_PAGE = 50;
+const PER_PAGE_OPTIONS = [20, 50, 100, 500].map(n => ({ title: String(n), value: n }));
+
+// For the load test: when the first rows were put in the document.
+let marked = false;
+function markFirstRows() {
+    if (!marked && document.querySelector("tr[data-timer]")) {
+        marked = true;
+        window.performance.mark("snapm-timers:rows");
+    }
+}
+
+export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate }) {
     const [filter, setFilter] = useState("");
     const [status, setStatus] = useState("all");
     const [sortBy, setSortBy] = useState({ index: 0, direction: "asc" });
+    const [page, setPage] = useState(1);
+    const [perPage, setPerPage] = useState(PER_PAGE);
+    useLayoutEffect(markFirstRows, [timers]);
 
     const lastRun = timers.some(t => t.LastRunResult !== undefined);
     const columns = useMemo(() => COLUMNS.filter(c => !c.lastRun || lastRun), [lastRun]);
@@ -110,10 +158,26 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
         );
     }
 
+    // A new filter or order starts again at the first page; a page that
+    // removals emptied shows the last one.
+    const refine = (set, value) => {
+        set(value);
+        setPage(1);
+    };
     const clear = () => {
         setFilter("");
         setStatus("all");
+        setPage(1);
     };
+    const last = Math.max(1, Math.ceil(rows.length / perPage));
+    const current = Math.min(page, last);
+    const pageRows = rows.slice((current - 1) * perPage, current * perPage);
+    const pagination = variant => (
+        <Pagination id={"timers-pagination-" + variant} widgetId="timers-pages" variant={variant} isCompact={variant === "top"}
+                    itemCount={rows.length} page={current} perPage={perPage} perPageOptions={PER_PAGE_OPTIONS}
+                    titles={{ paginationAriaLabel: variant === "top" ? _("Pages, at the top") : _("Pages, at the bottom") }}
+                    onSetPage={(_e, p) => setPage(p)} onPerPageSelect={(_e, n, p) => { setPerPage(n); setPage(p) }} />
+    );
 
     return (
         <>
@@ -121,11 +185,11 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
                 <ToolbarContent>
                     <ToolbarItem>
                         <SearchInput id="filter-name" aria-label={_("Filter by name")} placeholder={_("Filter by name")}
-                                     value={filter} onChange={(_e, v) => setFilter(v)} onClear={() => setFilter("")} />
+                                     value={filter} onChange={(_e, v) => refine(setFilter, v)} onClear={() => refine(setFilter, "")} />
                     </ToolbarItem>
                     <ToolbarItem>
                         <FormSelect id="filter-status" aria-label={_("Filter by status")} value={status}
-                                    onChange={(_e, v) => setStatus(v)}>
+                                    onChange={(_e, v) => refine(setStatus, v)}>
                             <FormSelectOption value="all" label={_("All statuses")} />
                             {Object.keys(STATUSES).map(s => <FormSelectOption key={s} value={s} label={STATUSES[s].text} />)}
                         </FormSelect>
@@ -133,6 +197,7 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
                     <ToolbarItem align={{ default: "alignRight" }}>
                         <CreateButton admin={admin} onCreate={onCreate} />
                     </ToolbarItem>
+                    <ToolbarItem variant="pagination">{pagination("top")}</ToolbarItem>
                 </ToolbarContent>
             </Toolbar>
             {rows.length === 0
@@ -146,32 +211,36 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
                     </EmptyState>
                 )
                 : (
-                    <Table id="timers" aria-label={_("Snapshot schedules")} variant="compact">
-                        <Thead>
-                            <Tr>
-                                {columns.map((c, i) => (
-                                    <Th key={c.title} sort={{
-                                        sortBy,
-                                        columnIndex: i,
-                                        onSort: (_e, index, direction) => setSortBy({ index, direction }),
-                                    }}>{c.title}</Th>
+                    <>
+                        <Table id="timers" aria-label={_("Snapshot schedules")} variant="compact">
+                            <Thead>
+                                <Tr>
+                                    {columns.map((c, i) => (
+                                        <Th key={c.title} sort={{
+                                            sortBy,
+                                            columnIndex: i,
+                                            onSort: (_e, index, direction) => refine(setSortBy, { index, direction }),
+                                        }}>{c.title}</Th>
+                                    ))}
+                                    <Th screenReaderText={_("Actions")} />
+                                </Tr>
+                            </Thead>
+                            <Tbody>
+                                {pageRows.map(t => (
+                                    <Row key={t.path} t={t} columns={columns} admin={admin} canRunNow={canRunNow} now={now}
+                                         onAction={onAction} />
                                 ))}
-                                <Th screenReaderText={_("Actions")} />
-                            </Tr>
-                        </Thead>
-                        <Tbody>
-                            {rows.map(t => (
-                                <Row key={t.path} t={t} columns={columns} admin={admin} now={now} onAction={onAction} />
-                            ))}
-                        </Tbody>
-                    </Table>
+                            </Tbody>
+                        </Table>
+                        {pagination("bottom")}
+                    </>
                 )}
         </>
     );
 }
 
 // A row re-renders only when its timer, the clock or the access changes.
-const Row = memo(function Row({ t, columns, admin, now, onAction }) {
+const Row = memo(function Row({ t, columns, admin, canRunNow, now, onAction }) {
     return (
         <Tr data-timer={fullName(t)}>
             <Td dataLabel={columns[0].title} className="timer-name">{fullName(t)}</Td>
@@ -187,7 +256,7 @@ const Row = memo(function Row({ t, columns, admin, now, onAction }) {
             </Td>
             {columns.length > 5 && <Td dataLabel={columns[5].title}><LastRun timer={t} /></Td>}
             <Td isActionCell>
-                {admin ? <ActionsColumn items={rowActions(t, onAction)} /> : <DisabledKebab />}
+                {admin ? <RowActions timer={t} canRunNow={canRunNow} onAction={onAction} /> : <DisabledKebab />}
             </Td>
         </Tr>
     );

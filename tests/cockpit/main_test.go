@@ -38,6 +38,8 @@ var (
 	browser context.Context
 	// shots is where the screenshots go.
 	shots string
+	// anchors are the tabs that keep the two sessions open, one per URL.
+	anchors []context.Context
 )
 
 func TestMain(m *testing.M) {
@@ -154,6 +156,7 @@ func setUp(root, tmp string) (stop func(), err error) {
 	// tests' tabs join its session.
 	for _, url := range []string{rootURL, nobodyURL} {
 		anchor, _ := chromedp.NewContext(browser)
+		anchors = append(anchors, anchor)
 		ctx, cancel := context.WithTimeout(anchor, hang)
 		err := chromedp.Do(anchor, chromedp.Navigate(url))
 		if err == nil {

@@ -1,0 +1,16 @@
+// The page's entry. It opens the bus channel and starts watching the
+// daemon's objects before it evaluates the rest of the page (React and
+// PatternFly, nearly all of the script, page.jsx): the bridge and the
+// daemon then answer while the browser evaluates it, instead of after,
+// because the channel is only opened once this script yields.
+import "@patternfly/react-core/dist/styles/base.css";
+import "./app.css";
+import { watchTimers } from "./client.js";
+import { followTheme } from "./theme.js";
+
+followTheme();
+const page = () => import("./page.jsx");
+// A bridge that is slow to open the channel (it took up to 0.5 s here on
+// a busy machine) still gets a page that says it is loading, after 1 s.
+const moment = new Promise(resolve => window.setTimeout(resolve, 1000));
+Promise.race([watchTimers(), moment]).then(page, page);
