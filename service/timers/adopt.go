@@ -3,7 +3,7 @@
 //
 // Locks: Adopt runs before the name is claimed, so no caller competes; it
 // takes Manager.mu only to insert and to walk the timers, and leaves what
-// the bulk read leaves out to the reader (reconcile.go), which takes each
+// the bulk read leaves out to the reader (intake.go), which takes each
 // timer's operation lock in turn.
 
 package timers
