@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
@@ -112,23 +113,55 @@ func (c *Client) propertiesChanged(sig *dbus.Signal) {
 // resubscribe answers systemd coming (back) on the bus, after a
 // daemon-reexec or a bus restart: it may have forgotten its subscribers,
 // and anything may have changed meanwhile. Owner changes that pile up
-// while it works cost one more round, not one each.
+// while it works cost one more round, not one each. A Subscribe systemd
+// refuses is asked again, less and less often, until it is taken or
+// systemd changes hands again: unsubscribed, the published state would
+// stop following systemd.
 func (c *Client) resubscribe(ctx context.Context) {
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	var backoff time.Duration
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.files.owner.changed:
+			c.log.Info("systemd reconnected to the bus, resubscribing", zap.String("owner", *c.files.owner.name.Load()))
+			retry.Stop()
+			backoff = 0
+		case <-retry.C:
 		}
-		c.log.Info("systemd reconnected to the bus, resubscribing", zap.String("owner", *c.files.owner.name.Load()))
-		// A daemon-reexec keeps subscribers (systemd serializes them); a
-		// restarted bus does not.
-		var callErr *CallError
-		if _, err := c.call(ctx, "Subscribe"); errors.As(err, &callErr) && callErr.Name == busName+".AlreadySubscribed" {
-			c.log.Debug("systemd kept our subscription")
-		} else if err != nil {
-			c.log.Error("resubscribing to systemd, ignoring", zap.Error(err))
+		first := backoff == 0
+		err := c.subscribe(ctx)
+		if first || err == nil {
+			// Whatever happened meanwhile, signals were missed.
+			c.ev.Resync(timers.ReadAll)
 		}
-		c.ev.Resync(timers.ReadAll)
+		if err == nil || ctx.Err() != nil {
+			backoff = 0
+			continue
+		}
+		backoff = min(max(2*backoff, minResubscribe), maxResubscribe)
+		c.log.Error("resubscribing to systemd, trying again", zap.Duration("in", backoff), zap.Error(err))
+		retry.Reset(backoff)
 	}
+}
+
+// The bounds of the wait before a refused Subscribe is asked again.
+const (
+	minResubscribe = 100 * time.Millisecond
+	maxResubscribe = 5 * time.Second
+)
+
+// subscribe asks systemd for its signals again. A daemon-reexec keeps
+// subscribers (systemd serializes them); a restarted bus does not.
+func (c *Client) subscribe(ctx context.Context) error {
+	var callErr *CallError
+	_, err := c.call(ctx, "Subscribe")
+	if errors.As(err, &callErr) && callErr.Name == busName+".AlreadySubscribed" {
+		c.log.Debug("systemd kept our subscription")
+		return nil
+	}
+	return err
 }

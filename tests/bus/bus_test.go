@@ -394,11 +394,18 @@ func TestResyncFaults(t *testing.T) {
 		if err := e.fake.Reexec(); err != nil {
 			t.Fatal(err)
 		}
-		// It re-reads everything all the same.
+		// It re-reads everything all the same, and keeps asking.
 		e.waitStatus(path, "enabled")
-		if n := e.fake.Calls("Subscribe"); n != 2 {
-			t.Errorf("%d Subscribe calls, want 2 (start-up, then after the reexec)", n)
+		e.waitFor("Subscribe asked again after the refusal", func() bool { return e.fake.Calls("Subscribe") >= 4 })
+		// Once systemd takes it, what changed while unsubscribed shows.
+		e.fake.SetActive(unit, true)
+		e.fake.Heal("Subscribe")
+		e.waitStatus(path, "running")
+		e.fake.SetActive(unit, false)
+		if err := e.fake.Reexec(); err != nil {
+			t.Fatal(err)
 		}
+		e.waitStatus(path, "enabled")
 		if err := e.call(path, timerIf+".Start").Err; err != nil {
 			t.Errorf("Start after the failed re-Subscribe: %v", err)
 		}
