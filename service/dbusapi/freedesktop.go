@@ -1,0 +1,118 @@
+// The standard interfaces: org.freedesktop.DBus.Properties,
+// ObjectManager and Introspectable, answered from what was last published.
+
+package dbusapi
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+
+	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/timers"
+)
+
+func (s *Server) managerProps() map[string]dbus.Variant {
+	return map[string]dbus.Variant{"Version": dbus.MakeVariant(s.cfg.Version)}
+}
+
+// --- org.freedesktop.DBus.Properties, for the root and every timer ---
+
+type properties struct{ s *Server }
+
+// props returns the properties of interface iface at path.
+func (p properties) props(msg dbus.Message, iface string) (map[string]dbus.Variant, *dbus.Error) {
+	if derr := p.s.checkArgs(msg); derr != nil {
+		return nil, derr
+	}
+	path := msgPath(msg)
+	if path == RootPath {
+		if iface != introspection.Manager && iface != "" {
+			return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
+		}
+		return p.s.managerProps(), nil
+	}
+	p.s.mu.RLock()
+	o, ok := p.s.objects[path]
+	p.s.mu.RUnlock()
+	if !ok {
+		return nil, noObject(path)
+	}
+	if iface != introspection.Timer && iface != "" {
+		return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
+	}
+	return o.ifaces[introspection.Timer], nil
+}
+
+func (p properties) Get(msg dbus.Message, iface, name string) (dbus.Variant, *dbus.Error) {
+	all, derr := p.props(msg, iface)
+	if derr != nil {
+		return dbus.Variant{}, derr
+	}
+	v, ok := all[name]
+	if !ok {
+		return dbus.Variant{}, newError(errUnknownProperty, fmt.Sprintf("no property %s on %s", name, iface))
+	}
+	return v, nil
+}
+
+func (p properties) GetAll(msg dbus.Message, iface string) (map[string]dbus.Variant, *dbus.Error) {
+	return p.props(msg, iface)
+}
+
+func (p properties) Set(msg dbus.Message, iface, name string, _ dbus.Variant) *dbus.Error {
+	all, derr := p.props(msg, iface)
+	if derr != nil {
+		return derr
+	}
+	if _, ok := all[name]; !ok {
+		return newError(errUnknownProperty, fmt.Sprintf("no property %s on %s", name, iface))
+	}
+	return newError(errReadOnly, fmt.Sprintf("property %s is read-only", name))
+}
+
+// --- org.freedesktop.DBus.ObjectManager ---
+
+type objectManager struct{ s *Server }
+
+func (o objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, *dbus.Error) {
+	o.s.mu.RLock()
+	defer o.s.mu.RUnlock()
+	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(o.s.objects))
+	for path, obj := range o.s.objects {
+		out[path] = obj.ifaces
+	}
+	return out, nil
+}
+
+// --- org.freedesktop.DBus.Introspectable ---
+
+type introspectable struct{ s *Server }
+
+func (i introspectable) Introspect(msg dbus.Message) (string, *dbus.Error) {
+	path := msgPath(msg)
+	switch {
+	case path == RootPath:
+		return i.s.intro.root(), nil
+	case strings.HasPrefix(string(path), string(RootPath)+"/"):
+		if typ, err := timers.ParseType(string(path[len(RootPath)+1:])); err == nil {
+			return i.s.intro.typeNode(i.s.childLabels(typ)), nil
+		}
+	}
+	if _, ok := i.s.lookup(path); ok {
+		return i.s.intro.timer(), nil
+	}
+	return "", noObject(path)
+}
+
+// childLabels lists the object path labels of the timers of type typ.
+func (s *Server) childLabels(typ timers.Type) []string {
+	var labels []string
+	for _, snap := range s.domain.List() {
+		if snap.Type == typ {
+			labels = append(labels, timers.EscapeLabel(snap.Name))
+		}
+	}
+	return labels
+}

@@ -1,0 +1,92 @@
+// The Observer side: the domain's changes become what each object shows
+// and the signals that announce it (InterfacesAdded, PropertiesChanged,
+// InterfacesRemoved).
+
+package dbusapi
+
+import (
+	"github.com/godbus/dbus/v5"
+	"go.uber.org/zap"
+
+	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/timers"
+)
+
+// publish records what snap's object shows from now on.
+func (s *Server) publish(snap timers.Snapshot) (dbus.ObjectPath, map[string]map[string]dbus.Variant) {
+	path := TimerPath(snap.Key)
+	ifaces := map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
+	s.mu.Lock()
+	s.objects[path] = object{key: snap.Key, instance: snap.Instance, ifaces: ifaces}
+	s.mu.Unlock()
+	return path, ifaces
+}
+
+// TimerAdded announces a new object.
+func (s *Server) TimerAdded(snap timers.Snapshot) {
+	path, ifaces := s.publish(snap)
+	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, ifaces)
+}
+
+// TimerChanged emits one PropertiesChanged with every property that changed.
+func (s *Server) TimerChanged(old, new timers.Snapshot) {
+	oldProps := timerProps(old)
+	path, ifaces := s.publish(new)
+	newProps := ifaces[introspection.Timer]
+	changed := map[string]dbus.Variant{}
+	for name, v := range newProps {
+		if v.String() != oldProps[name].String() {
+			changed[name] = v
+		}
+	}
+	if len(changed) > 0 {
+		s.emit(path, propertiesIface+".PropertiesChanged", introspection.Timer, changed, []string{})
+	}
+}
+
+// TimerRemoved withdraws an object.
+func (s *Server) TimerRemoved(snap timers.Snapshot) {
+	path := TimerPath(snap.Key)
+	s.mu.Lock()
+	// Only if the path still shows this timer, not one made since with
+	// the same name.
+	mine := s.objects[path].instance == snap.Instance
+	if mine {
+		delete(s.objects, path)
+	}
+	s.mu.Unlock()
+	if !mine {
+		return
+	}
+	s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
+}
+
+func (s *Server) emit(path dbus.ObjectPath, name string, values ...any) {
+	if err := s.cfg.Conn.Emit(path, name, values...); err != nil {
+		s.cfg.Log.Error("emitting signal", zap.String("signal", name), zap.String("path", string(path)), zap.Error(err))
+	}
+}
+
+func timerProps(s timers.Snapshot) map[string]dbus.Variant {
+	return map[string]dbus.Variant{
+		"Type":             dbus.MakeVariant(string(s.Type)),
+		"Name":             dbus.MakeVariant(s.Name),
+		"Unit":             dbus.MakeVariant(s.Unit()),
+		"CalendarSpec":     dbus.MakeVariant(s.Spec),
+		"Normalized":       dbus.MakeVariant(s.Normalized),
+		"Status":           dbus.MakeVariant(string(s.Status)),
+		"Enabled":          dbus.MakeVariant(s.Enabled),
+		"Running":          dbus.MakeVariant(s.Running),
+		"NextElapse":       dbus.MakeVariant(s.NextElapse),
+		"LastTrigger":      dbus.MakeVariant(s.LastTrigger),
+		"Occurs":           dbus.MakeVariant(s.Occurs),
+		"NeedDaemonReload": dbus.MakeVariant(s.NeedDaemonReload),
+
+		"LastRunResult":     dbus.MakeVariant(s.LastRunResult),
+		"LastRunExitStatus": dbus.MakeVariant(s.LastRunExitStatus),
+		"LastRunStart":      dbus.MakeVariant(s.LastRunStart),
+		"LastRunEnd":        dbus.MakeVariant(s.LastRunEnd),
+		"LastRunInvocation": dbus.MakeVariant(s.LastRunInvocation),
+		"Activity":          dbus.MakeVariant(string(s.Activity)),
+	}
+}
