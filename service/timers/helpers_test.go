@@ -1,0 +1,63 @@
+// Helpers several of the domain's test files share: golden files under
+// testdata/ (rewritten with -update) and a Create that must succeed.
+
+package timers
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got, as indented JSON, with testdata/name, or rewrites
+// that file with -update.
+func golden(t *testing.T, name string, got any) {
+	t.Helper()
+	data, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, '\n')
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != string(data) {
+		t.Errorf("%s differs (run with -update after checking the change):\n--- got\n%s\n--- want\n%s", path, data, want)
+	}
+}
+
+// fileName makes a golden file's name of a test case's.
+func fileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(name)) + ".json"
+}
+
+func mustCreate(t *testing.T, e *env, typ, name, spec string) Snapshot {
+	t.Helper()
+	s, err := e.m.Create(context.Background(), typ, name, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -1,0 +1,139 @@
+// Tests of how systemd's state reaches a timer: a read racing the signals,
+// signals older than the read, and a resync (bulk read) that meets a timer
+// busy in an operation.
+
+package timers
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestApplyRead(t *testing.T) {
+	t.Parallel()
+	signalled := UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", UnitFileState: "enabled",
+		Calendars: []string{"*-*-* 00:00:00"}, NextElapse: 200}
+	read := UnitState{LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "from the read",
+		NeedDaemonReload: true, Calendars: []string{"*-*-* *:00:00"}, NextElapse: 100}
+	for name, tc := range map[string]struct {
+		lastSeq uint64 // of the last signal applied
+		readSeq uint64
+		want    UnitState
+		wantSeq uint64
+	}{
+		"a read newer than the last signal replaces it": {
+			lastSeq: 5, readSeq: 6,
+			want:    UnitState{LoadState: "loaded", ActiveState: "inactive", SubState: "dead", UnitFileState: "enabled", NeedDaemonReload: true, Calendars: []string{"*-*-* *:00:00"}, NextElapse: 100},
+			wantSeq: 6,
+		},
+		// NeedDaemonReload is never signalled, TimersCalendar only
+		// invalidated: both come from the read.
+		"a read older than a signal keeps the signal's values and takes what is never signalled": {
+			lastSeq: 7, readSeq: 6,
+			want:    UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", UnitFileState: "enabled", NeedDaemonReload: true, Calendars: []string{"*-*-* *:00:00"}, NextElapse: 200},
+			wantSeq: 7,
+		},
+		"a failed read (no sequence) changes nothing": {
+			lastSeq: 7, readSeq: 0,
+			want:    signalled,
+			wantSeq: 7,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tm := &Timer{unit: signalled, seq: tc.lastSeq}
+			tm.applyRead(read, tc.readSeq)
+			if !reflect.DeepEqual(tm.unit, tc.want) || tm.seq != tc.wantSeq {
+				t.Errorf("after the read: %+v seq %d\nwant          %+v seq %d", tm.unit, tm.seq, tc.want, tc.wantSeq)
+			}
+		})
+	}
+}
+
+// TestSignalOlderThanReadIgnored: a signal that was sent before the read
+// the timer already took cannot move the timer back.
+func TestSignalOlderThanReadIgnored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	s := mustCreate(t, e, "gc", "ordered", "hourly")
+	if _, err := e.m.Enable(ctx, s.Key); err != nil {
+		t.Fatal(err)
+	}
+	started, err := e.m.Start(ctx, s.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, _ := e.m.timer(s.Key)
+	tm.mu.Lock()
+	seq := tm.seq
+	tm.mu.Unlock()
+	e.m.UnitChanged(s.Unit(), seq-1, func(u *UnitState) { u.ActiveState, u.SubState = "inactive", "dead" })
+	e.m.UnitChanged(s.Unit(), seq, func(u *UnitState) { u.ActiveState, u.SubState = "failed", "failed" })
+	if got := tm.Snapshot(); got != started {
+		t.Errorf("stale signals moved the timer:\n%+v\nwant\n%+v", got, started)
+	}
+	e.m.UnitChanged(s.Unit(), seq+1, func(u *UnitState) { u.ActiveState, u.SubState = "inactive", "dead" })
+	if got := tm.Snapshot(); got.Status != StatusEnabled || got.Running {
+		t.Errorf("a newer signal was not applied: %+v", got)
+	}
+}
+
+// TestBulkReadSkipsBusyTimer: a resync does not wait on a timer whose
+// operation is under way (a hung systemd job would hold every other timer's
+// update); it reads it once the operation is over.
+func TestBulkReadSkipsBusyTimer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	busy := mustCreate(t, e, "create", "busy", "hourly")
+	free := mustCreate(t, e, "create", "free", "daily")
+	for _, k := range []Key{busy.Key, free.Key} {
+		if _, err := e.m.Enable(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both started behind the manager's back, signals lost: only a
+	// resync can tell.
+	e.sd.mu.Lock()
+	for _, k := range []Key{busy.Key, free.Key} {
+		e.sd.load(k.Unit())
+		e.sd.unit(k.Unit()).active = true
+	}
+	e.sd.mu.Unlock()
+	bt, _ := e.m.timer(busy.Key)
+	unlock, err := bt.lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(e.obs.changed) > 0 {
+		<-e.obs.changed
+	}
+	// The resync reads the free timer and hands the busy one to the
+	// reader, without waiting on it.
+	if _, err := e.m.readInBulk(ctx, ReadUnit, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-e.obs.changed:
+		if s.Key != free.Key || s.Status != StatusRunning {
+			t.Fatalf("first change published while %s is busy: %+v", busy.Key, s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the resync did not read the free timer")
+	}
+	if s := bt.Snapshot(); s.Status == StatusRunning {
+		t.Fatalf("busy timer read while its operation holds it: %+v", s)
+	}
+	unlock()
+	// Let go of, it is read by the reader.
+	for deadline := time.Now().Add(10 * time.Second); bt.Snapshot().Status != StatusRunning; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	if s := bt.Snapshot(); s.Status != StatusRunning {
+		t.Errorf("busy timer after its operation: %+v", s)
+	}
+}
