@@ -1,3 +1,7 @@
+// The runs of programs inside the namespace: `snapm-timersctl list` beside
+// `systemctl list-timers` over the same timers, and root's Stop+Start under
+// a flood of unprivileged previews, with the flooding helper's own side.
+
 package main
 
 import (
