@@ -1,6 +1,6 @@
 // The page's only connection: com.redhat.Snapm.Timers on the system bus.
 // State comes from the daemon's ObjectManager and PropertiesChanged through
-// Cockpit's proxies; nothing here polls.
+// Cockpit's D-Bus watch; nothing here polls.
 import cockpit, { _ } from "./cockpit.js";
 
 export const BUS = "com.redhat.Snapm.Timers";
@@ -71,11 +71,6 @@ function hasMethod(path, method) {
             .catch(() => false);
 }
 
-// A plain copy of a proxy: what the table renders. Members that only newer
-// daemons have (LastRun*, Activity) are present only when the daemon
-// exposes them, so the page shows only what it knows.
-const snapshot = proxy => ({ ...proxy.data, path: proxy.path });
-
 // The timers as the page knows them: { state: "loading" | "ready" |
 // "absent", problem, timers, canRunNow }, and who to tell when it changes.
 let model = { state: "loading", problem: null, timers: [], canRunNow: false };
@@ -95,10 +90,19 @@ export function onTimers(listener) {
 
 // watchTimers starts watching the daemon's objects; the promise settles
 // once the bus channel is open (or failed to).
+//
+// The page keeps its own plain copy of each timer, made from what the
+// bridge sends for the watch ("notify": {path: {interface: properties}},
+// null for an interface removed): the objects of the ObjectManager's
+// GetManagedObjects at first, then each InterfacesAdded, InterfacesRemoved
+// and PropertiesChanged. Cockpit's proxies() would build the same from the
+// same messages, but through a proxy object and an "added" event per timer,
+// and that cost more than the bridge itself with a thousand timers.
+// Members that only newer daemons have (LastRun*, Activity) are present
+// only when the daemon exposes them, so the page shows only what it knows.
 export function watchTimers() {
     window.performance.mark("snapm-timers:watch");
     const c = dbus();
-    const proxies = c.proxies(TIMER, ROOT);
     let ready = false;
     let pending = null;
     // One plain copy per object, remade only when that object changes,
@@ -113,36 +117,34 @@ export function watchTimers() {
         const timers = Array.from(snaps.values());
         (probe || Promise.resolve(false)).then(canRunNow => set({ state: "ready", problem: null, timers, canRunNow }));
     };
-    // Signals arrive in bursts (a thousand timers at start, a reload
-    // touching many); one render per burst.
+    // Signals arrive in bursts (a reload touching many timers); one render
+    // per burst.
     const schedule = () => {
         if (ready && pending === null)
             pending = window.setTimeout(publish, 0);
     };
-    const changed = (_ev, proxy) => {
-        if (!proxy.valid)
-            return;
-        snaps.set(proxy.path, snapshot(proxy));
-        if (probe === null)
-            probe = hasMethod(proxy.path, "RunNow");
-        schedule();
-    };
-    const removed = (_ev, proxy) => {
-        snaps.delete(proxy.path);
+    const notified = (_ev, data) => {
+        for (const path in data) {
+            if (!(TIMER in data[path]) || !path.startsWith(ROOT + "/"))
+                continue;
+            const props = data[path][TIMER];
+            if (props === null) {
+                snaps.delete(path);
+                continue;
+            }
+            snaps.set(path, { ...snaps.get(path), ...props, path });
+            if (probe === null)
+                probe = hasMethod(path, "RunNow");
+        }
         schedule();
     };
     const gone = problem => set({ state: "absent", problem, timers: [] });
-    proxies.addEventListener("added", changed);
-    proxies.addEventListener("changed", changed);
-    proxies.addEventListener("removed", removed);
+    c.addEventListener("notify", notified);
     c.addEventListener("close", (_ev, options) => gone(options.message || null));
-    proxies.wait()
+    c.watch({ interface: TIMER, path_namespace: ROOT })
             .then(() => {
-                for (const path in proxies)
-                    if (proxies[path].valid)
-                        snaps.set(path, snapshot(proxies[path]));
                 ready = true;
-                window.performance.mark("snapm-timers:proxies");
+                window.performance.mark("snapm-timers:objects");
                 publish();
             })
             .catch(ex => gone(ex.message || null));
