@@ -94,7 +94,10 @@ func Install(unitDir, unit, spec string) (sync func() error, err error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if err := create(root, name, content); err == nil {
+	// No drop-in yet (err is ErrNotExist): into the UNIT.d CreateTimer
+	// made, if it is there. A drop-in being replaced goes the long way at
+	// once, rather than after a synced unnamed file that cannot be linked.
+	if err != nil && create(root, name, content) == nil {
 		return func() error { return syncDirs(unitDir, name) }, nil
 	}
 	created := false
@@ -117,8 +120,8 @@ func Install(unitDir, unit, spec string) (sync func() error, err error) {
 // unitDir changes its mtime, and systemd then rescans every unit directory
 // at its next unit load, which costs it more than the whole of enabling
 // and starting a timer once thousands of timers are there. It fails where
-// there is no such directory, or a drop-in, or where the file cannot be
-// written unnamed; Install then goes the long way.
+// there is no such directory, or where the file cannot be written
+// unnamed; Install then goes the long way.
 func create(root *os.File, name string, content []byte) error {
 	d, err := atomicfile.OpenSubdir(root, name)
 	if err != nil {
