@@ -43,7 +43,7 @@ func (m *Manager) CheckNew(typ, name, spec string) (Key, error) {
 	return key, nil
 }
 
-// Create makes a new, disabled timer. Nothing is asked of systemd.
+// Create makes a new, disabled timer. Nothing is changed in systemd.
 func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot, error) {
 	key, err := parseKey(typ, name)
 	if err != nil {
@@ -60,26 +60,24 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 	if present {
 		// Configured on disk behind our back (say, by the Python snapm):
 		// take it over as it is, and say that it exists.
-		if _, err := m.insert(ctx, m.adoptedTimer(key, diskSpec)); err != nil {
+		if _, err := m.insert(ctx, m.adoptedTimer(key, diskSpec), func() {}); err != nil {
 			return Snapshot{}, err
 		}
 		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
 	}
 	t := m.newTimer(key, spec, cal, nil)
-	snap, err := m.insert(ctx, t)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	// Made now, the drop-in's directory costs systemd nothing at Enable
-	// (see dropin.MakeDir); without it Enable makes it.
-	if err := dropin.MakeDir(m.cfg.UnitDir, key.Unit()); err != nil {
-		t.log.Warn("making the drop-in directory of a new timer, ignoring", zap.Error(err))
-	}
-	return snap, nil
+	return m.insert(ctx, t, func() {
+		// Made now, the drop-in's directory costs systemd nothing at
+		// Enable (see dropin.MakeDir); without it Enable makes it.
+		if err := dropin.MakeDir(m.cfg.UnitDir, key.Unit()); err != nil {
+			t.log.Warn("making the drop-in directory of a new timer, ignoring", zap.Error(err))
+		}
+	})
 }
 
-// insert publishes a new timer and makes it durable.
-func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
+// insert publishes a new timer and makes it durable; meanwhile runs once
+// the timer is kept, while systemd is asked about it.
+func (m *Manager) insert(ctx context.Context, t *Timer, meanwhile func()) (Snapshot, error) {
 	key := t.key
 	// New, so free (and never a nil unlock, whatever ctx says): keeps
 	// callers off it until it is complete.
@@ -112,6 +110,7 @@ func (m *Manager) insert(ctx context.Context, t *Timer) (Snapshot, error) {
 	}
 	m.announce(t)
 	m.pokeElapses()
+	meanwhile()
 	if err := m.apply(t, <-read); err != nil {
 		t.log.Warn("reading systemd state of new timer", zap.Error(err))
 	}
@@ -165,14 +164,15 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 	}
 	t.setDropIn(true)
+	// What systemd has loaded is read first: enabling does not change it,
+	// and the drop-in it is compared with is in place. Asked after
+	// EnableUnitFiles, the read would wait for it in systemd's queue.
+	read := m.readAhead(ctx, t, ReadUnit)
 	// systemd enables the unit file while the drop-in's directory entries
 	// reach the disk: neither needs the other, and each takes about a
 	// millisecond.
 	enabled := make(chan error, 1)
 	go func() { enabled <- m.cfg.Systemd.EnableUnit(ctx, unit) }()
-	// And what systemd has loaded is read meanwhile: enabling does not
-	// change it, and the drop-in it is compared with is in place.
-	read := m.readAhead(ctx, t, ReadUnit)
 	if syncErr := syncDropIn(); syncErr != nil {
 		err = fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, syncErr)
 	}
