@@ -57,11 +57,6 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		units = append(units, t.key.Unit())
 	}
 	m.mu.RUnlock()
-	if reads&ReadUnit != 0 {
-		if loaded, seq, err = m.cfg.Systemd.LoadedUnits(ctx, unitPatterns); err != nil {
-			return false, fmt.Errorf("listing loaded timer units: %w", err)
-		}
-	}
 	if reads&ReadUnitFile != 0 {
 		if fileStates, err = unitfiles.States(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, units); err != nil {
 			return false, fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
@@ -75,6 +70,24 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 	onDisk := make(map[string]dropin.Entry, len(entries))
 	for _, e := range entries {
 		onDisk[e.Unit] = e
+	}
+	if reads == ReadUnitFile {
+		// Someone else's change of unit files, most often not of ours (a
+		// package enabling its service): systemd is asked nothing unless
+		// the disk moved one of our timers.
+		if !filesMoved(all, fileStates, onDisk) {
+			return false, nil
+		}
+		// systemctl follows a change of unit files with the daemon-reload
+		// that makes systemd load it (unmask, say): read the units too,
+		// so that both are published as one change. systemd answers the
+		// read only once a reload under way is complete.
+		reads |= ReadUnit
+	}
+	if reads&ReadUnit != 0 {
+		if loaded, seq, err = m.cfg.Systemd.LoadedUnits(ctx, unitPatterns); err != nil {
+			return false, fmt.Errorf("listing loaded timer units: %w", err)
+		}
 	}
 	for _, t := range all {
 		unlock, free := t.tryLock()
@@ -131,7 +144,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		default:
 			t.unit.UnitFileState = fileState
 		}
-		changedOnDisk := dropIn != t.dropIn || (dropIn && ((e.Err != nil) != (t.dropInErr != nil) || (e.Err == nil && e.Spec != t.spec)))
+		changedOnDisk := t.dropInMoved(e, dropIn)
 		// A timer whose loaded calendar, as last read, is not its
 		// drop-in's (read just before the reload that brought it, say) has
 		// its unit read again: the list says nothing of calendars.
@@ -164,17 +177,42 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 	return held, nil
 }
 
-// Resync asks for a re-read of every timer: of the units after a
-// daemon-reload, of the unit files after someone else changed them, of
-// both when systemd reconnects. Bursts share one pass.
-func (m *Manager) Resync(reads Reads) {
-	if reads&ReadUnitFile != 0 {
-		// systemctl follows a change of unit files with the daemon-reload
-		// that makes systemd load it (unmask, say): read the units too, so
-		// that both are published as one change. systemd answers the read
-		// only once a reload under way is complete.
-		reads |= ReadUnit
+// filesMoved tells whether the unit file states and drop-ins on disk say
+// anything of the timers other than what they show: a state, a drop-in,
+// a unit file only systemd can judge, or a drop-in of no timer.
+func filesMoved(all []*Timer, fileStates map[string]string, onDisk map[string]dropin.Entry) bool {
+	mine := 0
+	for _, t := range all {
+		unit := t.key.Unit()
+		fileState, known := fileStates[unit]
+		e, dropIn := onDisk[unit]
+		if dropIn {
+			mine++
+		}
+		t.mu.Lock()
+		moved := !known || fileState != t.unit.UnitFileState || t.dropInMoved(e, dropIn)
+		t.mu.Unlock()
+		if moved {
+			return true
+		}
 	}
+	return mine != len(onDisk)
+}
+
+// dropInMoved tells whether the drop-in found on disk (e, if present) is
+// not the one t shows; t.mu held.
+func (t *Timer) dropInMoved(e dropin.Entry, present bool) bool {
+	if present != t.dropIn {
+		return true
+	}
+	return present && ((e.Err != nil) != (t.dropInErr != nil) || (e.Err == nil && e.Spec != t.spec))
+}
+
+// Resync asks for a re-read of every timer: of the units after a
+// daemon-reload, of the unit files after someone else changed them (and
+// of the units too if that moved a timer, see readInBulk), of both when
+// systemd reconnects. Bursts share one pass.
+func (m *Manager) Resync(reads Reads) {
 	m.resyncMu.Lock()
 	m.resyncReads |= reads
 	m.resyncMu.Unlock()

@@ -6,7 +6,11 @@ package timers
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -135,5 +139,88 @@ func TestBulkReadSkipsBusyTimer(t *testing.T) {
 	}
 	if s := bt.Snapshot(); s.Status != StatusRunning {
 		t.Errorf("busy timer after its operation: %+v", s)
+	}
+}
+
+// TestOutsideChangeOfUnitFiles: someone else's change of unit files costs
+// systemd a read only when the disk moved one of our timers; otherwise
+// nothing is asked and nothing published.
+func TestOutsideChangeOfUnitFiles(t *testing.T) {
+	t.Parallel()
+	const on, off = "snapm-create@on.timer", "snapm-create@off.timer"
+	for name, tc := range map[string]struct {
+		change    func(t *testing.T, e *env)
+		asks      bool   // whether systemd is asked for the loaded units
+		wantOnOff string // the two timers' Status afterwards
+	}{
+		"another unit enabled": {
+			change: func(t *testing.T, e *env) {
+				if err := os.Symlink("/usr/lib/systemd/system/other.timer", filepath.Join(e.unitDir, "timers.target.wants", "other.timer")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantOnOff: "enabled, disabled",
+		},
+		"one of ours enabled by hand": {
+			change: func(t *testing.T, e *env) {
+				if err := os.Symlink("/usr/lib/systemd/system/snapm-create@.timer", e.sd.wantsLink(off)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			asks: true, wantOnOff: "enabled, invalid",
+		},
+		"one of ours disabled by hand": {
+			change: func(t *testing.T, e *env) {
+				if err := os.Remove(e.sd.wantsLink(on)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			asks: true, wantOnOff: "invalid, disabled",
+		},
+		"a drop-in of ours edited by hand": {
+			change: func(t *testing.T, e *env) {
+				e.write(t, e.unitDir, on+".d/10-oncalendar.conf", "[Timer]\nOnCalendar=\nOnCalendar=weekly\n")
+			},
+			asks: true, wantOnOff: "enabled, disabled",
+		},
+		"a drop-in of no timer": {
+			change: func(t *testing.T, e *env) {
+				e.write(t, e.unitDir, "snapm-gc@new.timer.d/10-oncalendar.conf", "[Timer]\nOnCalendar=\nOnCalendar=weekly\n")
+			},
+			asks: true, wantOnOff: "enabled, disabled",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, nil)
+			ctx := context.Background()
+			mustCreate(t, e, "create", "off", "daily")
+			if _, err := e.m.Enable(ctx, mustCreate(t, e, "create", "on", "daily").Key); err != nil {
+				t.Fatal(err)
+			}
+			e.sd.calls.take()
+			e.obs.take()
+			tc.change(t, e)
+			if _, err := e.m.readInBulk(ctx, ReadUnitFile, nil, true); err != nil {
+				t.Fatal(err)
+			}
+			asked := slices.Contains(e.sd.calls.take(), "LoadedUnits ")
+			published := len(e.obs.take()) > 0
+			if asked != tc.asks || published != tc.asks {
+				t.Errorf("systemd asked: %v, something published: %v; want both %v", asked, published, tc.asks)
+			}
+			var got []string
+			for _, unit := range []string{on, off} {
+				key, _ := ParseUnit(unit)
+				s, err := e.m.Get(string(key.Type), key.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, string(s.Status))
+			}
+			if strings.Join(got, ", ") != tc.wantOnOff {
+				t.Errorf("statuses %q, want %q", strings.Join(got, ", "), tc.wantOnOff)
+			}
+		})
 	}
 }

@@ -137,8 +137,8 @@ func (d *direct) enableStart(unit string) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// settle is long enough for the daemon to finish re-reading every timer
-// after an outside change, at 1,000 timers on two busy cores.
+// settle is long enough for the daemon to finish reading every timer's
+// unit files after an outside change, at 1,000 timers on two busy cores.
 const settle = 150 * time.Millisecond
 
 // sideBySide times, in turns, CreateTimer+Enable+Start of a fresh timer
@@ -179,9 +179,10 @@ func sideBySide(e *env, r *report, section string, pairs int) error {
 			return err
 		}
 		// The baseline's EnableUnitFiles is someone else's change of unit
-		// files to the daemon, which re-reads every timer for it (timed on
-		// its own in the row "outside change of unit files"): let that
-		// finish before the daemon's turn, which it would otherwise slow.
+		// files to the daemon, which reads every timer's unit files for it
+		// (timed on its own in the row "outside change of unit files"):
+		// let that finish before the daemon's turn, which it would
+		// otherwise slow.
 		time.Sleep(settle)
 		daemon, alone, overhead = append(daemon, took), append(alone, direct), append(overhead, took-direct)
 	}

@@ -125,7 +125,8 @@ func sequential(e *env, r *report, n int) error {
 
 // outsideUnitFiles measures the daemon's CPU time for someone else's
 // change of unit files (an EnableUnitFiles of a unit it does not manage),
-// after which it re-reads every timer: the kernel's CPU accounting of the
+// after which it reads every timer's enablement and drop-in from disk (and
+// asks systemd nothing, as none moved): the kernel's CPU accounting of the
 // daemon, around 20 changes let settle one by one.
 func outsideUnitFiles(e *env, r *report, section string, n int) error {
 	sd, err := newDirect(e)
@@ -148,7 +149,7 @@ func outsideUnitFiles(e *env, r *report, section string, n int) error {
 	if err != nil {
 		return err
 	}
-	r.add(row{Section: section, Name: fmt.Sprintf("daemon CPU for an outside change of unit files (re-reads the %d timers)", n),
+	r.add(row{Section: section, Name: fmt.Sprintf("daemon CPU for an outside change of unit files (reads the unit files of the %d timers)", n),
 		Total: (after - before) / changes, Count: 1})
 	return nil
 }
