@@ -5,9 +5,10 @@
 // because the channel is only opened once this script yields.
 import "@patternfly/react-core/dist/styles/base.css";
 import "./app.css";
-import { watchTimers } from "./client.js";
+import { mark, watchTimers } from "./client.js";
 import { followTheme } from "./theme.js";
 
+mark("script");
 followTheme();
 const page = () => import("./page.jsx");
 // A bridge that is slow to open the channel (it took up to 0.5 s here on

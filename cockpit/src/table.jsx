@@ -7,6 +7,7 @@ import {
 import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
 import { CalendarAltIcon, EllipsisVIcon, SearchIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
+import { mark } from "./client.js";
 import { fullName } from "./names.js";
 import { LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
@@ -49,8 +50,10 @@ const COLUMNS = [
     { title: _("Last run"), key: t => t.LastRunEnd || t.LastRunStart || 0, lastRun: true },
 ];
 
+const collator = new Intl.Collator();
+
 function compare(a, b) {
-    return typeof a === "number" ? a - b : a.localeCompare(b);
+    return typeof a === "number" ? a - b : collator.compare(a, b);
 }
 
 // The row menu's items, built when it opens.
@@ -71,7 +74,9 @@ function MenuItems({ timer, canRunNow, onAction }) {
 
 // The row's kebab. PatternFly's Dropdown runs Popper's hooks in every row,
 // open or not, and with a thousand rows that was most of the first render;
-// so a row has only its toggle until the menu is first opened.
+// so a row has only its toggle until the menu is first opened. The menu
+// opens once the daemon has said whether it has Run now (canRunNow not
+// null), which it has almost always done before a user can click.
 function RowActions({ timer, canRunNow, onAction }) {
     const toggle = useRef(null);
     const [open, setOpen] = useState(false);
@@ -86,7 +91,7 @@ function RowActions({ timer, canRunNow, onAction }) {
                         onClick={() => { setUsed(true); setOpen(!open) }}>
                 <EllipsisVIcon />
             </MenuToggle>
-            {used && (
+            {used && canRunNow !== null && (
                 <Dropdown isOpen={open} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
                           popperProps={{ position: "end" }}>
                     <MenuItems timer={timer} canRunNow={canRunNow} onAction={choose} />
@@ -113,15 +118,14 @@ const PER_PAGE = 50;
 const PER_PAGE_OPTIONS = [20, 50, 100, 500].map(n => ({ title: String(n), value: n }));
 
 // For the load test: when the first rows were put in the document.
-let marked = false;
 function markFirstRows() {
-    if (!marked && document.querySelector("tr[data-timer]")) {
-        marked = true;
-        window.performance.mark("snapm-timers:rows");
-    }
+    if (document.querySelector("tr[data-timer]"))
+        mark("rows");
 }
 
 export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate }) {
+    if (timers.length > 0)
+        mark("render");
     const [filter, setFilter] = useState("");
     const [status, setStatus] = useState("all");
     const [sortBy, setSortBy] = useState({ index: 0, direction: "asc" });
@@ -136,9 +140,13 @@ export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate 
         const needle = filter.toLowerCase();
         const shown = timers.filter(t => (status === "all" || t.Status === status) &&
                                          (!needle || fullName(t).toLowerCase().includes(needle)));
+        // Each timer's keys are made once, not at each of the thousands of
+        // comparisons a sort of a thousand timers makes.
         const key = columns[sortBy.index].key;
         const sign = sortBy.direction === "asc" ? 1 : -1;
-        return shown.sort((a, b) => sign * (compare(key(a), key(b)) || compare(fullName(a), fullName(b))));
+        return shown.map(t => ({ t, key: key(t), name: fullName(t) }))
+                .sort((a, b) => sign * (compare(a.key, b.key) || compare(a.name, b.name)))
+                .map(k => k.t);
     }, [timers, filter, status, sortBy, columns]);
 
     if (timers.length === 0) {
