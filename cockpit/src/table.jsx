@@ -4,7 +4,9 @@ import {
     EmptyStateFooter, EmptyStateHeader, EmptyStateIcon, FormSelect, FormSelectOption, MenuToggle, Pagination,
     SearchInput, Toolbar, ToolbarContent, ToolbarItem, Tooltip,
 } from "@patternfly/react-core";
-import { Table, Tbody, Td, Th, Thead, Tr } from "@patternfly/react-table";
+import { Table, Tbody, Th, Thead, Tr } from "@patternfly/react-table";
+import { css } from "@patternfly/react-styles";
+import tableStyles from "@patternfly/react-styles/css/components/Table/table.mjs";
 import { CalendarAltIcon, EllipsisVIcon, SearchIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
 import { mark } from "./client.js";
@@ -28,7 +30,8 @@ const ACTION_TITLES = {
     Disable: _("Disable"),
 };
 
-function Time({ usec, now, none }) {
+// A time and how far it is from now, or none when there is no time.
+function time(usec, now, none) {
     if (!usec)
         return <span className="pf-v5-u-color-200">{none}</span>;
     const ms = toMs(usec);
@@ -247,26 +250,29 @@ export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate 
     );
 }
 
+// A body cell as PatternFly's Td renders it. Td itself, in each of the
+// 350 cells of a page of 50 rows, runs its decorators and measures its cell
+// after every render (offsetWidth, for a tooltip when truncated), which
+// forced a layout of the whole table before its first paint; these cells
+// are never truncated.
+function cell(label, className, content) {
+    return <td className={css(tableStyles.tableTd, className)} data-label={label}>{content}</td>;
+}
+
 // A row re-renders only when its timer, the clock or the access changes.
 const Row = memo(function Row({ t, columns, admin, canRunNow, now, onAction }) {
     return (
-        <Tr data-timer={fullName(t)}>
-            <Td dataLabel={columns[0].title} className="timer-name">{fullName(t)}</Td>
-            <Td dataLabel={columns[1].title}>
-                <span className="timer-spec" title={cockpit.format(_("Normalized: $0"), t.Normalized)}>{t.CalendarSpec}</span>
-            </Td>
-            <Td dataLabel={columns[2].title}><StatusLabel status={t.Status} /></Td>
-            <Td dataLabel={columns[3].title} className="timer-next">
-                <Time usec={t.NextElapse} now={now} none={_("Never")} />
-            </Td>
-            <Td dataLabel={columns[4].title} className="timer-last">
-                <Time usec={t.LastTrigger} now={now} none={_("Never")} />
-            </Td>
-            {columns.length > 5 && <Td dataLabel={columns[5].title}><LastRun timer={t} /></Td>}
-            <Td isActionCell>
-                {admin ? <RowActions timer={t} canRunNow={canRunNow} onAction={onAction} /> : <DisabledKebab />}
-            </Td>
-        </Tr>
+        <tr className={tableStyles.tableTr} data-timer={fullName(t)}>
+            {cell(columns[0].title, "timer-name", fullName(t))}
+            {cell(columns[1].title, null,
+                  <span className="timer-spec" title={cockpit.format(_("Normalized: $0"), t.Normalized)}>{t.CalendarSpec}</span>)}
+            {cell(columns[2].title, null, <StatusLabel status={t.Status} />)}
+            {cell(columns[3].title, "timer-next", time(t.NextElapse, now, _("Never")))}
+            {cell(columns[4].title, "timer-last", time(t.LastTrigger, now, _("Never")))}
+            {columns.length > 5 && cell(columns[5].title, null, <LastRun timer={t} />)}
+            {cell(null, tableStyles.tableAction,
+                  admin ? <RowActions timer={t} canRunNow={canRunNow} onAction={onAction} /> : <DisabledKebab />)}
+        </tr>
     );
 });
 
