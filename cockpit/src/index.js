@@ -5,12 +5,14 @@
 // because the channel is only opened once this script yields.
 import "@patternfly/react-core/dist/styles/base.css";
 import "./app.css";
+import { watchAccess } from "./access.js";
 import { mark, watchTimers } from "./client.js";
 import { followTheme } from "./theme.js";
 
 mark("script");
 followTheme();
 const watched = watchTimers();
+watchAccess();
 
 // The stylesheet (PatternFly's, 750 KB) is asked for only now: named in
 // index.html, it was read and parsed before cockpit.js and this script
