@@ -26,7 +26,15 @@ const styled = new Promise(resolve => {
 });
 document.head.append(sheet);
 
-const page = () => Promise.all([import("./page.jsx"), styled]).then(([p]) => p.show());
+// This script may run before the parser has reached the page's body.
+const parsed = new Promise(resolve => {
+    if (document.readyState === "loading")
+        document.addEventListener("DOMContentLoaded", resolve);
+    else
+        resolve();
+});
+
+const page = () => Promise.all([import("./page.jsx"), styled, parsed]).then(([p]) => p.show());
 // A bridge that is slow to open the channel (it took up to 0.5 s here on
 // a busy machine) still gets a page that says it is loading, after 1 s.
 const moment = new Promise(resolve => window.setTimeout(resolve, 1000));
