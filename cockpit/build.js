@@ -27,8 +27,15 @@ const copyStatic = {
         build.onEnd(result => {
             if (result.errors.length > 0)
                 return;
-            for (const f of ["index.html", "manifest.json"])
-                fs.copyFileSync(path.join("src", f), path.join(outdir, f));
+            fs.copyFileSync(path.join("src", "manifest.json"), path.join(outdir, "manifest.json"));
+            // The chunks that index.js imports are named in index.html too,
+            // so that the browser fetches them with index.js rather than
+            // only once it has parsed it.
+            const entry = result.metafile.outputs[path.join(outdir, "index.js")];
+            const preload = entry.imports.filter(i => i.kind === "import-statement")
+                    .map(i => `    <link rel="modulepreload" href="${path.relative(outdir, i.path)}">\n`).join("");
+            const html = fs.readFileSync(path.join("src", "index.html"), "utf8");
+            fs.writeFileSync(path.join(outdir, "index.html"), html.replace(/^(?=\s*<script type="module")/m, preload));
             // index.css already holds the page chunk's styles; its own copy
             // would only be shipped, never loaded.
             for (const f of fs.readdirSync(path.join(outdir, "chunks")))
@@ -82,4 +89,4 @@ const unusedStyles = {
 };
 
 fs.rmSync(outdir, { recursive: true, force: true });
-await esbuild.build({ ...options, plugins: [cockpitFonts, unusedStyles, copyStatic] });
+await esbuild.build({ ...options, metafile: true, plugins: [cockpitFonts, unusedStyles, copyStatic] });

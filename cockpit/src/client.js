@@ -73,11 +73,21 @@ function hasMethod(path, method) {
 
 // The timers as the page knows them: { state: "loading" | "ready" |
 // "absent", problem, timers, canRunNow }, and who to tell when it changes.
-let model = { state: "loading", problem: null, timers: [], canRunNow: false };
+// canRunNow is null until the daemon has answered whether timers have
+// RunNow.
+let model = { state: "loading", problem: null, timers: [], canRunNow: null };
 const listeners = new Set();
 function set(changes) {
     model = { ...model, ...changes };
     listeners.forEach(l => l(model));
+}
+
+// mark records when the page reached a step of its loading, for the load
+// test's breakdown (tests/cockpit/load_test.go); only the first time counts.
+export function mark(step) {
+    const name = "snapm-timers:" + step;
+    if (window.performance.getEntriesByName(name, "mark").length === 0)
+        window.performance.mark(name);
 }
 
 export const currentTimers = () => model;
@@ -101,21 +111,21 @@ export function onTimers(listener) {
 // Members that only newer daemons have (LastRun*, Activity) are present
 // only when the daemon exposes them, so the page shows only what it knows.
 export function watchTimers() {
-    window.performance.mark("snapm-timers:watch");
+    mark("watch");
     const c = dbus();
     let ready = false;
     let pending = null;
     // One plain copy per object, remade only when that object changes,
     // so that a change re-renders one row, not a thousand.
     const snaps = new Map();
-    // Whether timers have RunNow, asked once of the first timer seen while
-    // the rest arrive; the table waits for the answer, so that a menu never
-    // offers less than the daemon has.
-    let probe = null;
+    // Whether timers have RunNow, asked once of the first timer seen. The
+    // table does not wait for the answer; the row menus do (see table.jsx),
+    // so that a menu never offers less than the daemon has.
+    let probed = false;
     const publish = () => {
         pending = null;
-        const timers = Array.from(snaps.values());
-        (probe || Promise.resolve(false)).then(canRunNow => set({ state: "ready", problem: null, timers, canRunNow }));
+        ready = true;
+        set({ state: "ready", problem: null, timers: Array.from(snaps.values()) });
     };
     // Signals arrive in bursts (a reload touching many timers); one render
     // per burst.
@@ -124,6 +134,7 @@ export function watchTimers() {
             pending = window.setTimeout(publish, 0);
     };
     const notified = (_ev, data) => {
+        mark("notify");
         for (const path in data) {
             if (!(TIMER in data[path]) || !path.startsWith(ROOT + "/"))
                 continue;
@@ -133,19 +144,31 @@ export function watchTimers() {
                 continue;
             }
             snaps.set(path, { ...snaps.get(path), ...props, path });
-            if (probe === null)
-                probe = hasMethod(path, "RunNow");
+            if (!probed) {
+                probed = true;
+                hasMethod(path, "RunNow").then(canRunNow => {
+                    mark("runnow");
+                    set({ canRunNow });
+                });
+            }
         }
-        schedule();
+        // The bridge sends the watch's first batch, every object that
+        // GetManagedObjects returned, in one notify before it answers the
+        // watch itself; the table shows it at once.
+        if (ready)
+            schedule();
+        else
+            publish();
     };
     const gone = problem => set({ state: "absent", problem, timers: [] });
     c.addEventListener("notify", notified);
     c.addEventListener("close", (_ev, options) => gone(options.message || null));
     c.watch({ interface: TIMER, path_namespace: ROOT })
             .then(() => {
-                ready = true;
-                window.performance.mark("snapm-timers:objects");
-                publish();
+                mark("objects");
+                // No timers: no notify came.
+                if (!ready)
+                    publish();
             })
             .catch(ex => gone(ex.message || null));
     return c.wait();

@@ -1,50 +1,27 @@
 // The page's React hooks over the bus state in client.js and Cockpit's.
 import { useEffect, useState } from "react";
-import cockpit from "./cockpit.js";
+import { currentAccess, onAccess } from "./access.js";
 import { currentTimers, onTimers } from "./client.js";
 
-// useTimers returns the model that watchTimers keeps.
-export function useTimers() {
-    const [model, setModel] = useState(currentTimers);
+// useFollowed returns current() and follows its changes. Not React's
+// useSyncExternalStore: that renders each change at once, within the task
+// that brought it, and runs the effects of the render (PatternFly's
+// measure the document) before the browser can paint it.
+function useFollowed(current, follow) {
+    const [value, setValue] = useState(current);
     useEffect(() => {
-        setModel(currentTimers());
-        return onTimers(setModel);
-    }, []);
-    return model;
+        setValue(current());
+        return follow(setValue);
+    }, [current, follow]);
+    return value;
 }
 
-// useAdmin tells whether changes can be made: Cockpit's administrative
-// access (its superuser), or for older bridges its admin permission; null
-// while unknown. When it is turned on later the page reloads, as Cockpit's
-// own pages do, so that the bus connection is reopened with privileges.
-export function useAdmin() {
-    const [allowed, setAllowed] = useState(null);
-    useEffect(() => {
-        let last = null;
-        const set = value => {
-            if (last === false && value === true)
-                window.location.reload();
-            last = value;
-            setAllowed(value);
-        };
-        const su = cockpit.dbus(null, { bus: "internal" }).proxy("cockpit.Superuser", "/superuser");
-        const fromProxy = () => {
-            if (su.valid && su.Current !== "init")
-                set(su.Current !== "none");
-        };
-        su.addEventListener("changed", fromProxy);
-        su.wait(() => {
-            if (su.valid) {
-                fromProxy();
-                return;
-            }
-            const perm = cockpit.permission({ admin: true });
-            perm.addEventListener("changed", () => set(perm.allowed));
-            set(perm.allowed);
-        });
-    }, []);
-    return allowed;
-}
+// useTimers returns the model that watchTimers keeps.
+export const useTimers = () => useFollowed(currentTimers, onTimers);
+
+// useAdmin tells whether changes can be made (see access.js); null while
+// unknown.
+export const useAdmin = () => useFollowed(currentAccess, onAccess);
 
 // The 1-minute clock that keeps "in 2 h 14 min" current; the daemon's
 // values themselves only change with its signals.

@@ -1,9 +1,10 @@
 import React from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./app.jsx";
+import { mark } from "./client.js";
 
-const render = () => createRoot(document.getElementById("app")).render(<App />);
-if (document.readyState === "loading")
-    document.addEventListener("DOMContentLoaded", render);
-else
-    render();
+// show draws the page; index.js calls it once the stylesheet has loaded.
+export function show() {
+    mark("page");
+    createRoot(document.getElementById("app")).render(<App />);
+}
