@@ -82,13 +82,12 @@ type Server struct {
 	calls    sync.WaitGroup
 }
 
-// object is an exported timer: its key, and its properties as last
-// published, built once per change and shared read-only by every reply
-// that shows them (property reads, GetManagedObjects).
+// object is an exported timer as last published. Its properties are
+// built from the snapshot when a reply shows them: kept built, as maps of
+// variants that each box their value, they cost 2.4 KiB a timer, ten times
+// the snapshot, and encoding them dwarfs building them.
 type object struct {
-	key      timers.Key
-	instance uint64
-	ifaces   map[string]map[string]dbus.Variant
+	snap timers.Snapshot
 }
 
 // NewServer prepares the surface; nothing is exported until Export.
@@ -153,7 +152,7 @@ func (s *Server) lookup(path dbus.ObjectPath) (timers.Key, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	o, ok := s.objects[path]
-	return o.key, ok
+	return o.snap.Key, ok
 }
 
 // checkArgs refuses a call whose arguments do not have the signature the

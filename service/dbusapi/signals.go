@@ -13,26 +13,25 @@ import (
 )
 
 // publish records what snap's object shows from now on.
-func (s *Server) publish(snap timers.Snapshot) (dbus.ObjectPath, map[string]map[string]dbus.Variant) {
+func (s *Server) publish(snap timers.Snapshot) dbus.ObjectPath {
 	path := TimerPath(snap.Key)
-	ifaces := map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
 	s.mu.Lock()
-	s.objects[path] = object{key: snap.Key, instance: snap.Instance, ifaces: ifaces}
+	s.objects[path] = object{snap: snap}
 	s.mu.Unlock()
-	return path, ifaces
+	return path
 }
 
 // TimerAdded announces a new object.
 func (s *Server) TimerAdded(snap timers.Snapshot) {
-	path, ifaces := s.publish(snap)
-	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, ifaces)
+	path := s.publish(snap)
+	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, interfaces(snap))
 }
 
 // TimerChanged emits one PropertiesChanged with every property that changed.
 func (s *Server) TimerChanged(old, new timers.Snapshot) {
 	oldProps := timerProps(old)
-	path, ifaces := s.publish(new)
-	newProps := ifaces[introspection.Timer]
+	path := s.publish(new)
+	newProps := timerProps(new)
 	changed := map[string]dbus.Variant{}
 	for name, v := range newProps {
 		if v.String() != oldProps[name].String() {
@@ -50,7 +49,7 @@ func (s *Server) TimerRemoved(snap timers.Snapshot) {
 	s.mu.Lock()
 	// Only if the path still shows this timer, not one made since with
 	// the same name.
-	mine := s.objects[path].instance == snap.Instance
+	mine := s.objects[path].snap.Instance == snap.Instance
 	if mine {
 		delete(s.objects, path)
 	}
@@ -65,6 +64,11 @@ func (s *Server) emit(path dbus.ObjectPath, name string, values ...any) {
 	if err := s.cfg.Conn.Emit(path, name, values...); err != nil {
 		s.cfg.Log.Error("emitting signal", zap.String("signal", name), zap.String("path", string(path)), zap.Error(err))
 	}
+}
+
+// interfaces are the interfaces of snap's object, with their properties.
+func interfaces(snap timers.Snapshot) map[string]map[string]dbus.Variant {
+	return map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
 }
 
 func timerProps(s timers.Snapshot) map[string]dbus.Variant {
