@@ -61,6 +61,9 @@ func (s *Server) TimerRemoved(snap timers.Snapshot) {
 }
 
 func (s *Server) emit(path dbus.ObjectPath, name string, values ...any) {
+	if !s.named.Load() {
+		return
+	}
 	if err := s.cfg.Conn.Emit(path, name, values...); err != nil {
 		s.cfg.Log.Error("emitting signal", zap.String("signal", name), zap.String("path", string(path)), zap.Error(err))
 	}
