@@ -24,14 +24,18 @@ func (s *Server) publish(snap timers.Snapshot) dbus.ObjectPath {
 // TimerAdded announces a new object.
 func (s *Server) TimerAdded(snap timers.Snapshot) {
 	path := s.publish(snap)
-	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, interfaces(snap))
+	if s.named.Load() {
+		s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, interfaces(snap))
+	}
 }
 
 // TimerChanged emits one PropertiesChanged with every property that changed.
 func (s *Server) TimerChanged(old, new timers.Snapshot) {
-	oldProps := timerProps(old)
 	path := s.publish(new)
-	newProps := timerProps(new)
+	if !s.named.Load() {
+		return
+	}
+	oldProps, newProps := timerProps(old), timerProps(new)
 	changed := map[string]dbus.Variant{}
 	for name, v := range newProps {
 		if v.String() != oldProps[name].String() {
@@ -54,16 +58,13 @@ func (s *Server) TimerRemoved(snap timers.Snapshot) {
 		delete(s.objects, path)
 	}
 	s.mu.Unlock()
-	if !mine {
+	if !mine || !s.named.Load() {
 		return
 	}
 	s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
 }
 
 func (s *Server) emit(path dbus.ObjectPath, name string, values ...any) {
-	if !s.named.Load() {
-		return
-	}
 	if err := s.cfg.Conn.Emit(path, name, values...); err != nil {
 		s.cfg.Log.Error("emitting signal", zap.String("signal", name), zap.String("path", string(path)), zap.Error(err))
 	}
