@@ -385,5 +385,7 @@ func readSpecAt(root *os.File, name string) (string, error) {
 	if spec == "" {
 		return "", fmt.Errorf("%s sets no OnCalendar= value", path)
 	}
-	return spec, nil
+	// A copy: the timer keeps its spec, and a slice of the file would keep
+	// the whole file.
+	return strings.Clone(spec), nil
 }
