@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -141,5 +140,5 @@ func (m *Manager) adoptedTimer(key Key, spec string) *Timer {
 }
 
 func adoptionOrder[V any](m map[Key]V) []Key {
-	return slices.SortedFunc(maps.Keys(m), func(a, b Key) int { return strings.Compare(a.Unit(), b.Unit()) })
+	return slices.SortedFunc(maps.Keys(m), compareUnits)
 }
