@@ -75,26 +75,40 @@ func interfaces(snap timers.Snapshot) map[string]map[string]dbus.Variant {
 	return map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
 }
 
+// The properties' signatures, worked out once: MakeVariant works each out
+// by reflection, and GetManagedObjects makes 18 variants for every timer.
+var (
+	sigString = dbus.SignatureOf("")
+	sigBool   = dbus.SignatureOf(false)
+	sigUint64 = dbus.SignatureOf(uint64(0))
+	sigInt32  = dbus.SignatureOf(int32(0))
+)
+
+func str(v string) dbus.Variant     { return dbus.MakeVariantWithSignature(v, sigString) }
+func boolean(v bool) dbus.Variant   { return dbus.MakeVariantWithSignature(v, sigBool) }
+func uint64v(v uint64) dbus.Variant { return dbus.MakeVariantWithSignature(v, sigUint64) }
+func int32v(v int32) dbus.Variant   { return dbus.MakeVariantWithSignature(v, sigInt32) }
+
 func timerProps(s timers.Snapshot) map[string]dbus.Variant {
 	return map[string]dbus.Variant{
-		"Type":             dbus.MakeVariant(string(s.Type)),
-		"Name":             dbus.MakeVariant(s.Name),
-		"Unit":             dbus.MakeVariant(s.Unit()),
-		"CalendarSpec":     dbus.MakeVariant(s.Spec),
-		"Normalized":       dbus.MakeVariant(s.Normalized),
-		"Status":           dbus.MakeVariant(string(s.Status)),
-		"Enabled":          dbus.MakeVariant(s.Enabled),
-		"Running":          dbus.MakeVariant(s.Running),
-		"NextElapse":       dbus.MakeVariant(s.NextElapse),
-		"LastTrigger":      dbus.MakeVariant(s.LastTrigger),
-		"Occurs":           dbus.MakeVariant(s.Occurs),
-		"NeedDaemonReload": dbus.MakeVariant(s.NeedDaemonReload),
+		"Type":             str(string(s.Type)),
+		"Name":             str(s.Name),
+		"Unit":             str(s.Unit()),
+		"CalendarSpec":     str(s.Spec),
+		"Normalized":       str(s.Normalized),
+		"Status":           str(string(s.Status)),
+		"Enabled":          boolean(s.Enabled),
+		"Running":          boolean(s.Running),
+		"NextElapse":       uint64v(s.NextElapse),
+		"LastTrigger":      uint64v(s.LastTrigger),
+		"Occurs":           boolean(s.Occurs),
+		"NeedDaemonReload": boolean(s.NeedDaemonReload),
 
-		"LastRunResult":     dbus.MakeVariant(s.LastRunResult),
-		"LastRunExitStatus": dbus.MakeVariant(s.LastRunExitStatus),
-		"LastRunStart":      dbus.MakeVariant(s.LastRunStart),
-		"LastRunEnd":        dbus.MakeVariant(s.LastRunEnd),
-		"LastRunInvocation": dbus.MakeVariant(s.LastRunInvocation),
-		"Activity":          dbus.MakeVariant(string(s.Activity)),
+		"LastRunResult":     str(s.LastRunResult),
+		"LastRunExitStatus": int32v(s.LastRunExitStatus),
+		"LastRunStart":      uint64v(s.LastRunStart),
+		"LastRunEnd":        uint64v(s.LastRunEnd),
+		"LastRunInvocation": str(s.LastRunInvocation),
+		"Activity":          str(string(s.Activity)),
 	}
 }
