@@ -42,7 +42,7 @@ func (p properties) props(msg dbus.Message, iface string) (map[string]dbus.Varia
 	if iface != introspection.Timer && iface != "" {
 		return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
 	}
-	return o.ifaces[introspection.Timer], nil
+	return timerProps(o.snap), nil
 }
 
 func (p properties) Get(msg dbus.Message, iface, name string) (dbus.Variant, *dbus.Error) {
@@ -77,11 +77,21 @@ func (p properties) Set(msg dbus.Message, iface, name string, _ dbus.Variant) *d
 type objectManager struct{ s *Server }
 
 func (o objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, *dbus.Error) {
+	// Copied first, so that publishing waits only for the copy, not for
+	// the properties of every timer to be built.
+	type exported struct {
+		path dbus.ObjectPath
+		snap timers.Snapshot
+	}
 	o.s.mu.RLock()
-	defer o.s.mu.RUnlock()
-	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(o.s.objects))
+	all := make([]exported, 0, len(o.s.objects))
 	for path, obj := range o.s.objects {
-		out[path] = obj.ifaces
+		all = append(all, exported{path, obj.snap})
+	}
+	o.s.mu.RUnlock()
+	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(all))
+	for _, e := range all {
+		out[e.path] = interfaces(e.snap)
 	}
 	return out, nil
 }

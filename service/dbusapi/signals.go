@@ -13,26 +13,29 @@ import (
 )
 
 // publish records what snap's object shows from now on.
-func (s *Server) publish(snap timers.Snapshot) (dbus.ObjectPath, map[string]map[string]dbus.Variant) {
+func (s *Server) publish(snap timers.Snapshot) dbus.ObjectPath {
 	path := TimerPath(snap.Key)
-	ifaces := map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
 	s.mu.Lock()
-	s.objects[path] = object{key: snap.Key, instance: snap.Instance, ifaces: ifaces}
+	s.objects[path] = object{snap: snap}
 	s.mu.Unlock()
-	return path, ifaces
+	return path
 }
 
 // TimerAdded announces a new object.
 func (s *Server) TimerAdded(snap timers.Snapshot) {
-	path, ifaces := s.publish(snap)
-	s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, ifaces)
+	path := s.publish(snap)
+	if s.named.Load() {
+		s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, interfaces(snap))
+	}
 }
 
 // TimerChanged emits one PropertiesChanged with every property that changed.
 func (s *Server) TimerChanged(old, new timers.Snapshot) {
-	oldProps := timerProps(old)
-	path, ifaces := s.publish(new)
-	newProps := ifaces[introspection.Timer]
+	path := s.publish(new)
+	if !s.named.Load() {
+		return
+	}
+	oldProps, newProps := timerProps(old), timerProps(new)
 	changed := map[string]dbus.Variant{}
 	for name, v := range newProps {
 		if v.String() != oldProps[name].String() {
@@ -50,12 +53,12 @@ func (s *Server) TimerRemoved(snap timers.Snapshot) {
 	s.mu.Lock()
 	// Only if the path still shows this timer, not one made since with
 	// the same name.
-	mine := s.objects[path].instance == snap.Instance
+	mine := s.objects[path].snap.Instance == snap.Instance
 	if mine {
 		delete(s.objects, path)
 	}
 	s.mu.Unlock()
-	if !mine {
+	if !mine || !s.named.Load() {
 		return
 	}
 	s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
@@ -67,26 +70,45 @@ func (s *Server) emit(path dbus.ObjectPath, name string, values ...any) {
 	}
 }
 
+// interfaces are the interfaces of snap's object, with their properties.
+func interfaces(snap timers.Snapshot) map[string]map[string]dbus.Variant {
+	return map[string]map[string]dbus.Variant{introspection.Timer: timerProps(snap)}
+}
+
+// The properties' signatures, worked out once: MakeVariant works each out
+// by reflection, and GetManagedObjects makes 18 variants for every timer.
+var (
+	sigString = dbus.SignatureOf("")
+	sigBool   = dbus.SignatureOf(false)
+	sigUint64 = dbus.SignatureOf(uint64(0))
+	sigInt32  = dbus.SignatureOf(int32(0))
+)
+
+func str(v string) dbus.Variant     { return dbus.MakeVariantWithSignature(v, sigString) }
+func boolean(v bool) dbus.Variant   { return dbus.MakeVariantWithSignature(v, sigBool) }
+func uint64v(v uint64) dbus.Variant { return dbus.MakeVariantWithSignature(v, sigUint64) }
+func int32v(v int32) dbus.Variant   { return dbus.MakeVariantWithSignature(v, sigInt32) }
+
 func timerProps(s timers.Snapshot) map[string]dbus.Variant {
 	return map[string]dbus.Variant{
-		"Type":             dbus.MakeVariant(string(s.Type)),
-		"Name":             dbus.MakeVariant(s.Name),
-		"Unit":             dbus.MakeVariant(s.Unit()),
-		"CalendarSpec":     dbus.MakeVariant(s.Spec),
-		"Normalized":       dbus.MakeVariant(s.Normalized),
-		"Status":           dbus.MakeVariant(string(s.Status)),
-		"Enabled":          dbus.MakeVariant(s.Enabled),
-		"Running":          dbus.MakeVariant(s.Running),
-		"NextElapse":       dbus.MakeVariant(s.NextElapse),
-		"LastTrigger":      dbus.MakeVariant(s.LastTrigger),
-		"Occurs":           dbus.MakeVariant(s.Occurs),
-		"NeedDaemonReload": dbus.MakeVariant(s.NeedDaemonReload),
+		"Type":             str(string(s.Type)),
+		"Name":             str(s.Name),
+		"Unit":             str(s.Unit()),
+		"CalendarSpec":     str(s.Spec),
+		"Normalized":       str(s.Normalized),
+		"Status":           str(string(s.Status)),
+		"Enabled":          boolean(s.Enabled),
+		"Running":          boolean(s.Running),
+		"NextElapse":       uint64v(s.NextElapse),
+		"LastTrigger":      uint64v(s.LastTrigger),
+		"Occurs":           boolean(s.Occurs),
+		"NeedDaemonReload": boolean(s.NeedDaemonReload),
 
-		"LastRunResult":     dbus.MakeVariant(s.LastRunResult),
-		"LastRunExitStatus": dbus.MakeVariant(s.LastRunExitStatus),
-		"LastRunStart":      dbus.MakeVariant(s.LastRunStart),
-		"LastRunEnd":        dbus.MakeVariant(s.LastRunEnd),
-		"LastRunInvocation": dbus.MakeVariant(s.LastRunInvocation),
-		"Activity":          dbus.MakeVariant(string(s.Activity)),
+		"LastRunResult":     str(s.LastRunResult),
+		"LastRunExitStatus": int32v(s.LastRunExitStatus),
+		"LastRunStart":      uint64v(s.LastRunStart),
+		"LastRunEnd":        uint64v(s.LastRunEnd),
+		"LastRunInvocation": str(s.LastRunInvocation),
+		"Activity":          str(string(s.Activity)),
 	}
 }

@@ -89,8 +89,8 @@ func TestUnitDirHoldsOnlyTheDropIn(t *testing.T) {
 }
 
 // TestCleanLeftovers: the temporary files a crash mid-write leaves (in the
-// unit directory, or inside UNIT.d from earlier versions) go at start-up,
-// and nothing else does.
+// unit directory, or inside UNIT.d from earlier versions) go in the scan
+// at start-up, and nothing else does; it finds what Scan finds.
 func TestCleanLeftovers(t *testing.T) {
 	unitDir := t.TempDir()
 	outside := t.TempDir()
@@ -130,8 +130,16 @@ func TestCleanLeftovers(t *testing.T) {
 	}
 	kept = append(kept, filepath.Join(unitDir, ".snapm-timersd-link"))
 
-	if err := CleanLeftovers(unitDir, "snapm-create@", "snapm-gc@"); err != nil {
+	entries, cleanErr, err := ScanAtStart(unitDir, "snapm-create@", "snapm-gc@")
+	if err != nil || cleanErr != nil {
+		t.Fatal(err, cleanErr)
+	}
+	scanned, err := Scan(unitDir, "snapm-create@", "snapm-gc@")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if want := []Entry{{Unit: "snapm-gc@kept.timer", Spec: "daily"}}; !slices.Equal(entries, want) || !slices.Equal(scanned, want) {
+		t.Errorf("found %+v at start, %+v by Scan; want %+v", entries, scanned, want)
 	}
 	for _, p := range leftovers {
 		if exists(p) {

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -41,12 +40,12 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		}
 		records[key] = r.Spec
 	}
-	if err := dropin.CleanLeftovers(m.cfg.UnitDir, unitPrefixes()...); err != nil {
-		m.log.Warn("removing temporary files left by a crash, ignoring", zap.Error(err))
-	}
-	entries, err := dropin.Scan(m.cfg.UnitDir, unitPrefixes()...)
+	entries, cleanErr, err := dropin.ScanAtStart(m.cfg.UnitDir, unitPrefixes()...)
 	if err != nil {
 		return fmt.Errorf("%w: scanning %s: %w", ErrIO, m.cfg.UnitDir, err)
+	}
+	if cleanErr != nil {
+		m.log.Warn("removing temporary files left by a crash, ignoring", zap.Error(cleanErr))
 	}
 	dropIns := map[Key]dropin.Entry{}
 	for _, e := range entries {
@@ -141,5 +140,5 @@ func (m *Manager) adoptedTimer(key Key, spec string) *Timer {
 }
 
 func adoptionOrder[V any](m map[Key]V) []Key {
-	return slices.SortedFunc(maps.Keys(m), func(a, b Key) int { return strings.Compare(a.Unit(), b.Unit()) })
+	return slices.SortedFunc(maps.Keys(m), compareUnits)
 }

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,7 +159,7 @@ func (m *Manager) List() []Snapshot {
 		out = append(out, t.Snapshot())
 	}
 	m.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Snapshot) int { return strings.Compare(a.Unit(), b.Unit()) })
+	slices.SortFunc(out, func(a, b Snapshot) int { return compareUnits(a.Key, b.Key) })
 	return out
 }
 

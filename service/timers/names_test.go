@@ -2,6 +2,7 @@ package timers
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -96,6 +97,38 @@ func TestParseUnit(t *testing.T) {
 		"snapm-create@-x.timer", "dbus.service", "snapm-create.timer"} {
 		if k, ok := ParseUnit(unit); ok {
 			t.Errorf("ParseUnit(%q) = %v, want not ours", unit, k)
+		}
+	}
+}
+
+// TestCompareUnits: keys sort as their unit names do, around every place
+// where the parts meet ("a" against "a-b" and "a.timer", a name that
+// starts like the type's suffix), and on random names.
+// Planted bug: ".timer" left out of the comparison; "a" then sorts
+// before "a-b".
+func TestCompareUnits(t *testing.T) {
+	names := []string{"a", "a-b", "a.b", "a.timer", "a.timer.x", "a.tim", "a:b", "a_b", "A", "0", "t00001", "t0001",
+		"create", "gc", "@", "a@b", "-", ".", "z"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "ab.-_:@t0"
+	for range 300 {
+		b := make([]byte, 1+rng.IntN(6))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		names = append(names, string(b))
+	}
+	var keys []Key
+	for _, typ := range Types {
+		for _, n := range names {
+			keys = append(keys, Key{Type: typ, Name: n})
+		}
+	}
+	for _, a := range keys {
+		for _, b := range keys {
+			if got, want := compareUnits(a, b), strings.Compare(a.Unit(), b.Unit()); got != want {
+				t.Fatalf("compareUnits(%s, %s) = %d, want %d", a.Unit(), b.Unit(), got, want)
+			}
 		}
 	}
 }

@@ -47,20 +47,25 @@ func (s *store) load() (recs []record, bad []error, err error) {
 	if err := s.migrate(); err != nil {
 		bad = append(bad, err)
 	}
-	entries, err := os.ReadDir(s.recordDir())
+	dir, err := atomicfile.OpenDir(s.recordDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, bad, nil
 	}
 	if err != nil {
 		return nil, bad, fmt.Errorf("%w: %w", ErrIO, err)
 	}
+	defer dir.Close()
+	entries, err := dir.ReadDir(-1)
+	if err != nil {
+		return nil, bad, fmt.Errorf("%w: %w", ErrIO, err)
+	}
 	recs = make([]record, 0, len(entries))
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), atomicfile.TempPrefix) {
-			os.Remove(filepath.Join(s.recordDir(), e.Name())) // left by a crash mid-write
+			atomicfile.Remove(dir, e.Name()) // left by a crash mid-write
 			continue
 		}
-		r, err := readRecord(filepath.Join(s.recordDir(), e.Name()))
+		r, err := readRecord(dir, e.Name())
 		if err != nil {
 			bad = append(bad, err)
 			continue
@@ -70,14 +75,20 @@ func (s *store) load() (recs []record, bad []error, err error) {
 	return recs, bad, nil
 }
 
-func readRecord(path string) (record, error) {
+// maxRecord bounds what is read of a record: ours are under 200 bytes.
+const maxRecord = 64 << 10
+
+// readRecord reads the record name in dir: through the open directory, and
+// only a regular file (one open, where os.ReadFile takes two more calls,
+// and a FIFO put there could hang it).
+func readRecord(dir *os.File, name string) (record, error) {
 	var r record
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadAt(dir, name, maxRecord)
 	if err == nil {
 		err = json.Unmarshal(data, &r)
 	}
 	if err != nil {
-		return record{}, fmt.Errorf("%s: %w", path, err)
+		return record{}, fmt.Errorf("%s: %w", filepath.Join(dir.Name(), name), err)
 	}
 	return r, nil
 }

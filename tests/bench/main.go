@@ -7,6 +7,10 @@
 //
 //	go run ./tests/bench -n 100,1000,10000 -md bench.md -json bench.json
 //
+// With -concurrent-only it runs only the many-clients run of each scale,
+// with the rows measured after it (GetManagedObjects, start-up, memory):
+// the 10,000-timer figures of those in five minutes rather than ten.
+//
 // Each scale runs in namespaces of its own, so no run sees another's timers.
 package main
 
@@ -39,6 +43,7 @@ func main() {
 	scales := flag.String("n", "100,1000,10000", "timer counts to enable and start, comma-separated")
 	samples := flag.Int("samples", 100, "samples of each one-timer figure")
 	clients := flag.Int("clients", 16, "concurrent clients for the concurrent runs")
+	concurrentOnly := flag.Bool("concurrent-only", false, "only the runs from many clients, with their GetManagedObjects, start-up and memory rows")
 	mdPath := flag.String("md", "", "also write the Markdown table here")
 	jsonPath := flag.String("json", "", "write the results as JSON here")
 	flood := flag.Int("flood", 0, "internal: keep this many previews in flight on the system bus until stdin closes")
@@ -56,7 +61,7 @@ func main() {
 		ns = append(ns, n)
 	}
 	r := &report{Started: time.Now().UTC(), Samples: *samples, Clients: *clients}
-	if err := run(r, ns, *samples, *clients); err != nil {
+	if err := run(r, ns, *samples, *clients, *concurrentOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -77,7 +82,7 @@ func main() {
 	}
 }
 
-func run(r *report, scales []int, samples, clients int) error {
+func run(r *report, scales []int, samples, clients int, concurrentOnly bool) error {
 	tmp, err := os.MkdirTemp("", "snapm-bench-")
 	if err != nil {
 		return err
@@ -87,13 +92,17 @@ func run(r *report, scales []int, samples, clients int) error {
 	if err != nil {
 		return err
 	}
-	if err := withNS(opts, func(e *env) error { return oneTimer(e, r, samples) }); err != nil {
-		return err
+	if !concurrentOnly {
+		if err := withNS(opts, func(e *env) error { return oneTimer(e, r, samples) }); err != nil {
+			return err
+		}
 	}
 	for _, n := range scales {
-		progress("N=%d, sequential", n)
-		if err := withNS(opts, func(e *env) error { return sequential(e, r, n) }); err != nil {
-			return err
+		if !concurrentOnly {
+			progress("N=%d, sequential", n)
+			if err := withNS(opts, func(e *env) error { return sequential(e, r, n) }); err != nil {
+				return err
+			}
 		}
 		progress("N=%d, %d clients", n, clients)
 		if err := withNS(opts, func(e *env) error { return concurrent(e, r, n, clients) }); err != nil {
