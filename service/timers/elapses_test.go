@@ -4,6 +4,7 @@
 package timers
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -64,5 +65,36 @@ func TestAdvanceElapses(t *testing.T) {
 				t.Errorf("published %+v, want one change: %t", events, tc.wantEvent)
 			}
 		})
+	}
+}
+
+// TestElapseMidOperation: an elapse published while Enable or Disable is
+// half done shows the timer as it was or as it ends, never the half (a
+// drop-in without its enablement, or the reverse, is an invalid timer).
+func TestElapseMidOperation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	key := mustCreate(t, e, "gc", "mid", "minutely").Key
+	e.sd.done = func(string) {
+		// The keeper runs just as systemd answers: a minute has passed.
+		e.clock.Set(e.clock.Now().Add(time.Minute))
+		e.m.advanceElapses()
+	}
+	e.obs.take()
+	for _, op := range []func(context.Context, Key) (Snapshot, error){e.m.Enable, e.m.Disable} {
+		if _, err := op(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var statuses []Status
+	for _, ev := range e.obs.take() {
+		statuses = append(statuses, ev.Status)
+		if ev.Status == StatusInvalid {
+			t.Errorf("published %s %s: Enabled %t, Running %t", ev.Key, ev.Status, ev.Enabled, ev.Running)
+		}
+	}
+	if len(statuses) < 4 {
+		t.Errorf("statuses published %v: the keeper did not publish mid-operation", statuses)
 	}
 }

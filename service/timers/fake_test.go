@@ -73,6 +73,9 @@ type fakeSystemd struct {
 	// fail makes the named method return its error.
 	fail  map[string]error
 	calls journal[string]
+	// done, if set, runs as EnableUnit, DisableUnit or UnitState returns
+	// (f.mu held): what the daemon may do meanwhile.
+	done func(method string)
 }
 
 func newFakeSystemd(unitDir string, cal Calendar, now func() time.Time) *fakeSystemd {
@@ -139,7 +142,14 @@ func (f *fakeSystemd) EnableUnit(_ context.Context, unit string) error {
 	if err := os.Symlink("/usr/lib/systemd/system/"+templateOf(unit), f.wantsLink(unit)); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
+	f.meanwhile("EnableUnit")
 	return nil
+}
+
+func (f *fakeSystemd) meanwhile(method string) {
+	if f.done != nil {
+		f.done(method)
+	}
 }
 
 func templateOf(unit string) string {
@@ -156,6 +166,7 @@ func (f *fakeSystemd) DisableUnit(_ context.Context, unit string) error {
 	if err := os.Remove(f.wantsLink(unit)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	f.meanwhile("DisableUnit")
 	return nil
 }
 
@@ -212,6 +223,7 @@ func (f *fakeSystemd) UnitState(_ context.Context, unit string) (UnitState, uint
 		return UnitState{}, 0, err
 	}
 	f.seq++
+	f.meanwhile("UnitState")
 	return f.state(unit), f.seq, nil
 }
 

@@ -163,7 +163,6 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 	if err != nil {
 		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 	}
-	t.setDropIn(true)
 	// What systemd has loaded is read first: enabling does not change it,
 	// and the drop-in it is compared with is in place. Asked after
 	// EnableUnitFiles, the read would wait for it in systemd's queue.
@@ -185,7 +184,7 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 		// before anything else when it computes the state: "enabled" (a
 		// masked unit fails EnableUnitFiles). No need to have it walk every
 		// .wants directory to say so.
-		t.setUnitFileState("enabled")
+		t.setEnabled()
 		fresh, err = m.syncConfig(ctx, t, cal.Normalized, loaded)
 	}
 	if err != nil && !hadDropIn {
@@ -303,7 +302,9 @@ func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
 		return errors.Join(sdErr, fmt.Errorf("%w: removing drop-in of %s: %w", ErrIO, unit, err))
 	}
-	t.setDropIn(false)
+	// The timer's state in memory is left as it was until the operation
+	// reads it all back: the drop-in gone and the unit still enabled, say,
+	// would be an invalid timer to whoever published it meanwhile.
 	// No daemon-reload for the drop-in that went: the unit is stopped and
 	// disabled, and the next Enable reloads if systemd still has it loaded.
 	crashpoint.Hit(crashpoint.DisableDropInGone)

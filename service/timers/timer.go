@@ -193,16 +193,13 @@ func (t *Timer) applyRead(st UnitState, seq uint64) {
 	t.unit.UnitFileState = fileState
 }
 
-func (t *Timer) setUnitFileState(state string) {
+// setEnabled records that we have just written the drop-in and enabled
+// the unit, both at once: either alone is an invalid timer to whoever
+// publishes it meanwhile (a signal, the elapse keeper), which it never was.
+func (t *Timer) setEnabled() {
 	t.mu.Lock()
-	t.unit.UnitFileState = state
-	t.mu.Unlock()
-}
-
-// setDropIn records that we have just written or removed the drop-in.
-func (t *Timer) setDropIn(present bool) {
-	t.mu.Lock()
-	t.dropIn, t.dropInErr = present, nil
+	t.dropIn, t.dropInErr = true, nil
+	t.unit.UnitFileState = "enabled"
 	t.mu.Unlock()
 }
 
