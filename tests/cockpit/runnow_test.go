@@ -1,9 +1,15 @@
 package cockpit
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/godbus/dbus/v5"
 )
 
 // Run now and the last run's outcome are offered exactly where the daemon
@@ -12,11 +18,7 @@ import (
 func TestRunNowOnlyWhereOffered(t *testing.T) {
 	conn := bus(t)
 	path := newTimer(t, conn, "create", "run-now", "daily")
-	var xml string
-	if err := busCall(conn, path, "org.freedesktop.DBus.Introspectable.Introspect").Store(&xml); err != nil {
-		t.Fatal(err)
-	}
-	hasRunNow := strings.Contains(xml, `<method name="RunNow">`) || strings.Contains(xml, `<method name="RunNow"/>`)
+	hasRunNow := daemonHasRunNow(t, conn, path)
 	_, hasLastRun := busProps(t, conn, path)["LastRunResult"]
 
 	ctx := tab(t, rootURL)
@@ -29,6 +31,16 @@ func TestRunNowOnlyWhereOffered(t *testing.T) {
 		t.Errorf("Last run column shown: %v; the daemon has LastRunResult: %v", column, hasLastRun)
 	}
 	t.Logf("the daemon has RunNow: %v, LastRunResult: %v", hasRunNow, hasLastRun)
+}
+
+// daemonHasRunNow asks the daemon itself whether its timer object has RunNow.
+func daemonHasRunNow(t *testing.T, conn *dbus.Conn, path dbus.ObjectPath) bool {
+	t.Helper()
+	var xml string
+	if err := busCall(conn, path, "org.freedesktop.DBus.Introspectable.Introspect").Store(&xml); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(xml, `<method name="RunNow">`) || strings.Contains(xml, `<method name="RunNow"/>`)
 }
 
 // Run now through the page: the run happens (systemd's own view of the
@@ -56,4 +68,48 @@ func TestRunNowThroughPage(t *testing.T) {
 		t.Errorf("the row's last run reads %q (result %s, exit status %s)", label, got, status)
 	}
 	screenshot(t, ctx, "last-run-failed")
+}
+
+// slowIntrospect holds every Introspect the page asks for for 3 s: it
+// wraps the bus client as cockpit.js is installed, before the page uses it.
+const slowIntrospect = `(() => {
+    let real;
+    Object.defineProperty(window, "cockpit", { configurable: true, get: () => real, set: c => {
+        const dbus = c.dbus;
+        c.dbus = (...args) => {
+            const client = dbus(...args);
+            const call = client.call.bind(client);
+            client.call = (path, iface, ...rest) => iface === "org.freedesktop.DBus.Introspectable"
+                ? new Promise(resolve => window.setTimeout(resolve, 3000)).then(() => call(path, iface, ...rest))
+                : call(path, iface, ...rest);
+            return client;
+        };
+        real = c;
+    } });
+})()`
+
+// A row's menu clicked before the daemon has said whether it has RunNow
+// opens once it has, and then offers Run now where the daemon has it:
+// it never offers less than the daemon has.
+func TestMenuWaitsForRunNowAnswer(t *testing.T) {
+	conn := bus(t)
+	if !daemonHasRunNow(t, conn, newTimer(t, conn, "gc", "run-later", "daily")) {
+		t.Skip("the daemon has no RunNow")
+	}
+	const name = "gc/run-later"
+	ctx := blankTab(t)
+	do(t, ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: slowIntrospect})
+		return err
+	}), chromedp.Navigate(rootURL))
+	waitStatus(t, ctx, name, "disabled")
+	do(t, ctx, chromedp.Click(kebab(name)))
+	time.Sleep(500 * time.Millisecond)
+	items := `[...document.querySelectorAll(".pf-v5-c-menu__item")].map(b => b.textContent.trim())`
+	if early := eval[[]string](t, ctx, items); len(early) > 0 {
+		t.Errorf("before the daemon said whether it has RunNow, the menu offers %q", early)
+	}
+	if got := waitFor[[]string](t, ctx, `(i => i.length ? i : null)(`+items+`)`); !slices.Contains(got, "Run now") {
+		t.Errorf("once the daemon has answered, the menu offers %q, without Run now", got)
+	}
 }
