@@ -46,6 +46,9 @@ func TestParseCalendarAt(t *testing.T) {
 		"full 1000, realistic": {spec: "Mon..Fri 02:30", n: 1000, normalized: "Mon..Fri *-*-* 02:30:00"},
 	} {
 		t.Run(name, func(t *testing.T) {
+			if tc.n == 1000 && raceDetector {
+				t.Skip("a full preview's fit in its budget of CPU time is measured without the race detector")
+			}
 			normalized, next, err := m.ParseCalendarAt(tc.spec, base, tc.n)
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) {
