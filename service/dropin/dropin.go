@@ -237,56 +237,36 @@ func Remove(unitDir, unit string) error {
 // leftovers cost as much as the scan at 10,000 timers. What could not be
 // removed is in cleanErr, and stops nothing.
 func ScanAtStart(unitDir string, prefixes ...string) (entries []Entry, cleanErr, err error) {
-	root, err := atomicfile.OpenDir(unitDir)
+	return scan(unitDir, prefixes, true)
+}
+
+// cleanAndReadAt removes the leftovers in root's UNIT.d name, the
+// directory too if nothing else was there, and reads its drop-in's
+// expression; what could not be removed is added to errs.
+func cleanAndReadAt(root *os.File, name string, errs *[]error) (string, error) {
+	d, err := atomicfile.OpenSubdir(root, name)
 	if err != nil {
-		return nil, nil, err
+		return "", err
 	}
-	defer root.Close()
-	all, err := root.ReadDir(-1)
-	if err != nil {
-		return nil, nil, err
+	n, err := atomicfile.RemoveLeftovers(d)
+	*errs = append(*errs, err)
+	// Straight from the open UNIT.d: the drop-in's name has no directory
+	// in it, and a symlink there is refused all the same.
+	data, err := atomicfile.ReadAt(d, FileName, maxSize)
+	d.Close()
+	var spec string
+	if err == nil {
+		spec, err = parseSpec(data, filepath.Join(d.Name(), FileName))
 	}
-	var errs []error
-	for _, e := range all {
-		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), atomicfile.TempPrefix) {
-			errs = append(errs, atomicfile.Remove(root, e.Name()))
-			continue
-		}
-		unit, ok := ourUnitDir(e, prefixes)
-		if !ok {
-			continue
-		}
-		d, err := atomicfile.OpenSubdir(root, e.Name())
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			entries = append(entries, Entry{Unit: unit, Err: err})
-			continue
-		}
-		n, err := atomicfile.RemoveLeftovers(d)
-		errs = append(errs, err)
-		// Straight from the open UNIT.d: the drop-in's name has no
-		// directory in it, and a symlink there is refused all the same.
-		data, err := atomicfile.ReadAt(d, FileName, maxSize)
-		d.Close()
-		var spec string
-		if err == nil {
-			spec, err = parseSpec(data, filepath.Join(d.Name(), FileName))
-		}
-		if n > 0 && errors.Is(err, fs.ErrNotExist) {
-			// An Install that created the directory and crashed: what is
-			// left is no drop-in at all.
-			if err := unix.Unlinkat(int(root.Fd()), e.Name(), unix.AT_REMOVEDIR); err != nil &&
-				!errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
-				errs = append(errs, &os.PathError{Op: "unlinkat", Path: Dir(unitDir, unit), Err: err})
-			}
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			entries = append(entries, Entry{Unit: unit, Spec: spec, Err: err})
+	if n > 0 && errors.Is(err, fs.ErrNotExist) {
+		// An Install that created the directory and crashed: what is left
+		// is no drop-in at all.
+		if err := unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR); err != nil &&
+			!errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+			*errs = append(*errs, &os.PathError{Op: "unlinkat", Path: d.Name(), Err: err})
 		}
 	}
-	return entries, errors.Join(errs...), nil
+	return spec, err
 }
 
 // Read returns the calendar expression unit's drop-in sets; present is
@@ -331,28 +311,43 @@ func isSymlink(path string) bool {
 // drop-in that cannot be read is listed with its error: one bad file does
 // not hide the others.
 func Scan(unitDir string, prefixes ...string) ([]Entry, error) {
+	entries, _, err := scan(unitDir, prefixes, false)
+	return entries, err
+}
+
+// scan is Scan, and with clean ScanAtStart.
+func scan(unitDir string, prefixes []string, clean bool) (out []Entry, cleanErr, err error) {
 	root, err := atomicfile.OpenDir(unitDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer root.Close()
 	entries, err := root.ReadDir(-1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []Entry
+	var errs []error
 	for _, e := range entries {
+		if clean && e.Type().IsRegular() && strings.HasPrefix(e.Name(), atomicfile.TempPrefix) {
+			errs = append(errs, atomicfile.Remove(root, e.Name()))
+			continue
+		}
 		unit, ok := ourUnitDir(e, prefixes)
 		if !ok {
 			continue
 		}
-		spec, err := readSpecAt(root, e.Name())
+		var spec string
+		if clean {
+			spec, err = cleanAndReadAt(root, e.Name(), &errs)
+		} else {
+			spec, err = readSpecAt(root, e.Name())
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		out = append(out, Entry{Unit: unit, Spec: spec, Err: err})
 	}
-	return out, nil
+	return out, errors.Join(errs...), nil
 }
 
 // ourUnitDir tells whether e is the UNIT.d of a timer named with one of
