@@ -4,25 +4,21 @@
 // the page was first drawn, the bridge answered only after it had sent the
 // timers, and the table waited for the answer.
 import cockpit from "./cockpit.js";
+import { followed } from "./followed.js";
 
-let allowed = null;
-const listeners = new Set();
+const access = followed(null);
 
-export const currentAccess = () => allowed;
+export const currentAccess = access.current;
 
 // onAccess calls listener with each new answer; it returns the unsubscribe.
-export function onAccess(listener) {
-    listeners.add(listener);
-    return () => listeners.delete(listener);
-}
+export const onAccess = access.follow;
 
 function set(value) {
     // Turned on later: the page reloads, as Cockpit's own pages do, so
     // that the bus connection is reopened with privileges.
-    if (allowed === false && value === true)
+    if (access.current() === false && value === true)
         window.location.reload();
-    allowed = value;
-    listeners.forEach(l => l(value));
+    access.set(value);
 }
 
 export function watchAccess() {

@@ -2,6 +2,7 @@
 // State comes from the daemon's ObjectManager and PropertiesChanged through
 // Cockpit's D-Bus watch; nothing here polls.
 import cockpit, { _ } from "./cockpit.js";
+import { followed } from "./followed.js";
 
 export const BUS = "com.redhat.Snapm.Timers";
 export const ROOT = "/com/redhat/Snapm/Timers";
@@ -75,11 +76,9 @@ function hasMethod(path, method) {
 // "absent", problem, timers, canRunNow }, and who to tell when it changes.
 // canRunNow is null until the daemon has answered whether timers have
 // RunNow.
-let model = { state: "loading", problem: null, timers: [], canRunNow: null };
-const listeners = new Set();
+const model = followed({ state: "loading", problem: null, timers: [], canRunNow: null });
 function set(changes) {
-    model = { ...model, ...changes };
-    listeners.forEach(l => l(model));
+    model.set({ ...model.current(), ...changes });
 }
 
 // mark records when the page reached a step of its loading, for the load
@@ -90,13 +89,10 @@ export function mark(step) {
         window.performance.mark(name);
 }
 
-export const currentTimers = () => model;
+export const currentTimers = model.current;
 
 // onTimers calls listener with each new model; it returns the unsubscribe.
-export function onTimers(listener) {
-    listeners.add(listener);
-    return () => listeners.delete(listener);
-}
+export const onTimers = model.follow;
 
 // watchTimers starts watching the daemon's objects; the promise settles
 // once the bus channel is open (or failed to).
