@@ -196,6 +196,10 @@ func TestRunFromOutside(t *testing.T) {
 	waitChange(t, ch, path, map[string]any{"LastRunResult": "exit-code", "Activity": "idle"}, 30*time.Second)
 
 	withCommand(t, "gc", "run-elapse", "/bin/true")
+	// Without it systemd's default AccuracySec=1min lets the elapses of
+	// *:*:0/3 come a minute apart, at a second of its choosing: two of
+	// them then fit in the hang guard only by luck.
+	preciseElapses(t, "snapm-gc@run-elapse.timer")
 	elapsing := createRunning(t, conn, "gc", "run-elapse", "*:*:0/3")
 	ech := watch(t, conn, elapsing)
 	var starts []uint64
