@@ -1,8 +1,8 @@
-// The page's entry. It opens the bus channel and starts watching the
-// daemon's objects before it evaluates the rest of the page (React and
-// PatternFly, nearly all of the script, page.jsx): the bridge and the
-// daemon then answer while the browser evaluates it, instead of after,
-// because the channel is only opened once this script yields.
+// The page's entry. It opens the bus channel and asks for the daemon's
+// objects before it evaluates the rest of the page (React and PatternFly,
+// nearly all of the script, page.jsx): the bridge and the daemon then
+// answer while the browser evaluates it, instead of after, because each
+// message to the bridge waits for this script and its promises to yield.
 import "@patternfly/react-core/dist/styles/base.css";
 import "./app.css";
 import { watchAccess } from "./access.js";
