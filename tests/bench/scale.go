@@ -123,6 +123,23 @@ func sequential(e *env, r *report, n int) error {
 	return sideBySide(e, r, section, 40)
 }
 
+// sequentialOneCall creates, enables and starts n fresh timers one after
+// the other, each in one CreateTimerWithFlags call, in a namespace of its
+// own so that it starts from no timers, as sequential's run does.
+func sequentialOneCall(e *env, r *report, n int) error {
+	before := e.reloads.Count()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := e.createWithFlags([]string{"create", "gc"}[i%2], fmt.Sprintf("t%05d", i), "daily", flagEnable|flagStart); err != nil {
+			return err
+		}
+	}
+	total := time.Since(start)
+	r.add(row{Section: fmt.Sprintf("%d timers", n), Name: "create+enable+start all, sequentially, one call each (CreateTimerWithFlags)",
+		Total: total, Count: n, Reloads: e.reloads.Count() - before, Target: targetFor(n, "sequential"), Met: metFor(n, total, 10*time.Second)})
+	return nil
+}
+
 // outsideUnitFiles measures the daemon's CPU time for someone else's
 // change of unit files (an EnableUnitFiles of a unit it does not manage),
 // after which it reads every timer's enablement and drop-in from disk (and
