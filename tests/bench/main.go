@@ -103,8 +103,7 @@ func run(r *report, scales []int, samples, clients int, concurrentOnly bool) err
 			if err := withNS(opts, func(e *env) error { return sequential(e, r, n) }); err != nil {
 				return err
 			}
-			progress("N=%d, sequential, one call each", n)
-			if err := withNS(opts, func(e *env) error { return sequentialOneCall(e, r, n) }); err != nil {
+			if err := sequentialFresh(opts, r, n); err != nil {
 				return err
 			}
 		}
