@@ -20,7 +20,25 @@ func runCreate(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	id := typ + "/" + name
+	var flags uint64
+	if a.opts.enable || a.opts.now {
+		flags |= createEnable
+	}
+	if a.opts.now {
+		flags |= createStart
+	}
 	var path dbus.ObjectPath
+	if flags != 0 {
+		// One call, all or nothing, where the daemon has it; an older one
+		// (over ssh, say) is asked the three calls.
+		err := c.call(ctx, rootPath, managerIface+".CreateTimerWithFlags", typ, name, spec, flags).Store(&path)
+		if dbusErrorName(err) != "org.freedesktop.DBus.Error.UnknownMethod" {
+			if err != nil {
+				return failed("create", id, err)
+			}
+			return nil
+		}
+	}
 	if err := c.call(ctx, rootPath, managerIface+".CreateTimer", typ, name, spec).Store(&path); err != nil {
 		return failed("create", id, err)
 	}
@@ -36,6 +54,12 @@ func runCreate(ctx context.Context, a *app, args []string) error {
 	}
 	return nil
 }
+
+// CreateTimerWithFlags' flags.
+const (
+	createEnable uint64 = 1 << iota
+	createStart
+)
 
 // each runs fn on every named timer, going on after a failure as
 // systemctl does; every failure is printed, the first decides the exit.

@@ -58,6 +58,9 @@ func errorName(err error) string {
 		return ErrInteractiveAuthorizationRequired
 	case errors.Is(err, timers.ErrInvalidArgument):
 		return ErrInvalidArgument
+	case errors.Is(err, timers.ErrInvalidFlags):
+		// As systemd's own *WithFlags methods answer bad flags.
+		return errInvalidArgs
 	case errors.Is(err, timers.ErrInvalidCalendar):
 		return ErrInvalidCalendar
 	case errors.Is(err, timers.ErrNoSuchTimer):

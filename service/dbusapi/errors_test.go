@@ -20,6 +20,7 @@ func TestErrorNames(t *testing.T) {
 		want string
 	}{
 		{fmt.Errorf("x: %w", timers.ErrInvalidArgument), ErrInvalidArgument},
+		{fmt.Errorf("x: %w", timers.ErrInvalidFlags), errInvalidArgs},
 		{fmt.Errorf("x: %w", calendar.ErrInvalid), ErrInvalidCalendar},
 		{fmt.Errorf("x: %w", timers.ErrNoSuchTimer), ErrNoSuchTimer},
 		{fmt.Errorf("x: %w", timers.ErrTimerExists), ErrTimerExists},

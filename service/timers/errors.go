@@ -11,6 +11,9 @@ import (
 // maps errors to names in one place.
 var (
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrInvalidFlags: flags no method takes, or that contradict each
+	// other.
+	ErrInvalidFlags    = errors.New("invalid flags")
 	ErrInvalidCalendar = calendar.ErrInvalid
 	ErrNoSuchTimer     = errors.New("no such timer")
 	ErrTimerExists     = errors.New("timer already exists")

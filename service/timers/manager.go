@@ -148,7 +148,11 @@ func (m *Manager) Get(typ, name string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return t.Snapshot(), nil
+	s, ok := t.shown()
+	if !ok {
+		return Snapshot{}, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
+	}
+	return s, nil
 }
 
 // List returns every timer's state, sorted by unit name.
@@ -156,7 +160,9 @@ func (m *Manager) List() []Snapshot {
 	m.mu.RLock()
 	out := make([]Snapshot, 0, len(m.timers))
 	for _, t := range m.timers {
-		out = append(out, t.Snapshot())
+		if s, ok := t.shown(); ok {
+			out = append(out, s)
+		}
 	}
 	m.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Snapshot) int { return compareUnits(a.Key, b.Key) })

@@ -45,6 +45,18 @@ func (m *Manager) CheckNew(typ, name, spec string) (Key, error) {
 
 // Create makes a new, disabled timer. Nothing is changed in systemd.
 func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot, error) {
+	return m.CreateWithFlags(ctx, typ, name, spec, 0)
+}
+
+// CreateWithFlags makes a new timer and, as flags ask, enables and starts
+// it in the same call (see CreateFlags); flags 0 is Create. A timer whose
+// drop-in is already on disk is adopted as it is, neither enabled nor
+// started, and ErrTimerExists says so.
+func (m *Manager) CreateWithFlags(ctx context.Context, typ, name, spec string, flags uint64) (Snapshot, error) {
+	f, err := ParseCreateFlags(flags)
+	if err != nil {
+		return Snapshot{}, err
+	}
 	key, err := parseKey(typ, name)
 	if err != nil {
 		return Snapshot{}, err
@@ -66,6 +78,9 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
 	}
 	t := m.newTimer(key, spec, cal, nil)
+	if f != 0 {
+		return m.insertConfigured(ctx, t, f)
+	}
 	return m.insert(ctx, t, func() {
 		// Made now, the drop-in's directory costs systemd nothing at
 		// Enable (see dropin.MakeDir); without it Enable makes it.
@@ -78,18 +93,11 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 // insert publishes a new timer and makes it durable; meanwhile runs once
 // the timer is kept, while systemd is asked about it.
 func (m *Manager) insert(ctx context.Context, t *Timer, meanwhile func()) (Snapshot, error) {
-	key := t.key
-	// New, so free (and never a nil unlock, whatever ctx says): keeps
-	// callers off it until it is complete.
-	unlock, _ := t.tryLock()
-	defer unlock()
-	m.mu.Lock()
-	if m.timers[key] != nil {
-		m.mu.Unlock()
-		return Snapshot{}, fmt.Errorf("%w: %s", ErrTimerExists, key)
+	unlock, err := m.claim(t)
+	if err != nil {
+		return Snapshot{}, err
 	}
-	m.timers[key] = t
-	m.mu.Unlock()
+	defer unlock()
 
 	// The unit may already be known to systemd (say, enabled or started by
 	// hand); the status must say so from the start. The enablement comes
@@ -101,10 +109,10 @@ func (m *Manager) insert(ctx context.Context, t *Timer, meanwhile func()) (Snaps
 	// UnitNew/UnitRemoved would put a second, unordered source of truth
 	// beside the reads.
 	read := m.readAhead(ctx, t, ReadAll)
-	if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: t.spec}); err != nil {
+	if err := m.store.put(t.record()); err != nil {
 		<-read
 		m.mu.Lock()
-		delete(m.timers, key)
+		delete(m.timers, t.key)
 		m.mu.Unlock()
 		return Snapshot{}, err
 	}
@@ -115,6 +123,21 @@ func (m *Manager) insert(ctx context.Context, t *Timer, meanwhile func()) (Snaps
 		t.log.Warn("reading systemd state of new timer", zap.Error(err))
 	}
 	return t.Snapshot(), nil
+}
+
+// claim takes a new timer's key, and its operation lock: new, so free
+// (and never a nil unlock, whatever a context says), it keeps callers off
+// the timer until it is complete.
+func (m *Manager) claim(t *Timer) (unlock func(), err error) {
+	unlock, _ = t.tryLock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.timers[t.key] != nil {
+		unlock()
+		return nil, fmt.Errorf("%w: %s", ErrTimerExists, t.key)
+	}
+	m.timers[t.key] = t
+	return unlock, nil
 }
 
 // op runs fn on the timer under its operation lock, then publishes
@@ -239,37 +262,44 @@ func (m *Manager) syncConfig(ctx context.Context, t *Timer, normalized string, r
 // Start starts an enabled timer and waits for systemd's job to finish.
 func (m *Manager) Start(ctx context.Context, key Key) (Snapshot, error) {
 	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
-		unit := t.key.Unit()
-		// The drop-in is looked at on disk, where a hand could have removed
-		// it; the unit file state is current (our Enable and Disable read
-		// it, anyone else's change makes systemd say UnitFilesChanged).
-		_, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
-		if err != nil {
-			return false, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
-		}
-		// Not the derived status: a failed timer that is configured must
-		// be startable, that is how it recovers.
-		t.mu.Lock()
-		configured := dropIn && t.unit.UnitFileState == "enabled"
-		t.mu.Unlock()
-		if !configured {
-			return false, fmt.Errorf("cannot start timer %s: %w (call Enable first)", unit, ErrNotEnabled)
-		}
-		if err := m.cfg.Systemd.StartUnit(ctx, unit); err != nil {
-			return false, fmt.Errorf("starting timer %s: %w", unit, err)
-		}
-		t.log.Info("timer started")
-		// Nothing to read back: systemd sends the unit's PropertiesChanged
-		// before the JobRemoved that ended the wait, and they have been
-		// applied in order. LoadState is never signalled, but systemd
-		// starts only loaded units: no read is owed for it.
-		t.mu.Lock()
-		t.unit.LoadState = "loaded"
-		t.owed &^= readLoadState
-		t.publish(m.cfg.Observer)
-		t.mu.Unlock()
-		return true, nil
+		err := m.start(ctx, t)
+		return err == nil, err
 	})
+}
+
+// start starts t and publishes the outcome; the caller holds t's operation
+// lock.
+func (m *Manager) start(ctx context.Context, t *Timer) error {
+	unit := t.key.Unit()
+	// The drop-in is looked at on disk, where a hand could have removed
+	// it; the unit file state is current (our Enable and Disable read it,
+	// anyone else's change makes systemd say UnitFilesChanged).
+	_, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
+	if err != nil {
+		return fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
+	}
+	// Not the derived status: a failed timer that is configured must be
+	// startable, that is how it recovers.
+	t.mu.Lock()
+	configured := dropIn && t.unit.UnitFileState == "enabled"
+	t.mu.Unlock()
+	if !configured {
+		return fmt.Errorf("cannot start timer %s: %w (call Enable first)", unit, ErrNotEnabled)
+	}
+	if err := m.cfg.Systemd.StartUnit(ctx, unit); err != nil {
+		return fmt.Errorf("starting timer %s: %w", unit, err)
+	}
+	t.log.Info("timer started")
+	// Nothing to read back: systemd sends the unit's PropertiesChanged
+	// before the JobRemoved that ended the wait, and they have been
+	// applied in order. LoadState is never signalled, but systemd starts
+	// only loaded units: no read is owed for it.
+	t.mu.Lock()
+	t.unit.LoadState = "loaded"
+	t.owed &^= readLoadState
+	t.publish(m.cfg.Observer)
+	t.mu.Unlock()
+	return nil
 }
 
 // Stop stops the timer; it stays enabled.
@@ -357,31 +387,42 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 // Remove disables the timer if needed and forgets it.
 func (m *Manager) Remove(ctx context.Context, key Key) error {
 	_, err := m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) {
-		s := t.Snapshot()
-		if s.Status != StatusDisabled {
-			if err := m.disable(ctx, t); err != nil {
-				return false, err
-			}
-		}
-		// The key stays taken until the timer is gone everywhere: a Create
-		// of the same name in between would see its record removed and its
-		// object withdrawn.
-		if err := m.store.remove(key); err != nil {
+		if err := m.discard(ctx, t); err != nil {
 			return false, err
 		}
-		// The directory Create made, if the timer never had a drop-in.
-		if err := dropin.RemoveDir(m.cfg.UnitDir, key.Unit()); err != nil {
-			t.log.Warn("removing the empty drop-in directory, ignoring", zap.Error(err))
-		}
-		t.mu.Lock()
-		t.removed = true
-		m.cfg.Observer.TimerRemoved(t.snap)
-		t.mu.Unlock()
-		m.mu.Lock()
-		delete(m.timers, key)
-		m.mu.Unlock()
-		t.log.Info("timer removed")
 		return true, nil // gone: nothing left to publish
 	})
 	return err
+}
+
+// discard disables t if needed and forgets it everywhere; the caller holds
+// t's operation lock.
+func (m *Manager) discard(ctx context.Context, t *Timer) error {
+	key := t.key
+	if t.Snapshot().Status != StatusDisabled {
+		if err := m.disable(ctx, t); err != nil {
+			return err
+		}
+	}
+	// The key stays taken until the timer is gone everywhere: a Create of
+	// the same name in between would see its record removed and its object
+	// withdrawn.
+	if err := m.store.remove(key); err != nil {
+		return err
+	}
+	// The directory Create made, if the timer never had a drop-in.
+	if err := dropin.RemoveDir(m.cfg.UnitDir, key.Unit()); err != nil {
+		t.log.Warn("removing the empty drop-in directory, ignoring", zap.Error(err))
+	}
+	t.mu.Lock()
+	t.removed = true
+	if t.announced {
+		m.cfg.Observer.TimerRemoved(t.snap)
+	}
+	t.mu.Unlock()
+	m.mu.Lock()
+	delete(m.timers, key)
+	m.mu.Unlock()
+	t.log.Info("timer removed")
+	return nil
 }

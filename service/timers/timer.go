@@ -126,6 +126,14 @@ func (t *Timer) Snapshot() Snapshot {
 	return t.snap
 }
 
+// shown returns the timer's published state, if it was announced: one
+// still being created (and perhaps rolled back) is no one's to see yet.
+func (t *Timer) shown() (Snapshot, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.snap, t.announced
+}
+
 // derive computes the snapshot from the state; t.mu held.
 func (t *Timer) derive() Snapshot {
 	s := Snapshot{

@@ -103,6 +103,9 @@ func run(r *report, scales []int, samples, clients int, concurrentOnly bool) err
 			if err := withNS(opts, func(e *env) error { return sequential(e, r, n) }); err != nil {
 				return err
 			}
+			if err := sequentialFresh(opts, r, n); err != nil {
+				return err
+			}
 		}
 		progress("N=%d, %d clients", n, clients)
 		if err := withNS(opts, func(e *env) error { return concurrent(e, r, n, clients) }); err != nil {
@@ -168,6 +171,18 @@ func (e *env) must(path dbus.ObjectPath, method string, args ...any) error {
 func (e *env) create(typ, name, spec string) (dbus.ObjectPath, error) {
 	var path dbus.ObjectPath
 	err := e.call(rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path)
+	return path, err
+}
+
+// CreateTimerWithFlags' flags.
+const (
+	flagEnable = uint64(0x1)
+	flagStart  = uint64(0x2)
+)
+
+func (e *env) createWithFlags(typ, name, spec string, flags uint64) (dbus.ObjectPath, error) {
+	var path dbus.ObjectPath
+	err := e.call(rootPath, managerIf+".CreateTimerWithFlags", typ, name, spec, flags).Store(&path)
 	return path, err
 }
 

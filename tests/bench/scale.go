@@ -15,6 +15,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/tests/rawbus"
+	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
 // createMany makes n disabled timers from clients connections at once;
@@ -121,6 +122,50 @@ func sequential(e *env, r *report, n int) error {
 		return err
 	}
 	return sideBySide(e, r, section, 40)
+}
+
+// sequentialFresh creates, enables and starts n fresh timers one after
+// the other, in three calls each and then, in a namespace of its own, in
+// one CreateTimerWithFlags call each: unlike sequential's run, whose
+// timers are created beforehand, each timer's new UNIT.d is in the time,
+// and with it systemd's re-read of its unit directories at every start.
+func sequentialFresh(opts sysns.Options, r *report, n int) error {
+	section := fmt.Sprintf("%d timers", n)
+	for _, way := range []struct {
+		name   string
+		create func(e *env, typ, name string) error
+	}{
+		{"three calls each (CreateTimer, Enable, Start)", func(e *env, typ, name string) error {
+			path, err := e.create(typ, name, "daily")
+			if err != nil {
+				return err
+			}
+			return enableStart(e, path)
+		}},
+		{"one call each (CreateTimerWithFlags)", func(e *env, typ, name string) error {
+			_, err := e.createWithFlags(typ, name, "daily", flagEnable|flagStart)
+			return err
+		}},
+	} {
+		progress("N=%d, sequentially from nothing, %s", n, way.name)
+		err := withNS(opts, func(e *env) error {
+			before := e.reloads.Count()
+			start := time.Now()
+			for i := 0; i < n; i++ {
+				if err := way.create(e, []string{"create", "gc"}[i%2], fmt.Sprintf("t%05d", i)); err != nil {
+					return err
+				}
+			}
+			total := time.Since(start)
+			r.add(row{Section: section, Name: "create+enable+start all, sequentially, " + way.name, Total: total, Count: n,
+				Reloads: e.reloads.Count() - before, Target: targetFor(n, "sequential"), Met: metFor(n, total, 10*time.Second)})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // outsideUnitFiles measures the daemon's CPU time for someone else's

@@ -309,6 +309,7 @@ func TestCLIAccessDenied(t *testing.T) {
 	for _, args := range [][]string{
 		{"stop", id}, {"disable", id}, {"set-calendar", id, "hourly"}, {"remove", id},
 		{"create", "gc", "cli-denied2", "daily"}, {"enable", id, "--now"},
+		{"create", "gc", "cli-denied2", "daily", "--now"}, // one call, the same refusal
 	} {
 		r := runIn(t, 65534, append([]string{ctlInNS, "--no-ask-password"}, args...)...)
 		if r.code != 4 || !strings.Contains(r.stderr, "access denied") || strings.Count(r.stderr, "\n") != 1 {

@@ -112,6 +112,17 @@ func TestPolkitAuthorization(t *testing.T) {
 	if _, err := gdbusAs(t, uidGranted, false, rootPath, managerIf+".RemoveTimer", string(created)); err != nil {
 		t.Errorf("RemoveTimer as nobody of its own timer: %v", err)
 	}
+	// The one-call creation passes the bus policy and the same rule.
+	if out, err := gdbusAs(t, uidGranted, false, rootPath, managerIf+".CreateTimerWithFlags", "gc", "polkit-granted-4", "hourly", "uint64 3"); err != nil {
+		t.Fatalf("CreateTimerWithFlags as nobody: %v %s", err, out)
+	}
+	created = dbus.ObjectPath(rootPath + "/gc/polkit_2dgranted_2d4")
+	if status(t, conn, created) != "running" {
+		t.Error("CreateTimerWithFlags(ENABLE|START) as nobody: no running timer at", created)
+	}
+	if _, err := gdbusAs(t, uidGranted, false, rootPath, managerIf+".RemoveTimer", string(created)); err != nil {
+		t.Errorf("RemoveTimer as nobody of its own timer: %v", err)
+	}
 
 	// Refused: each call fails with its name and changes nothing.
 	before := fingerprint(t, conn)
@@ -127,6 +138,8 @@ func TestPolkitAuthorization(t *testing.T) {
 		{uidGranted, false, other, timerIf + ".SetCalendarSpec", []string{"hourly"}, "AccessDenied"},
 		{uidGranted, false, rootPath, managerIf + ".RemoveTimer", []string{string(other)}, "AccessDenied"},
 		{uidGranted, false, rootPath, managerIf + ".CreateTimer", []string{"gc", "intruder", "daily"}, "AccessDenied"},
+		{uidGranted, false, rootPath, managerIf + ".CreateTimerWithFlags", []string{"gc", "intruder", "daily", "uint64 3"}, "AccessDenied"},
+		{uidAuth, false, rootPath, managerIf + ".CreateTimerWithFlags", []string{"create", "intruder", "daily", "uint64 3"}, "InteractiveAuthorizationRequired"},
 		{uidNoRule, false, granted, timerIf + ".Stop", nil, "AccessDenied"},
 		{uidNoRule, true, granted, timerIf + ".Disable", nil, "AccessDenied"},
 		{uidNoRule, false, rootPath, managerIf + ".CreateTimer", []string{"create", "polkit-granted-3", "daily"}, "AccessDenied"},

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/tests/testbus"
+)
+
+// daemonCalls stands in for a daemon, new or older, on a real bus: only
+// the CLI's choice of calls is under test here (the real daemon cannot be
+// an older one); tests/realsystemd runs create against the real one.
+type daemonCalls struct {
+	mu    sync.Mutex
+	calls []string
+	// fail, if set, is the error of every call.
+	fail *dbus.Error
+}
+
+func (d *daemonCalls) add(call string) *dbus.Error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls = append(d.calls, call)
+	return d.fail
+}
+
+// oldManager has the methods of a daemon from before CreateTimerWithFlags.
+type oldManager struct{ d *daemonCalls }
+
+func (m oldManager) CreateTimer(typ, name, spec string) (dbus.ObjectPath, *dbus.Error) {
+	return rootPath + "/t", m.d.add(fmt.Sprintf("CreateTimer %s %s %s", typ, name, spec))
+}
+
+type newManager struct{ oldManager }
+
+func (m newManager) CreateTimerWithFlags(typ, name, spec string, flags uint64) (dbus.ObjectPath, *dbus.Error) {
+	return rootPath + "/t", m.d.add(fmt.Sprintf("CreateTimerWithFlags %s %s %s %#x", typ, name, spec, flags))
+}
+
+type timerCalls struct{ d *daemonCalls }
+
+func (t timerCalls) Enable() *dbus.Error { return t.d.add("Enable") }
+func (t timerCalls) Start() *dbus.Error  { return t.d.add("Start") }
+
+// TestCreateCalls: create --enable and --now make one CreateTimerWithFlags
+// call, all or nothing, and fall back to CreateTimer, Enable and Start
+// where the daemon does not know it.
+func TestCreateCalls(t *testing.T) {
+	addr := testbus.Start(t)
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
+	// One connection plays every daemon, its objects exported again for
+	// each: a name let go and claimed again could race the next client.
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if reply, err := conn.RequestName(busName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("claiming %s: %v %v", busName, reply, err)
+	}
+	jobFailed := dbus.NewError("com.redhat.Snapm.Timers.Error.JobFailed", []any{"starting timer snapm-gc@x.timer: failed"})
+	for name, tc := range map[string]struct {
+		old      bool
+		flags    []string
+		fail     *dbus.Error
+		wantExit int
+		want     []string
+	}{
+		"plain create": {
+			want: []string{"CreateTimer gc x daily"},
+		},
+		"--enable": {
+			flags: []string{"--enable"}, want: []string{"CreateTimerWithFlags gc x daily 0x1"},
+		},
+		"--now": {
+			flags: []string{"--now"}, want: []string{"CreateTimerWithFlags gc x daily 0x3"},
+		},
+		"--now, failing: no second try": {
+			flags: []string{"--now"}, fail: jobFailed, wantExit: 1,
+			want: []string{"CreateTimerWithFlags gc x daily 0x3"},
+		},
+		"--enable, older daemon": {
+			old: true, flags: []string{"--enable"}, want: []string{"CreateTimer gc x daily", "Enable"},
+		},
+		"--now, older daemon": {
+			old: true, flags: []string{"--now"}, want: []string{"CreateTimer gc x daily", "Enable", "Start"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := &daemonCalls{fail: tc.fail}
+			var manager any = newManager{oldManager{d}}
+			if tc.old {
+				manager = oldManager{d}
+			}
+			// godbus answers UnknownMethod for what the value lacks; the
+			// export replaces the last case's.
+			if err := conn.Export(manager, rootPath, managerIface); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.Export(timerCalls{d}, rootPath+"/t", timerIface); err != nil {
+				t.Fatal(err)
+			}
+			a, _, errOut := testApp(t, false, nil)
+			a.dial = nil
+			args := append([]string{"--no-ask-password", "create", "gc", "x", "daily"}, tc.flags...)
+			if code := a.run(context.Background(), args); code != tc.wantExit {
+				t.Errorf("exit %d, want %d; stderr %q", code, tc.wantExit, errOut)
+			}
+			if !slices.Equal(d.calls, tc.want) {
+				t.Errorf("calls %q, want %q", d.calls, tc.want)
+			}
+		})
+	}
+}

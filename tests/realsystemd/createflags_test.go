@@ -1,0 +1,125 @@
+package realsystemd
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+const (
+	flagEnable = uint64(0x1)
+	flagStart  = uint64(0x2)
+)
+
+// addedSignals hears every InterfacesAdded of the daemon, in order.
+func addedSignals(t *testing.T) <-chan *dbus.Signal {
+	conn := connect(t)
+	if err := conn.AddMatchSignal(dbus.WithMatchSender(busName), dbus.WithMatchObjectPath(rootPath),
+		dbus.WithMatchInterface("org.freedesktop.DBus.ObjectManager"), dbus.WithMatchMember("InterfacesAdded")); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *dbus.Signal, 100)
+	conn.Signal(ch)
+	return ch
+}
+
+// traces says what the unit has on disk and in the daemon: its
+// drop-in directory, its record, its enablement, its object.
+func traces(t *testing.T, conn *dbus.Conn, typ, name string) []string {
+	t.Helper()
+	unit := "snapm-" + typ + "@" + name + ".timer"
+	var out []string
+	if exists(ns.UnitDirPath(unit + ".d")) {
+		out = append(out, "UNIT.d")
+	}
+	if exists(ns.UnitDirPath("timers.target.wants", unit)) {
+		out = append(out, "timers.target.wants link")
+	}
+	if _, err := ns.Output(testCtx(t), "test", "-e", "/var/lib/snapm-timersd/timers/"+unit); err == nil {
+		out = append(out, "record")
+	}
+	if err := call(t, conn, rootPath, managerIf+".GetTimer", typ, name).Err; errName(err) != errPrefix+"NoSuchTimer" {
+		out = append(out, "GetTimer answers "+errName(err))
+	}
+	return out
+}
+
+// TestCreateTimerWithFlags: one call gives a running timer that systemd
+// agrees with, announced once already running, and every signal true.
+func TestCreateTimerWithFlags(t *testing.T) {
+	added := addedSignals(t)
+	rec, conn := recordTruth(t)
+	const name = "one-call"
+	unit := "snapm-gc@" + name + ".timer"
+	var path dbus.ObjectPath
+	if err := mustCall(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "gc", name, "hourly", flagEnable|flagStart).Store(&path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", path) })
+
+	// What the reply promises, systemd and the disk say.
+	if got := systemctlState(t, "is-enabled", unit); got != "enabled" {
+		t.Errorf("systemctl is-enabled %s: %s, want enabled", unit, got)
+	}
+	if got := systemctlState(t, "is-active", unit); got != "active" {
+		t.Errorf("systemctl is-active %s: %s, want active", unit, got)
+	}
+	want := "[Timer]\n# Reset the OnCalendar list\nOnCalendar=\n# Configure OnCalendar for this template instance.\nOnCalendar=hourly\n"
+	if got, err := os.ReadFile(dropInPath(unit)); err != nil || string(got) != want {
+		t.Errorf("drop-in: %q (%v), want %q", got, err, want)
+	}
+	if got := inNS(t, "systemctl", "show", "-P", "TimersCalendar", unit); !strings.HasPrefix(got, "{ OnCalendar=*-*-* *:00:00 ;") {
+		t.Errorf("systemd runs %q, want the drop-in's hourly", got)
+	}
+	// The object appeared once, already running: never disabled on the way.
+	select {
+	case sig := <-added:
+		props := sig.Body[1].(map[string]map[string]dbus.Variant)[timerIf]
+		if sig.Body[0] != path || props["Status"].Value() != "running" || props["Enabled"].Value() != true || props["Running"].Value() != true {
+			t.Errorf("first InterfacesAdded: %v %v, want %s running", sig.Body[0], props, path)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("no InterfacesAdded")
+	}
+	rec.settle(conn, path, "running", 5*time.Second)
+}
+
+// TestCreateTimerWithFlagsAllOrNothing: flags it does not take are refused
+// before anything changes, and a timer whose enabling fails (its unit
+// masked by hand) is not created: nothing on disk, no object.
+func TestCreateTimerWithFlagsAllOrNothing(t *testing.T) {
+	added := addedSignals(t)
+	conn := connect(t)
+	for _, flags := range []uint64{flagStart, 0x4, flagEnable | 0x8} {
+		err := call(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "gc", "bad-flags", "hourly", flags).Err
+		if errName(err) != "org.freedesktop.DBus.Error.InvalidArgs" {
+			t.Errorf("flags %#x: %v, want InvalidArgs", flags, err)
+		}
+		if left := traces(t, conn, "gc", "bad-flags"); len(left) != 0 {
+			t.Errorf("flags %#x refused, but left %q", flags, left)
+		}
+	}
+
+	const name = "masked"
+	unit := "snapm-gc@" + name + ".timer"
+	inNS(t, "systemctl", "mask", unit)
+	t.Cleanup(func() { inNS(t, "systemctl", "unmask", unit) })
+	err := call(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "gc", name, "hourly", flagEnable|flagStart).Err
+	if errName(err) != errPrefix+"SystemdError" {
+		t.Errorf("create of a masked unit: %v, want SystemdError", err)
+	}
+	if left := traces(t, conn, "gc", name); len(left) != 0 {
+		t.Errorf("failed create left %q", left)
+	}
+	if got := systemctlState(t, "is-enabled", unit); got != "masked" {
+		t.Errorf("systemctl is-enabled %s: %s, want masked, as it was", unit, got)
+	}
+	select {
+	case sig := <-added:
+		t.Errorf("an object appeared: %v", sig.Body[0])
+	case <-time.After(300 * time.Millisecond):
+	}
+}
