@@ -51,6 +51,29 @@ export function call(path, iface, method, args) {
 export const callTimer = (timer, method, args) => call(timer.path, TIMER, method, args);
 export const callManager = (method, args) => call(ROOT, MANAGER, method, args);
 
+// CreateTimerWithFlags' flags.
+const ENABLE = 0x1;
+const START = 0x2;
+
+// createTimer makes a schedule, enabled and started too if running: in one
+// call where the daemon has CreateTimerWithFlags, which does all of it or
+// nothing, so that a failure leaves no half-made schedule, and shows the
+// new timer already running. A daemon without it only creates; started
+// says whether the timer still needs its Enable and Start.
+export async function createTimer(type, name, spec, running) {
+    if (running) {
+        try {
+            const [path] = await callManager("CreateTimerWithFlags", [type, name, spec, ENABLE | START]);
+            return { path, started: true };
+        } catch (ex) {
+            if (ex.name !== "org.freedesktop.DBus.Error.UnknownMethod")
+                throw ex;
+        }
+    }
+    const [path] = await callManager("CreateTimer", [type, name, spec]);
+    return { path, started: false };
+}
+
 const denied = new Set([
     "org.freedesktop.DBus.Error.AccessDenied",
     "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",

@@ -4,7 +4,7 @@ import {
     HelperTextItem, List, ListItem, Modal, ModalVariant, Spinner, TextInput, ToggleGroup, ToggleGroupItem,
 } from "@patternfly/react-core";
 import cockpit, { _ } from "./cockpit.js";
-import { callManager, callTimer, errorText } from "./client.js";
+import { callManager, callTimer, createTimer, errorText } from "./client.js";
 import { nameProblem, TYPES } from "./names.js";
 import { formatRun, toMs } from "./timefmt.js";
 
@@ -88,20 +88,21 @@ export function TimerDialog({ timer, existing, onClose, onError }) {
     const submit = async () => {
         setBusy(true);
         setError(null);
-        let path;
+        let created = null;
         try {
-            if (editing) {
+            if (editing)
                 await callTimer(timer, "SetCalendarSpec", [spec]);
-            } else {
-                [path] = await callManager("CreateTimer", [type, name, spec]);
-            }
+            else
+                created = await createTimer(type, name, spec, start);
         } catch (ex) {
             setError(errorText(ex));
             setBusy(false);
             return;
         }
-        // The schedule exists now; a failure to start it belongs on the page.
-        if (!editing && start) {
+        // An older daemon made the schedule only; a failure to start it
+        // belongs on the page, where the schedule now is.
+        if (created && start && !created.started) {
+            const path = created.path;
             try {
                 await callTimer({ path }, "Enable");
                 await callTimer({ path }, "Start");

@@ -1,6 +1,7 @@
 package cockpit
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/godbus/dbus/v5"
 )
 
 // analyzeCalendar is systemd's own answer: the normalized form and the
@@ -77,6 +79,44 @@ func TestCreateThroughDialog(t *testing.T) {
 	if s := inNS(t, "systemctl", "show", "-P", "TimersCalendar", "snapm-create@weekday-mornings.timer"); !strings.Contains(s, normalized) {
 		t.Errorf("systemd's own calendar after Create: %s", s)
 	}
+}
+
+// A schedule systemd will not enable (its unit masked by hand) is not made
+// at all: the dialog stays open with the daemon's message, and no row,
+// object or unit directory is left. (That no object shows on the way is
+// the daemon's to prove: tests/realsystemd TestCreateTimerWithFlags*.)
+func TestCreateFailureLeavesNothing(t *testing.T) {
+	const unit = "snapm-create@masked-here.timer"
+	inNS(t, "systemctl", "mask", unit)
+	t.Cleanup(func() { inNS(t, "systemctl", "unmask", unit) })
+	removeLater(t, "create", "masked-here")
+	ctx := tab(t, rootURL)
+	do(t, ctx, chromedp.Click(chromedp.ID("create-timer")), chromedp.WaitVisible(chromedp.ID("timer-dialog")))
+	typeInto(t, ctx, "#timer-name", "masked-here")
+	typeInto(t, ctx, "#timer-spec", "daily")
+	waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#dialog-submit").disabled`)
+	if !eval[bool](t, ctx, `document.querySelector("#timer-start").checked`) {
+		t.Fatal("Enable and start is not asked for by default")
+	}
+	do(t, ctx, chromedp.Click(chromedp.ID("dialog-submit")))
+	if waitFor[string](t, ctx, `(document.querySelector("#dialog-error") && "error") || (!document.querySelector("#timer-dialog") && "closed")`) != "error" {
+		t.Fatal("the dialog closed as if the schedule had been made")
+	}
+	if got := text(t, ctx, "#dialog-error"); !strings.Contains(got, "masked") {
+		t.Errorf("the dialog says %q, want systemd's word that the unit is masked", got)
+	}
+	// The daemon answers only once the rollback is done.
+	var derr dbus.Error
+	if err := busCall(bus(t), rootPath, managerIf+".GetTimer", "create", "masked-here").Err; !errors.As(err, &derr) || derr.Name != busName+".Error.NoSuchTimer" {
+		t.Errorf("GetTimer after the failed create: %v, want NoSuchTimer", err)
+	}
+	if eval[bool](t, ctx, `!!document.querySelector('`+rowSel("create/masked-here")+`')`) {
+		t.Error("the schedule is in the table, though it was never made")
+	}
+	if _, err := os.Stat(ns.UnitDirPath(unit + ".d")); !os.IsNotExist(err) {
+		t.Errorf("the unit directory after the failed create: %v, want none", err)
+	}
+	screenshot(t, ctx, "create-failed")
 }
 
 // An invalid expression shows the daemon's own message and keeps Create
