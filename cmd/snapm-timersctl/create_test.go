@@ -22,6 +22,14 @@ type daemonCalls struct {
 	fail *dbus.Error
 }
 
+// made is the calls so far; read under the lock, as the bus gives the race
+// detector no order between a handler's write and the client's reply.
+func (d *daemonCalls) made() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.calls)
+}
+
 func (d *daemonCalls) add(call string) *dbus.Error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -111,8 +119,8 @@ func TestCreateCalls(t *testing.T) {
 			if code := a.run(context.Background(), args); code != tc.wantExit {
 				t.Errorf("exit %d, want %d; stderr %q", code, tc.wantExit, errOut)
 			}
-			if !slices.Equal(d.calls, tc.want) {
-				t.Errorf("calls %q, want %q", d.calls, tc.want)
+			if calls := d.made(); !slices.Equal(calls, tc.want) {
+				t.Errorf("calls %q, want %q", calls, tc.want)
 			}
 		})
 	}

@@ -220,22 +220,26 @@ func TestIntrospectionMatchesXML(t *testing.T) {
 	conn := connect(t)
 	path := create(t, conn, "gc", "introspected", "daily")
 	doomed := create(t, conn, "gc", "introspected-doomed", "daily")
-	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", rootPath+"/gc/introspected_2dmade") })
+	t.Cleanup(func() {
+		call(t, conn, rootPath, managerIf+".RemoveTimer", rootPath+"/gc/introspected_2dmade")
+		call(t, conn, rootPath, managerIf+".RemoveTimer", rootPath+"/gc/introspected_2dflagged")
+	})
 	// Arguments each declared method answers with success, in the order
 	// they run; a method the XML declares and this table lacks fails.
 	calls := map[string][]any{
-		"CreateTimer":     {"gc", "introspected-made", "daily"},
-		"GetTimer":        {"gc", "introspected"},
-		"ListTimers":      nil,
-		"RemoveTimer":     {doomed},
-		"ParseCalendar":   {"daily", uint32(2)},
-		"ParseCalendarAt": {"daily", uint64(1_700_000_000_000_000), uint32(2)},
-		"RunNow":          nil,
-		"Enable":          nil,
-		"Start":           nil,
-		"Stop":            nil,
-		"Disable":         nil,
-		"SetCalendarSpec": {"weekly"},
+		"CreateTimer":          {"gc", "introspected-made", "daily"},
+		"CreateTimerWithFlags": {"gc", "introspected-flagged", "daily", uint64(0x1)},
+		"GetTimer":             {"gc", "introspected"},
+		"ListTimers":           nil,
+		"RemoveTimer":          {doomed},
+		"ParseCalendar":        {"daily", uint32(2)},
+		"ParseCalendarAt":      {"daily", uint64(1_700_000_000_000_000), uint32(2)},
+		"RunNow":               nil,
+		"Enable":               nil,
+		"Start":                nil,
+		"Stop":                 nil,
+		"Disable":              nil,
+		"SetCalendarSpec":      {"weekly"},
 	}
 	for obj, name := range map[dbus.ObjectPath]string{rootPath: introspection.Manager, path: introspection.Timer} {
 		want, err := introspection.Interface(name)
