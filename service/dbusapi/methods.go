@@ -34,10 +34,7 @@ func (m managerMethods) create(msg dbus.Message, method, typ, name, spec string,
 	}
 	// Validate before authorizing, so that a refusal never depends on
 	// (or reveals) anything but the caller.
-	key, err := s.domain.CheckNew(typ, name, spec)
-	if err == nil {
-		_, err = timers.ParseCreateFlags(flags)
-	}
+	key, err := s.domain.CheckNew(typ, name, spec, flags)
 	if err != nil {
 		return "", toDBusError(err)
 	}

@@ -33,7 +33,7 @@ const (
 type Domain interface {
 	Get(typ, name string) (timers.Snapshot, error)
 	List() []timers.Snapshot
-	CheckNew(typ, name, spec string) (timers.Key, error)
+	CheckNew(typ, name, spec string, flags uint64) (timers.Key, error)
 	CreateWithFlags(ctx context.Context, typ, name, spec string, flags uint64) (timers.Snapshot, error)
 	Remove(ctx context.Context, key timers.Key) error
 	Enable(ctx context.Context, key timers.Key) (timers.Snapshot, error)

@@ -50,7 +50,7 @@ func FuzzMethodArguments(f *testing.F) {
 		return errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrInvalidCalendar)
 	}
 	f.Fuzz(func(t *testing.T, typ, name, spec string, n uint32) {
-		key, err := m.CheckNew(typ, name, spec)
+		key, err := m.CheckNew(typ, name, spec, 0)
 		if err != nil && !named(err) {
 			t.Fatalf("CheckNew(%q, %q, %q): unnamed error %v", typ, name, spec, err)
 		}

@@ -30,15 +30,19 @@ func (m *Manager) parseCalendar(spec string) (calendar.Info, error) {
 	return m.cfg.Calendar.Parse(spec, m.cfg.Now())
 }
 
-// CheckNew validates a would-be timer completely without creating it, so
-// that authorization can run between validation and any change.
-func (m *Manager) CheckNew(typ, name, spec string) (Key, error) {
+// CheckNew validates a would-be timer and the flags of its creation
+// completely without creating it, so that authorization can run between
+// validation and any change.
+func (m *Manager) CheckNew(typ, name, spec string, flags uint64) (Key, error) {
 	key, err := parseKey(typ, name)
 	if err != nil {
 		return Key{}, err
 	}
 	if _, err := m.parseCalendar(spec); err != nil {
 		return Key{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	if _, err := ParseCreateFlags(flags); err != nil {
+		return Key{}, err
 	}
 	return key, nil
 }
