@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -93,17 +92,25 @@ func (c *Client) dispatch(ctx context.Context) {
 }
 
 func (c *Client) propertiesChanged(sig *dbus.Signal) {
+	// Starting one timer makes systemd signal a score of units (targets,
+	// slices, sockets); a JobRemoved waits behind them all, so the others
+	// are dropped before their bodies are converted.
+	unit, ok := unitFromPath(sig.Path)
+	if !ok {
+		return
+	}
+	_, timer := timers.ParseUnit(unit)
+	_, service := timers.ParseServiceUnit(unit)
+	if !timer && !service {
+		return
+	}
 	var iface string
 	var changed map[string]dbus.Variant
 	var invalidated []string
 	if dbus.Store(sig.Body, &iface, &changed, &invalidated) != nil || len(changed) == 0 {
 		return
 	}
-	unit, ok := unitFromPath(sig.Path)
-	if !ok {
-		return
-	}
-	if strings.HasSuffix(unit, ".service") {
+	if service {
 		c.ev.ServiceChanged(unit, uint64(sig.Sequence), func(st *timers.RunState) { applyServiceProps(st, changed) })
 		return
 	}
