@@ -33,10 +33,6 @@ const (
 // reloadTimeout bounds one daemon-reload, which on a big system takes seconds.
 const reloadTimeout = 5 * time.Minute
 
-// unitFilesTimeout bounds one EnableUnitFiles call, which serves several
-// callers, each of whom stops waiting at its own deadline.
-const unitFilesTimeout = 2 * time.Minute
-
 // CallError is systemd refusing or failing a call.
 type CallError struct {
 	Method  string
@@ -86,7 +82,6 @@ type Client struct {
 	log     *zap.Logger
 	jobs    jobTracker
 	reload  coalesce.Group
-	enable  coalesce.Batch[string]
 	files   *FileChanges
 	cal     Calendar
 	ev      Events
@@ -99,7 +94,6 @@ func New(ctx context.Context, conn *dbus.Conn, files *FileChanges, cal Calendar,
 	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), files: files, cal: cal, log: log}
 	c.jobs.init()
 	c.reload = coalesce.Group{Ctx: ctx, Fn: c.doReload}
-	c.enable = coalesce.Batch[string]{Ctx: ctx, Fn: c.enableUnits}
 	return c
 }
 
@@ -131,36 +125,12 @@ func wrap(method string, err error) error {
 // EnableUnit enables unit's unit file (force: replace conflicting
 // symlinks, as snapm always has). It does not load the unit: systemd
 // would unload it again at once, and loads it afresh from disk when it is
-// started. The units asked while an EnableUnitFiles call is in flight go
-// together in the next one: each call costs systemd milliseconds whatever
-// it enables (it sets up its unit paths again and checks the caller), and
-// it does nothing else meanwhile, so that sixteen clients enabling at once
-// would otherwise queue sixteen times that.
+// started.
 func (c *Client) EnableUnit(ctx context.Context, unit string) error {
-	return c.enable.Do(ctx, unit)
-}
-
-func (c *Client) enableUnits(ctx context.Context, units []string) []error {
-	ctx, cancel := context.WithTimeout(ctx, unitFilesTimeout)
-	defer cancel()
-	enable := func(units []string) error {
-		return c.files.call(func() error {
-			_, err := c.call(ctx, "EnableUnitFiles", units, false, true)
-			return err
-		})
-	}
-	err := enable(units)
-	if err == nil || len(units) == 1 {
-		return coalesce.Same(len(units), err)
-	}
-	// One unit's refusal (say, a masked one) fails the whole call: each
-	// is asked again on its own, so that each caller gets its own answer.
-	// Enabling a unit twice changes nothing.
-	errs := make([]error, len(units))
-	for i, unit := range units {
-		errs[i] = enable([]string{unit})
-	}
-	return errs
+	return c.files.call(func() error {
+		_, err := c.call(ctx, "EnableUnitFiles", []string{unit}, false, true)
+		return err
+	})
 }
 
 // DisableUnit disables unit's unit file.

@@ -1,11 +1,9 @@
-// Tests of concurrent calls: daemon-reloads and unit-file calls shared by
-// the callers that need one, calls serialized per timer and served in
-// parallel across them.
+// Tests of concurrent calls: daemon-reloads shared by the callers that
+// need one, calls serialized per timer and served in parallel across them.
 
 package bus
 
 import (
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +33,7 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 	}
 	// The first reload is held until every Enable has read its stale unit
 	// and so needs one: then they are concurrent however slow the machine.
-	e.fake.Hold("Reload")
+	e.fake.HoldReload()
 	reads := e.fake.Calls("GetAll")
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -49,7 +47,7 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 	e.waitFor("every Enable to read its unit", func() bool {
 		return e.fake.Calls("GetAll") >= reads+n && e.fake.Calls("Reload") >= 1
 	})
-	e.fake.Unhold("Reload")
+	e.fake.ReleaseReload()
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -65,68 +63,6 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 		if s := e.status(p); s != "enabled" {
 			t.Errorf("%s: %s", p, s)
 		}
-	}
-}
-
-// TestEnablesShareUnitFileCalls: Enables that reach systemd while an
-// EnableUnitFiles call is in flight go together in the next one; when one
-// of their units is refused, that caller alone gets the error.
-func TestEnablesShareUnitFileCalls(t *testing.T) {
-	t.Parallel()
-	e := start(t, time.Minute)
-	first := e.create("first")
-	const n = 8
-	var paths []dbus.ObjectPath
-	for i := 0; i < n; i++ {
-		paths = append(paths, e.create("batch"+string(rune('a'+i))))
-	}
-	refused := paths[n/2]
-	e.fake.Refuse("EnableUnitFiles", "snapm-create@batch"+string(rune('a'+n/2))+".timer", "org.freedesktop.systemd1.UnitMasked")
-
-	// The first call is held in systemd until every other Enable has
-	// written its drop-in, and so is on its way to EnableUnitFiles.
-	e.fake.Hold("EnableUnitFiles")
-	firstDone := make(chan error, 1)
-	go func() { firstDone <- e.call(first, timerIf+".Enable").Err }()
-	e.waitFor("the first EnableUnitFiles", func() bool { return e.fake.Calls("EnableUnitFiles") == 1 })
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i, p := range paths {
-		wg.Go(func() { errs[i] = e.call(p, timerIf+".Enable").Err })
-	}
-	e.waitFor("every drop-in", func() bool {
-		entries, _ := filepath.Glob(filepath.Join(e.unitDir, "snapm-create@batch*.timer.d", "10-oncalendar.conf"))
-		return len(entries) == n
-	})
-	e.fake.Unhold("EnableUnitFiles")
-	if err := <-firstDone; err != nil {
-		t.Fatalf("first Enable: %v", err)
-	}
-	wg.Wait()
-	for i, p := range paths {
-		switch {
-		case p == refused && (errName(errs[i]) != errPrefix+"SystemdError" || !contains(errs[i].Error(), "UnitMasked")):
-			t.Errorf("the refused unit's Enable: %v, want SystemdError with systemd's UnitMasked", errs[i])
-		case p != refused && errs[i] != nil:
-			t.Errorf("Enable %s beside a refused unit: %v", p, errs[i])
-		}
-	}
-	for _, p := range paths {
-		want := "enabled"
-		if p == refused {
-			want = "disabled"
-		}
-		if s := e.status(p); s != want {
-			t.Errorf("%s: %s, want %s", p, s, want)
-		}
-	}
-	together := 0
-	for _, names := range e.fake.Named("EnableUnitFiles") {
-		together = max(together, len(names))
-	}
-	t.Logf("%d enables, one held: EnableUnitFiles named %v", n+1, e.fake.Named("EnableUnitFiles"))
-	if together < 2 {
-		t.Errorf("no EnableUnitFiles call named more than one unit, for %d enables made while one was in flight", n)
 	}
 }
 

@@ -61,12 +61,8 @@ type Fake struct {
 	held   map[string][]heldJob
 	jobID  uint32
 	calls  map[string]int
-	// holds, by method, hold every call of it until closed.
-	holds map[string]chan struct{}
-	// refuse, by method and unit, fails every call naming the unit.
-	refuse map[string]string
-	// named, by method, lists the units each call of it named.
-	named map[string][][]string
+	// reloadHeld, when not nil, holds every Reload until it is closed.
+	reloadHeld chan struct{}
 }
 
 // Start claims org.freedesktop.systemd1 on the bus at address.
@@ -76,8 +72,7 @@ func Start(address, unitDir string) (*Fake, error) {
 		return nil, err
 	}
 	f := &Fake{address: address, unitDir: unitDir, calendar: calendar.Engine{Host: host}, units: map[string]*unit{}, paths: map[dbus.ObjectPath]string{},
-		fail: map[string]string{}, result: map[string]string{}, hang: map[string]bool{}, held: map[string][]heldJob{}, calls: map[string]int{},
-		holds: map[string]chan struct{}{}, refuse: map[string]string{}, named: map[string][][]string{}}
+		fail: map[string]string{}, result: map[string]string{}, hang: map[string]bool{}, held: map[string][]heldJob{}, calls: map[string]int{}}
 	if err := f.claim(); err != nil {
 		return nil, err
 	}
@@ -189,47 +184,19 @@ func (f *Fake) Release(method, unit string) {
 	}
 }
 
-// Hold makes calls of method (Reload, EnableUnitFiles) wait until
-// Unhold.
-func (f *Fake) Hold(method string) {
+// HoldReload makes Reload calls wait until ReleaseReload.
+func (f *Fake) HoldReload() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.holds[method] = make(chan struct{})
+	f.reloadHeld = make(chan struct{})
 }
 
-// Unhold lets the held calls of method, and every later one, go on.
-func (f *Fake) Unhold(method string) {
+// ReleaseReload lets the held Reload calls, and every later one, go on.
+func (f *Fake) ReleaseReload() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	close(f.holds[method])
-	delete(f.holds, method)
-}
-
-// wait returns once calls of method are not held.
-func (f *Fake) wait(method string) {
-	f.mu.Lock()
-	held := f.holds[method]
-	f.mu.Unlock()
-	if held != nil {
-		<-held
-	}
-}
-
-// Refuse makes every later call of method (EnableUnitFiles) that names
-// unit fail with the D-Bus error name, the others it names included, as
-// systemd refuses a call naming a masked unit.
-func (f *Fake) Refuse(method, unit, errName string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.refuse[method+" "+unit] = errName
-}
-
-// Named lists the units each call of method (EnableUnitFiles,
-// DisableUnitFiles) named, in order.
-func (f *Fake) Named(method string) [][]string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.named[method])
+	close(f.reloadHeld)
+	f.reloadHeld = nil
 }
 
 // Calls counts the calls of method so far.
@@ -407,16 +374,8 @@ func (m manager) setEnabled(method string, names []string, enabled bool) ([]chan
 	if err := m.f.begin(method); err != nil {
 		return nil, err
 	}
-	m.f.wait(method)
 	wants := filepath.Join(m.f.unitDir, "timers.target.wants")
 	m.f.mu.Lock()
-	m.f.named[method] = append(m.f.named[method], names)
-	for _, n := range names {
-		if name, ok := m.f.refuse[method+" "+n]; ok {
-			m.f.mu.Unlock()
-			return nil, dbus.NewError(name, []any{"refused: " + n})
-		}
-	}
 	var changes []change
 	for _, n := range names {
 		link := filepath.Join(wants, n)
@@ -455,7 +414,12 @@ func (m manager) Reload() *dbus.Error {
 	if err := m.f.begin("Reload"); err != nil {
 		return err
 	}
-	m.f.wait("Reload")
+	m.f.mu.Lock()
+	held := m.f.reloadHeld
+	m.f.mu.Unlock()
+	if held != nil {
+		<-held
+	}
 	m.f.bus().Emit(managerPath, managerIface+".Reloading", true)
 	m.f.mu.Lock()
 	for name, u := range m.f.units {
