@@ -2,7 +2,6 @@ package coalesce
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -40,9 +39,9 @@ func TestGroupSharesRunsAndNeverAnswersEarly(t *testing.T) {
 		}()
 	}
 	for {
-		g.batch.mu.Lock()
-		waiting := len(g.batch.waiting)
-		g.batch.mu.Unlock()
+		g.mu.Lock()
+		waiting := len(g.waiting)
+		g.mu.Unlock()
 		if waiting == n {
 			break
 		}
@@ -71,61 +70,5 @@ func TestGroupHonoursCallerContext(t *testing.T) {
 	cancel()
 	if err := g.Do(ctx); err != context.Canceled {
 		t.Errorf("Do with a cancelled context = %v", err)
-	}
-}
-
-// Items brought while a run is under way go together into the next run,
-// and each caller gets its own item's answer.
-func TestBatchRunsWaitingItemsTogether(t *testing.T) {
-	t.Parallel()
-	release := make(chan struct{})
-	var mu sync.Mutex
-	var runs [][]int
-	b := &Batch[int]{Fn: func(_ context.Context, items []int) []error {
-		mu.Lock()
-		runs = append(runs, items)
-		mu.Unlock()
-		<-release
-		errs := make([]error, len(items))
-		for i, n := range items {
-			if n%2 == 1 {
-				errs[i] = fmt.Errorf("odd %d", n)
-			}
-		}
-		return errs
-	}}
-	first := make(chan error)
-	go func() { first <- b.Do(context.Background(), 0) }()
-	for b.Runs() != 1 {
-		runtime.Gosched()
-	}
-	const n = 10
-	errs := make([]error, n+1)
-	var wg sync.WaitGroup
-	for i := 1; i <= n; i++ {
-		wg.Go(func() { errs[i] = b.Do(context.Background(), i) })
-	}
-	for {
-		b.mu.Lock()
-		waiting := len(b.waiting)
-		b.mu.Unlock()
-		if waiting == n {
-			break
-		}
-		runtime.Gosched()
-	}
-	release <- struct{}{}
-	if err := <-first; err != nil {
-		t.Fatalf("item 0: %v", err)
-	}
-	release <- struct{}{}
-	wg.Wait()
-	if len(runs) != 2 || len(runs[1]) != n {
-		t.Fatalf("runs %v, want [0] and then the %d others together", runs, n)
-	}
-	for i := 1; i <= n; i++ {
-		if want := i%2 == 1; (errs[i] != nil) != want {
-			t.Errorf("item %d answered %v", i, errs[i])
-		}
 	}
 }
