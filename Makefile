@@ -70,6 +70,8 @@ test: requirements-test lint cockpit/dist/index.js
 	$(GO) test -run '^$$' -fuzz FuzzMethodArguments -fuzztime 80000x ./service/timers
 	# The benchmark, short, so that it cannot rot; its times are not judged here.
 	$(GO) run ./tests/bench -n 100 -samples 20 >/dev/null
+	# And its comparison with a revision, if this is a git checkout.
+	! git rev-parse -q --verify HEAD >/dev/null || $(GO) run ./tests/bench -n 20 -against HEAD -rounds 1 >/dev/null
 
 # The benchmark on the real systemd: a Markdown table on stdout, and
 # bench.md and bench.json to compare between runs (root needed).

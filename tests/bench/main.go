@@ -11,6 +11,13 @@
 // with the rows measured after it (GetManagedObjects, start-up, memory):
 // the 10,000-timer figures of those in five minutes rather than ten.
 //
+// With -against REV it measures only the side-by-side pairs (one fresh
+// timer created, enabled and started, in three calls and in one, beside
+// systemd alone), in namespaces that take turns between REV's daemon and
+// this tree's, and reports both:
+//
+//	go run ./tests/bench -n 100 -against HEAD~3 -rounds 4
+//
 // Each scale runs in namespaces of its own, so no run sees another's timers.
 package main
 
@@ -46,6 +53,8 @@ func main() {
 	concurrentOnly := flag.Bool("concurrent-only", false, "only the runs from many clients, with their GetManagedObjects, start-up and memory rows")
 	mdPath := flag.String("md", "", "also write the Markdown table here")
 	jsonPath := flag.String("json", "", "write the results as JSON here")
+	rev := flag.String("against", "", "measure the side-by-side pairs of this git revision and of the tree in turn, and nothing else")
+	rounds := flag.Int("rounds", 4, "with -against, namespaces of each side, in turn")
 	flood := flag.Int("flood", 0, "internal: keep this many previews in flight on the system bus until stdin closes")
 	flag.Parse()
 	if *flood > 0 {
@@ -61,7 +70,19 @@ func main() {
 		ns = append(ns, n)
 	}
 	r := &report{Started: time.Now().UTC(), Samples: *samples, Clients: *clients}
-	if err := run(r, ns, *samples, *clients, *concurrentOnly); err != nil {
+	do := func() error { return run(r, ns, *samples, *clients, *concurrentOnly) }
+	if *rev != "" {
+		r.Samples = 0 // its rows are pairs, 20 a namespace
+		do = func() error {
+			for _, n := range ns {
+				if err := against(r, *rev, n, *rounds, 20); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := do(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -52,8 +52,11 @@ func (r *report) add(x row) {
 
 func (r *report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "snapm-timersd on systemd in a private namespace, %s; %d samples per one-timer figure\n",
-		r.Started.Format(time.RFC3339), r.Samples)
+	fmt.Fprintf(&b, "snapm-timersd on systemd in a private namespace, %s", r.Started.Format(time.RFC3339))
+	if r.Samples > 0 {
+		fmt.Fprintf(&b, "; %d samples per one-timer figure", r.Samples)
+	}
+	b.WriteString("\n")
 	section := ""
 	for _, x := range r.Rows {
 		if x.Section != section {

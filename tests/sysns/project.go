@@ -19,10 +19,14 @@ func RepoRoot() string {
 // BuildDaemon compiles snapm-timersd into dir and returns its path. With
 // tags, the binary's name ends in them: snapm-timersd-crashpoints.
 func BuildDaemon(dir string, tags ...string) (string, error) {
+	return buildDaemonAt(RepoRoot(), dir, tags...)
+}
+
+func buildDaemonAt(root, dir string, tags ...string) (string, error) {
 	name := strings.Join(append([]string{"snapm-timersd"}, tags...), "-")
 	out := filepath.Join(dir, name)
 	cmd := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", out, "./cmd/snapm-timersd")
-	cmd.Dir = RepoRoot()
+	cmd.Dir = root
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v: %s", err, msg)
 	}
@@ -33,11 +37,16 @@ func BuildDaemon(dir string, tags ...string) (string, error) {
 // the units, the bus policy, activation file and polkit action, and the
 // daemon, built into dir, at the unit's ExecStart= path.
 func ProjectOptions(dir string) (Options, error) {
-	binary, err := BuildDaemon(dir)
+	return ProjectOptionsAt(RepoRoot(), dir)
+}
+
+// ProjectOptionsAt is ProjectOptions for the source tree at root, another
+// revision's, say, to measure it beside this one.
+func ProjectOptionsAt(root, dir string) (Options, error) {
+	binary, err := buildDaemonAt(root, dir)
 	if err != nil {
 		return Options{}, err
 	}
-	root := RepoRoot()
 	opts := Options{Files: map[string]map[string][]byte{}, Modes: map[string]os.FileMode{"snapm-timersd": 0o755}}
 	add := func(tree, pattern string) error {
 		matches, err := filepath.Glob(filepath.Join(root, pattern))
