@@ -200,14 +200,22 @@ func outsideUnitFiles(e *env, r *report, section string, n int) error {
 }
 
 // daemonCPU is the daemon's user and system CPU time so far.
-func daemonCPU(e *env) (time.Duration, error) {
+func daemonCPU(e *env) (time.Duration, error) { return unitCPU(e, "snapm-timersd.service") }
+
+// unitCPU is the user and system CPU time so far of unit's main process,
+// or of systemd itself for "".
+func unitCPU(e *env, unit string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pid, err := e.ns.Output(ctx, "systemctl", "show", "-P", "MainPID", "snapm-timersd.service")
-	if err != nil {
-		return 0, err
+	pid := "1"
+	if unit != "" {
+		out, err := e.ns.Output(ctx, "systemctl", "show", "-P", "MainPID", unit)
+		if err != nil {
+			return 0, err
+		}
+		pid = strings.TrimSpace(out)
 	}
-	stat, err := e.ns.Output(ctx, "cat", "/proc/"+strings.TrimSpace(pid)+"/stat")
+	stat, err := e.ns.Output(ctx, "cat", "/proc/"+pid+"/stat")
 	if err != nil {
 		return 0, err
 	}
@@ -218,11 +226,28 @@ func daemonCPU(e *env) (time.Duration, error) {
 	for _, f := range fields[11:13] {
 		v, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("daemon's /proc stat %q: %w", stat, err)
+			return 0, fmt.Errorf("/proc stat of %s: %q: %w", unit, stat, err)
 		}
 		ticks += v
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// busyUnits are the processes whose CPU the many-clients run reports:
+// on two processors it is bound by their sum.
+var busyUnits = []struct{ name, unit string }{
+	{"systemd", ""}, {"the daemon", "snapm-timersd.service"}, {"dbus-daemon", "dbus.service"},
+}
+
+func cpuOfBusyUnits(e *env) ([]time.Duration, error) {
+	out := make([]time.Duration, len(busyUnits))
+	for i, u := range busyUnits {
+		var err error
+		if out[i], err = unitCPU(e, u.unit); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // concurrent enables and starts n fresh timers from clients connections;
@@ -234,14 +259,26 @@ func concurrent(e *env, r *report, n, clients int) error {
 		return err
 	}
 	before := e.reloads.Count()
+	cpuBefore, err := cpuOfBusyUnits(e)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	if err := parallel(e, n, clients, func(c *env, i int) error { return enableStart(c, paths[i]) }); err != nil {
 		return err
 	}
 	total := time.Since(start)
+	cpuAfter, err := cpuOfBusyUnits(e)
+	if err != nil {
+		return err
+	}
 	section := fmt.Sprintf("%d timers", n)
 	r.add(row{Section: section, Name: fmt.Sprintf("enable+start all, %d clients", clients), Total: total, Count: n,
 		Reloads: e.reloads.Count() - before, Target: targetFor(n, "concurrent"), Met: metFor(n, total, 5*time.Second)})
+	for i, u := range busyUnits {
+		r.add(row{Section: section, Name: fmt.Sprintf("CPU of %s during the %d clients' run", u.name, clients),
+			Total: cpuAfter[i] - cpuBefore[i], Count: n})
+	}
 
 	raw, size, err := timeRaw(e.ns.BusAddress(), "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", 10)
 	if err != nil {
