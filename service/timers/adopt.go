@@ -120,7 +120,7 @@ func (m *Manager) adoptedDropIn(key Key, e dropin.Entry, records map[Key]string)
 	t.snap = t.derive()
 	if recorded && recSpec != e.Spec {
 		t.log.Info("drop-in changed while the service was not running, saving it", zap.String("calendar", e.Spec), zap.String("was", recSpec))
-		if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: e.Spec}); err != nil {
+		if err := m.store.put(key.record(e.Spec)); err != nil {
 			t.log.Warn("saving the timer, ignoring", zap.Error(err))
 		}
 	}

@@ -58,7 +58,7 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	// the disk first: the two fsyncs overlap, and both are done before the
 	// reply.
 	saved := make(chan error, 1)
-	go func() { saved <- m.store.put(t.record()) }()
+	go func() { saved <- m.store.put(t.key.record(t.spec)) }()
 	fresh, err := m.enable(ctx, t)
 	err = errors.Join(err, <-saved)
 	if err == nil && !fresh {
@@ -80,10 +80,4 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	m.announce(t)
 	m.pokeElapses()
 	return t.Snapshot(), nil
-}
-
-// record is what the state directory keeps of t; the caller holds t's
-// operation lock, under which alone its expression changes.
-func (t *Timer) record() record {
-	return record{Type: t.key.Type, Name: t.key.Name, Spec: t.spec}
 }

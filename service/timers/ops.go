@@ -113,7 +113,7 @@ func (m *Manager) insert(ctx context.Context, t *Timer, meanwhile func()) (Snaps
 	// UnitNew/UnitRemoved would put a second, unordered source of truth
 	// beside the reads.
 	read := m.readAhead(ctx, t, ReadAll)
-	if err := m.store.put(t.record()); err != nil {
+	if err := m.store.put(t.key.record(t.spec)); err != nil {
 		<-read
 		m.mu.Lock()
 		delete(m.timers, t.key)
@@ -368,7 +368,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 			}
 		}
 		t.setCalendar(spec, cal, nil)
-		if err := m.store.put(record{Type: key.Type, Name: key.Name, Spec: spec}); err != nil {
+		if err := m.store.put(key.record(spec)); err != nil {
 			t.setCalendar(oldSpec, oldCal, oldErr)
 			if dropIn {
 				if rerr := dropin.Write(m.cfg.UnitDir, unit, oldSpec); rerr != nil {

@@ -150,7 +150,7 @@ func (m *Manager) apply(t *Timer, r systemdRead) error {
 	t.mu.Unlock()
 	if edited && !removed {
 		m.pokeElapses()
-		return errors.Join(sdErr, m.store.put(record{Type: t.key.Type, Name: t.key.Name, Spec: spec}))
+		return errors.Join(sdErr, m.store.put(t.key.record(spec)))
 	}
 	return sdErr
 }

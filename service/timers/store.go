@@ -30,6 +30,9 @@ type record struct {
 
 func (r record) key() Key { return Key{Type: r.Type, Name: r.Name} }
 
+// record is what the state directory keeps of the timer k with spec.
+func (k Key) record(spec string) record { return record{Type: k.Type, Name: k.Name, Spec: spec} }
+
 // store keeps every timer and its spec in the state directory, so timers
 // created but never enabled survive a restart. Enabled timers are also on
 // disk as drop-ins; on a conflict the drop-in wins, since that is what
