@@ -57,8 +57,11 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	// expression, and rewrites the record), so the record need not reach
 	// the disk first: the two fsyncs overlap, and both are done before the
 	// reply.
+	// The record is made here: enable may re-read t's expression (a drop-in
+	// edited meanwhile) while the put runs.
+	rec := t.key.record(t.spec)
 	saved := make(chan error, 1)
-	go func() { saved <- m.store.put(t.key.record(t.spec)) }()
+	go func() { saved <- m.store.put(rec) }()
 	fresh, err := m.enable(ctx, t)
 	err = errors.Join(err, <-saved)
 	if err == nil && !fresh {
