@@ -207,15 +207,7 @@ func daemonCPU(e *env) (time.Duration, error) { return unitCPU(e, "snapm-timersd
 func unitCPU(e *env, unit string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pid := "1"
-	if unit != "" {
-		out, err := e.ns.Output(ctx, "systemctl", "show", "-P", "MainPID", unit)
-		if err != nil {
-			return 0, err
-		}
-		pid = strings.TrimSpace(out)
-	}
-	stat, err := e.ns.Output(ctx, "cat", "/proc/"+pid+"/stat")
+	stat, err := procFile(ctx, e, unit, "stat")
 	if err != nil {
 		return 0, err
 	}
@@ -231,6 +223,20 @@ func unitCPU(e *env, unit string) (time.Duration, error) {
 		ticks += v
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// procFile reads file under /proc of unit's main process, or of systemd
+// itself for "".
+func procFile(ctx context.Context, e *env, unit, file string) (string, error) {
+	pid := "1"
+	if unit != "" {
+		out, err := e.ns.Output(ctx, "systemctl", "show", "-P", "MainPID", unit)
+		if err != nil {
+			return "", err
+		}
+		pid = strings.TrimSpace(out)
+	}
+	return e.ns.Output(ctx, "cat", "/proc/"+pid+"/"+file)
 }
 
 // busyUnits are the processes whose CPU the many-clients run reports:
@@ -322,11 +328,7 @@ func startup(e *env, r *report, n int, section string) error {
 	if err != nil {
 		return err
 	}
-	pid, err := e.ns.Output(ctx, "systemctl", "show", "-P", "MainPID", "snapm-timersd.service")
-	if err != nil {
-		return err
-	}
-	status, err := e.ns.Output(ctx, "cat", "/proc/"+strings.TrimSpace(pid)+"/status")
+	status, err := procFile(ctx, e, "snapm-timersd.service", "status")
 	if err != nil {
 		return err
 	}
