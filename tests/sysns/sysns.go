@@ -1,8 +1,9 @@
 // Package sysns boots a real systemd as PID 1 of a private PID and mount
 // namespace, with its own system bus, so tests (and the sandbox command) can
 // drive real systemd without touching the host: everything written to
-// /etc/systemd/system inside lands in a scratch copy, and /var, /run and
-// /tmp are private too.
+// /etc/systemd/system and /etc/snapm inside lands in a scratch copy, the rest
+// of /etc and /var in copy-on-write overlays, and /run, /tmp and /boot are
+// private too.
 package sysns
 
 import (
@@ -80,6 +81,15 @@ func Boot(opts Options) (*NS, error) {
 		return nil, err
 	}
 	var script strings.Builder
+	// /etc as a copy-on-write overlay kept in the scratch directory, so
+	// that nothing written under /etc inside (snapm's /etc/snapm, a test's
+	// /etc/localtime) reaches the host; the private trees are bound on top
+	// of it. /etc/snapm is bound from the scratch directory, where tests
+	// read and write schedule files from outside, and /boot (snapm's boot
+	// entries) is a tmpfs.
+	fmt.Fprintf(&script, "mount -t overlay overlay -o lowerdir=/etc,upperdir=%[1]s/etc-upper,workdir=%[1]s/etc-work /etc && "+
+		"mkdir -p /etc/snapm && mount --bind %[1]s/etc-snapm /etc/snapm && "+
+		"mount -t tmpfs tmpfs /boot && mkdir -p /boot/loader/entries && ", dir)
 	for name, target := range private {
 		fmt.Fprintf(&script, "mount --bind %s %s && ", filepath.Join(dir, name), target)
 	}
@@ -119,6 +129,11 @@ func (ns *NS) prepare(opts Options) error {
 	for name, src := range private {
 		if out, err := exec.Command("cp", "-a", src+"/.", filepath.Join(ns.Dir, name)+"/").CombinedOutput(); err != nil {
 			return fmt.Errorf("copying %s: %v: %s", src, err, out)
+		}
+	}
+	for _, d := range []string{"etc-upper", "etc-work", "etc-snapm/schedule.d"} {
+		if err := os.MkdirAll(filepath.Join(ns.Dir, d), 0o755); err != nil {
+			return err
 		}
 	}
 	etc := filepath.Join(ns.Dir, "etc-sd")
@@ -196,6 +211,12 @@ func (ns *NS) BusAddress() string {
 // is on the host.
 func (ns *NS) UnitDirPath(elem ...string) string {
 	return filepath.Join(append([]string{ns.Dir, "etc-sd"}, elem...)...)
+}
+
+// SnapmDirPath is where a path inside the namespace's private /etc/snapm
+// is on the host.
+func (ns *NS) SnapmDirPath(elem ...string) string {
+	return filepath.Join(append([]string{ns.Dir, "etc-snapm"}, elem...)...)
 }
 
 // Command runs argv inside the namespace as root.
