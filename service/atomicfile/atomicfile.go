@@ -149,7 +149,17 @@ func readOpen(fd int, path string, max int64) ([]byte, error) {
 // anything but name. Readers see the old content or the new; it survives a
 // crash once tmpDir and dir are synced. Callers with other work to wait
 // for overlap it with those syncs.
-func ReplaceAt(tmpDir, dir *os.File, name string, data []byte, mode os.FileMode) (err error) {
+func ReplaceAt(tmpDir, dir *os.File, name string, data []byte, mode os.FileMode) error {
+	return ReplaceAtWith(tmpDir, dir, name, data, mode, (*os.File).Sync)
+}
+
+// Syncer makes a file's data, or a directory's entries, durable:
+// (*os.File).Sync, or a stand-in by which a test sees each sync and when
+// it comes.
+type Syncer func(*os.File) error
+
+// ReplaceAtWith is ReplaceAt with sync making the new file's data durable.
+func ReplaceAtWith(tmpDir, dir *os.File, name string, data []byte, mode os.FileMode, sync Syncer) (err error) {
 	f, tmp, err := createTemp(tmpDir)
 	if err != nil {
 		return err
@@ -167,7 +177,7 @@ func ReplaceAt(tmpDir, dir *os.File, name string, data []byte, mode os.FileMode)
 	if _, err = f.Write(data); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
+	if err = sync(f); err != nil {
 		return err
 	}
 	if err = f.Close(); err != nil {

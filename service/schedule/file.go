@@ -1,0 +1,110 @@
+package schedule
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/snapm/snapm-timersd/service/atomicfile"
+)
+
+// fileMode is snapm's _SCHEDULE_CONF_FILE_MODE.
+const fileMode = 0o644
+
+// maxFileSize bounds what Load reads of one file: a schedule is a few
+// hundred bytes, and a huge file there is no schedule.
+const maxFileSize = 1 << 20
+
+// syncFile makes a file's data or a directory's entries durable; tests
+// replace it to see every sync and when it comes.
+var syncFile atomicfile.Syncer = (*os.File).Sync
+
+// Path returns the file of schedule name in dir: dir/NAME.json.
+func Path(dir, name string) string {
+	return filepath.Join(dir, name+".json")
+}
+
+// Write puts s's file in dir as snapm's write_config does: written to a
+// temporary file in dir, its data synced, renamed over dir/NAME.json,
+// mode 0644 whatever the umask, and dir synced. The temporary file's name
+// is atomicfile's, which snapm passes over (it loads only *.json), as it
+// does its own ".tmp_*".
+func Write(dir string, s Schedule) error {
+	if err := fileNameSafe(s.Name); err != nil {
+		return err
+	}
+	d, err := atomicfile.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := atomicfile.ReplaceAtWith(d, d, s.Name+".json", s.Marshal(), fileMode, syncFile); err != nil {
+		return err
+	}
+	return syncFile(d)
+}
+
+// Remove removes schedule name's file from dir, as snapm's delete_config
+// does, and syncs dir, which snapm does not: the removal is a change of
+// the directory like any other. A missing file is not an error.
+func Remove(dir, name string) error {
+	if err := fileNameSafe(name); err != nil {
+		return err
+	}
+	d, err := atomicfile.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := atomicfile.Remove(d, name+".json"); err != nil {
+		return err
+	}
+	return syncFile(d)
+}
+
+// Load reads every schedule file in dir as snapm's Scheduler does: each
+// entry named *.json, keyed by that file name ("NAME.json"), goes either
+// to the schedules or, with the reason, to the errors; other entries
+// (snapm's temporary ".tmp_*" and atomicfile's among them) are no
+// schedules and in neither. A missing dir holds no schedules, as for
+// snapm. Unlike snapm, a symlink, a directory or a device named *.json is
+// reported, not followed or read, and one bad file never hides the
+// others (snapm 0.7 stops at a file that is not UTF-8 or has an unknown
+// gc_policy key). An error reading dir itself is under the name "".
+//
+// The name inside a file need not be the file's: snapm loads it by the
+// name inside.
+func Load(dir string) (map[string]Schedule, map[string]error) {
+	schedules, errs := map[string]Schedule{}, map[string]error{}
+	d, err := atomicfile.OpenDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return schedules, errs
+	}
+	if err != nil {
+		errs[""] = err
+		return schedules, errs
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		errs[""] = err
+	}
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		data, err := atomicfile.ReadAt(d, name, maxFileSize)
+		if err != nil {
+			errs[name] = err
+			continue
+		}
+		if s, err := Parse(data); err != nil {
+			errs[name] = err
+		} else {
+			schedules[name] = s
+		}
+	}
+	return schedules, errs
+}
