@@ -170,6 +170,8 @@ var verdictRows = []verdictRow{
 	size("0x10%SIZE", "error"),
 	size("٥%FREE", "yes"),
 	size("１０%SIZE", "yes"),
+	size("𝟏𝟎𝟏%FREE", "no"),
+	size("𝟙𝟘𝟘%SIZE", "yes"),
 
 	// Files: what snapm loads.
 	file("file as snapm writes it", `"db1"`, `"db1"`, "ok"),
@@ -198,6 +200,8 @@ var verdictRows = []verdictRow{
 		"the calendar is the caller's to check (snapm runs systemd-analyze)"),
 	deviate(file("file keep_count a float", `"keep_count": 7`, `"keep_count": 1.5`, "ok"),
 		"snapm loads any JSON value there and fails when it collects; Params are integers"),
+	deviate(file("file keep_count past 64 bits", `"keep_count": 7`, `"keep_count": 9223372036854775808`, "ok"),
+		"Python's integers have no bound; Params are 64-bit"),
 	deviate(file("file autoindex a string", `"autoindex": true`, `"autoindex": "yes"`, "ok"),
 		"snapm loads any JSON value and takes its truth; the file's type is a boolean"),
 }
