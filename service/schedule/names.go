@@ -31,7 +31,9 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%w: Schedule name too long (%d>%d): %s", ErrInvalid, len(name), maxNameLen, name)
 	}
 	for _, c := range name {
-		if c == '_' || !isAlnum(c) && !strings.ContainsRune("+.-", c) {
+		// snapm's snapset set is letters, digits and "+_.-", and '_' is
+		// then refused on its own.
+		if !isAlnum(c) && !strings.ContainsRune("+.-", c) {
 			return fmt.Errorf("%w: Snapshot set name cannot include '%c'", ErrInvalid, c)
 		}
 	}
