@@ -28,9 +28,11 @@ func Path(dir, name string) string {
 
 // Write puts s's file in dir as snapm's write_config does: written to a
 // temporary file in dir, its data synced, renamed over dir/NAME.json,
-// mode 0644 whatever the umask, and dir synced. The temporary file's name
-// is atomicfile's, which snapm passes over (it loads only *.json), as it
-// does its own ".tmp_*".
+// mode 0644 whatever the umask, and dir synced. Two differences, both
+// stricter: the mode is set before the rename (snapm's chmod after it
+// shows the file 0600 for a moment), and the data sync is an fsync, not an
+// fdatasync. The temporary file's name is atomicfile's, which snapm passes
+// over (it loads only *.json), as it does its own ".tmp_*".
 func Write(dir string, s Schedule) error {
 	if err := fileNameSafe(s.Name); err != nil {
 		return err
