@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,16 +98,40 @@ func Load(dir string) (map[string]Schedule, map[string]error) {
 		if !strings.HasSuffix(name, ".json") {
 			continue
 		}
-		data, err := atomicfile.ReadAt(d, name, maxFileSize)
-		if err != nil {
-			errs[name] = err
-			continue
-		}
-		if s, err := Parse(data); err != nil {
+		if s, err := readAt(d, name); err != nil {
 			errs[name] = err
 		} else {
 			schedules[name] = s
 		}
 	}
 	return schedules, errs
+}
+
+// Read reads schedule name's file in dir as Load reads each (an error
+// wrapping fs.ErrNotExist if there is none). The name inside the file
+// need not be name.
+func Read(dir, name string) (Schedule, error) {
+	if err := fileNameSafe(name); err != nil {
+		return Schedule{}, err
+	}
+	d, err := atomicfile.OpenDir(dir)
+	if err != nil {
+		return Schedule{}, err
+	}
+	defer d.Close()
+	return readAt(d, name+".json")
+}
+
+// readAt reads and parses the regular file name in d; a symlink, a FIFO
+// (which could block the reader) or a huge file is refused.
+func readAt(d *os.File, name string) (Schedule, error) {
+	data, err := atomicfile.ReadAt(d, name, maxFileSize)
+	if err != nil {
+		return Schedule{}, err
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return Schedule{}, fmt.Errorf("%s: %w", filepath.Join(d.Name(), name), err)
+	}
+	return s, nil
 }
