@@ -124,6 +124,8 @@ var verdictRows = []verdictRow{
 	opts("policy Timeline", Options{"policy_type": "Timeline", "keep_hourly": 24, "keep_daily": uint8(7)}, "ok"),
 	opts("policy age, negative", Options{"policy_type": "age", "keep_days": int32(-3), "keep_count": nil}, "ok"),
 	opts("policy COUNT 0", Options{"keep_count": 0}, "ok"),
+	opts("policy AGE, no keys", Options{"policy_type": "AGE", "keep_count": nil}, "ok"),
+	opts("policy TIMELINE, no keys", Options{"policy_type": "TIMELINE", "keep_count": nil}, "ok"),
 	opts("policy COUNT negative", Options{"keep_count": int64(-5)}, "ok"),
 	opts("policy COUNT, a key of AGE", Options{"keep_days": 5}, "ok"),
 	opts("policy type bogus", Options{"policy_type": "bogus"}, "refused"),
