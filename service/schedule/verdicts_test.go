@@ -11,7 +11,8 @@ import (
 // TestVerdictsAgainstSnapm asks snapm's own code for it.
 type verdictRow struct {
 	label string
-	kind  string // "create" (New), "file" (Parse) or "size" (a size policy)
+	kind  string // "create" (New), "file" (Parse), "size" (a size policy),
+	// "sources" (the sources alone) or "name" (a non-empty name alone)
 
 	name, calendarSpec string
 	sources            []string
@@ -222,6 +223,10 @@ func (r verdictRow) ours(t *testing.T) (string, []byte) {
 		s, err = New(r.name, r.sources, r.calendarSpec, maps.Clone(r.options))
 	case "file":
 		s, err = Parse([]byte(r.data))
+	case "sources":
+		err = checkSources(r.sources)
+	case "name":
+		err = ValidateName(r.name)
 	case "size":
 		ok, err := isSizePolicy(r.policy)
 		switch {
