@@ -26,7 +26,7 @@ all: build man cockpit/dist/index.js
 
 # The binaries are real files, rebuilt only when a Go source is newer, so
 # that install finds them up to date and does not run the Go toolchain.
-GO_SOURCES := go.mod go.sum $(shell find cmd service introspection-xml -name '*.go' -o -name '*.xml' 2>/dev/null)
+GO_SOURCES := go.mod go.sum $(shell find cmd service introspection-xml version -name '*.go' -o -name '*.xml' 2>/dev/null)
 
 bin/snapm-timersd: $(GO_SOURCES)
 	$(GO) build -trimpath -o $@ ./cmd/snapm-timersd
@@ -117,7 +117,7 @@ clean:
 # Manuals: every man/NAME.SECTION.md becomes build/man/NAME.SECTION. mangen
 # expands the introspection blocks from introspection-xml/ and @VERSION@
 # first, so that the API page cannot drift from what the daemon serves.
-VERSION   := $(shell sed -n 's/^var Version = "\(.*\)"$$/\1/p' service/daemon/daemon.go)
+VERSION   := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' version/version.go)
 MD2MAN    ?= go-md2man
 MAN_PAGES := $(patsubst man/%.md,build/man/%,$(wildcard man/*.md))
 
@@ -128,7 +128,7 @@ man: $(MAN_PAGES)
 build/mangen: $(shell find man/mangen -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./man/mangen
 
-build/man/%: man/%.md build/mangen $(wildcard introspection-xml/*.xml) service/daemon/daemon.go
+build/man/%: man/%.md build/mangen $(wildcard introspection-xml/*.xml) version/version.go
 	@mkdir -p $(@D)
 	build/mangen -xml introspection-xml -version $(VERSION) < $< > $@.md
 	$(MD2MAN) -in $@.md -out $@

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snapm/snapm-timersd/version"
 )
 
 const spec = "snapm-timersd.spec"
@@ -21,7 +23,7 @@ const spec = "snapm-timersd.spec"
 // default; the test passes --without for a part not there yet).
 var optionalParts = map[string]string{"cli": "cmd/snapm-timersctl", "cockpit": "cockpit"}
 
-// The spec parses, names the daemon's version, declares every vendored
+// The spec parses, names the release's version, declares every vendored
 // module as bundled and covers its license; rpmbuild builds it offline from
 // `make dist`'s tarball (Debian's rpm, the Fedora-only macros from
 // testdata/fedora.macros); the package holds exactly what `make install`
@@ -39,17 +41,9 @@ func TestRPMBuildsFromDistTarball(t *testing.T) {
 			t.Errorf("%s: %s is left unexpanded: define it in testdata/fedora.macros as Fedora does", spec, m[0])
 		}
 	}
-	src, err := os.ReadFile(filepath.Join(root, "service", "daemon", "daemon.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^var Version = "(.*)"$`).FindSubmatch(src)
-	if m == nil {
-		t.Fatal("service/daemon/daemon.go declares no Version")
-	}
-	version := string(m[1])
+	version := version.Version
 	if got := rpmspec("-q", "--srpm", "--qf", "%{version}"); got != version {
-		t.Errorf("%s has Version %q, the daemon %q", spec, got, version)
+		t.Errorf("%s has Version %q, version.Version is %q", spec, got, version)
 	}
 
 	start := time.Now()
