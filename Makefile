@@ -38,7 +38,9 @@ build: bin/snapm-timersd bin/snapm-timersctl
 
 # The Cockpit page, bundled by esbuild from the npm packages pinned in
 # cockpit/package-lock.json; dist/index.js stands for the whole of dist/.
-COCKPIT_SOURCES := cockpit/build.js cockpit/package.json $(shell find cockpit/src -type f 2>/dev/null)
+# It takes the Timer interface's members from its XML.
+COCKPIT_SOURCES := cockpit/build.js cockpit/interface.js cockpit/package.json \
+	introspection-xml/com.redhat.Snapm.Timers.Timer.xml $(shell find cockpit/src -type f 2>/dev/null)
 
 cockpit/node_modules/.package-lock.json: cockpit/package-lock.json
 	cd cockpit && npm ci --no-audit --no-fund

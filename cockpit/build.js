@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import esbuild from "esbuild";
+import { interfaceMeta } from "./interface.js";
 
 const outdir = "dist";
 
@@ -17,6 +18,26 @@ const cockpitFonts = {
         build.onResolve({ filter: /\/RedHat(Text|Display|Mono)-[A-Za-z]+\.woff2$/ }, args => ({
             path: "../../static/fonts/" + path.basename(args.path),
             external: true,
+        }));
+    },
+};
+
+// `import meta from "dbus-interface:NAME"` is the interface NAME as the
+// daemon's XML defines it, in the form cockpit.dbus().meta() takes. The
+// module is named by NAME alone: an absolute path would enter the chunks'
+// hashes, and the page built in rpmbuild's directory would differ from
+// `make install`'s.
+const dbusInterface = {
+    name: "dbus-interface",
+    setup(build) {
+        build.onResolve({ filter: /^dbus-interface:/ }, args => ({
+            path: args.path.slice("dbus-interface:".length),
+            namespace: "dbus-interface",
+        }));
+        build.onLoad({ filter: /.*/, namespace: "dbus-interface" }, args => ({
+            contents: "export default " +
+                JSON.stringify(interfaceMeta(path.join("..", "introspection-xml", args.path + ".xml"), args.path)) + ";",
+            loader: "js",
         }));
     },
 };
@@ -68,7 +89,7 @@ const options = {
     logLevel: "warning",
 };
 
-const probe = await esbuild.build({ ...options, write: false, metafile: true, plugins: [cockpitFonts] });
+const probe = await esbuild.build({ ...options, write: false, metafile: true, plugins: [cockpitFonts, dbusInterface] });
 const kept = new Set();
 for (const out of Object.values(probe.metafile.outputs))
     for (const [input, { bytesInOutput }] of Object.entries(out.inputs))
@@ -89,4 +110,4 @@ const unusedStyles = {
 };
 
 fs.rmSync(outdir, { recursive: true, force: true });
-await esbuild.build({ ...options, metafile: true, plugins: [cockpitFonts, unusedStyles, copyStatic] });
+await esbuild.build({ ...options, metafile: true, plugins: [cockpitFonts, dbusInterface, unusedStyles, copyStatic] });
