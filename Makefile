@@ -85,7 +85,8 @@ bench:
 requirements-run requirements-test:
 	@scripts/requirements $(@:requirements-%=%)
 
-lint:
+lint: cockpit/node_modules/.package-lock.json
+	cd cockpit && npx --no-install eslint --max-warnings 0 .
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
