@@ -18,7 +18,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEMPLATES = snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
 UNITS = snapm-timersd.service $(if $(INSTALL_TEMPLATES),$(TEMPLATES))
 
-.PHONY: bench all build run test lint install install-daemon install-cli install-cockpit clean
+.PHONY: bench all build run test lint pot install install-daemon install-cli install-cockpit clean
 
 # Everything `make install` installs is built by `make` (all), so that
 # `make && sudo make install` never needs Go as root.
@@ -37,16 +37,30 @@ bin/snapm-timersctl: $(GO_SOURCES)
 build: bin/snapm-timersd bin/snapm-timersctl
 
 # The Cockpit page, bundled by esbuild from the npm packages pinned in
-# cockpit/package-lock.json; dist/index.js stands for the whole of dist/.
-# It takes the Timer interface's members from its XML.
-COCKPIT_SOURCES := cockpit/build.js cockpit/interface.js cockpit/package.json \
-	introspection-xml/com.redhat.Snapm.Timers.Timer.xml $(shell find cockpit/src -type f 2>/dev/null)
+# cockpit/package-lock.json; dist/index.js stands for the whole of dist/,
+# which holds po.LANG.js for each translation cockpit/po/LANG.po and takes
+# the Timer interface's members from its XML.
+COCKPIT_SOURCES := cockpit/build.js cockpit/interface.js cockpit/po2js.js cockpit/package.json \
+	introspection-xml/com.redhat.Snapm.Timers.Timer.xml $(shell find cockpit/src cockpit/po -type f 2>/dev/null)
 
 cockpit/node_modules/.package-lock.json: cockpit/package-lock.json
 	cd cockpit && npm ci --no-audit --no-fund
 
 cockpit/dist/index.js: cockpit/node_modules/.package-lock.json $(COCKPIT_SOURCES)
 	cd cockpit && node build.js
+
+# The page's translation template, as Cockpit's pages make theirs: every
+# string of _() (cockpit.gettext) in its scripts. Translators start a
+# cockpit/po/LANG.po from it (msginit) and keep it current (msgmerge).
+build/po/snapm-timers.pot: $(filter cockpit/src/%.js cockpit/src/%.jsx,$(COCKPIT_SOURCES)) version/version.go
+	@mkdir -p $(@D)
+	xgettext --default-domain=snapm-timers --output=$@ --force-po --language=C --from-code=UTF-8 \
+		--package-name=snapm-timersd --package-version=$(VERSION) --add-comments=Translators \
+		--keyword= --keyword=_:1,1t --keyword=_:1c,2,2t --keyword=C_:1c,2 --keyword=N_ --keyword=NC_:1c,2 \
+		--keyword=gettext:1,1t --keyword=gettext:1c,2,2t --keyword=ngettext:1,2,3t --keyword=ngettext:1c,2,3,4t \
+		$(sort $(filter cockpit/src/%.js cockpit/src/%.jsx,$(COCKPIT_SOURCES)))
+
+pot: build/po/snapm-timers.pot
 
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched); it prints how to

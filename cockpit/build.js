@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import esbuild from "esbuild";
 import { interfaceMeta } from "./interface.js";
+import { writeTranslations } from "./po2js.js";
 
 const outdir = "dist";
 
@@ -49,6 +50,7 @@ const copyStatic = {
             if (result.errors.length > 0)
                 return;
             fs.copyFileSync(path.join("src", "manifest.json"), path.join(outdir, "manifest.json"));
+            writeTranslations("po", outdir);
             // The chunks that index.js imports are named in index.html too,
             // so that the browser fetches them with index.js rather than
             // only once it has parsed it.
