@@ -18,7 +18,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEMPLATES = snapm-create@.service snapm-create@.timer snapm-gc@.service snapm-gc@.timer
 UNITS = snapm-timersd.service $(if $(INSTALL_TEMPLATES),$(TEMPLATES))
 
-.PHONY: bench all build run test lint install install-daemon install-cli install-cockpit clean
+.PHONY: bench all build run test lint pot install install-daemon install-cli install-cockpit clean
 
 # Everything `make install` installs is built by `make` (all), so that
 # `make && sudo make install` never needs Go as root.
@@ -26,7 +26,7 @@ all: build man cockpit/dist/index.js
 
 # The binaries are real files, rebuilt only when a Go source is newer, so
 # that install finds them up to date and does not run the Go toolchain.
-GO_SOURCES := go.mod go.sum $(shell find cmd service introspection-xml -name '*.go' -o -name '*.xml' 2>/dev/null)
+GO_SOURCES := go.mod go.sum $(shell find cmd service introspection-xml version -name '*.go' -o -name '*.xml' 2>/dev/null)
 
 bin/snapm-timersd: $(GO_SOURCES)
 	$(GO) build -trimpath -o $@ ./cmd/snapm-timersd
@@ -37,14 +37,30 @@ bin/snapm-timersctl: $(GO_SOURCES)
 build: bin/snapm-timersd bin/snapm-timersctl
 
 # The Cockpit page, bundled by esbuild from the npm packages pinned in
-# cockpit/package-lock.json; dist/index.js stands for the whole of dist/.
-COCKPIT_SOURCES := cockpit/build.js cockpit/package.json $(shell find cockpit/src -type f 2>/dev/null)
+# cockpit/package-lock.json; dist/index.js stands for the whole of dist/,
+# which holds po.LANG.js for each translation cockpit/po/LANG.po and takes
+# the Timer interface's members from its XML.
+COCKPIT_SOURCES := cockpit/build.js cockpit/interface.js cockpit/po2js.js cockpit/package.json \
+	introspection-xml/com.redhat.Snapm.Timers.Timer.xml $(shell find cockpit/src cockpit/po -type f 2>/dev/null)
 
 cockpit/node_modules/.package-lock.json: cockpit/package-lock.json
 	cd cockpit && npm ci --no-audit --no-fund
 
 cockpit/dist/index.js: cockpit/node_modules/.package-lock.json $(COCKPIT_SOURCES)
 	cd cockpit && node build.js
+
+# The page's translation template, as Cockpit's pages make theirs: every
+# string of _() (cockpit.gettext) in its scripts. Translators start a
+# cockpit/po/LANG.po from it (msginit) and keep it current (msgmerge).
+build/po/snapm-timers.pot: $(filter cockpit/src/%.js cockpit/src/%.jsx,$(COCKPIT_SOURCES)) version/version.go
+	@mkdir -p $(@D)
+	xgettext --default-domain=snapm-timers --output=$@ --force-po --language=C --from-code=UTF-8 \
+		--package-name=snapm-timersd --package-version=$(VERSION) --add-comments=Translators \
+		--keyword= --keyword=_:1,1t --keyword=_:1c,2,2t --keyword=C_:1c,2 --keyword=N_ --keyword=NC_:1c,2 \
+		--keyword=gettext:1,1t --keyword=gettext:1c,2,2t --keyword=ngettext:1,2,3t --keyword=ngettext:1c,2,3,4t \
+		$(sort $(filter cockpit/src/%.js cockpit/src/%.jsx,$(COCKPIT_SOURCES)))
+
+pot: build/po/snapm-timers.pot
 
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched); it prints how to
@@ -83,7 +99,8 @@ bench:
 requirements-run requirements-test:
 	@scripts/requirements $(@:requirements-%=%)
 
-lint:
+lint: cockpit/node_modules/.package-lock.json
+	cd cockpit && npx --no-install eslint --max-warnings 0 .
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
@@ -117,7 +134,7 @@ clean:
 # Manuals: every man/NAME.SECTION.md becomes build/man/NAME.SECTION. mangen
 # expands the introspection blocks from introspection-xml/ and @VERSION@
 # first, so that the API page cannot drift from what the daemon serves.
-VERSION   := $(shell sed -n 's/^var Version = "\(.*\)"$$/\1/p' service/daemon/daemon.go)
+VERSION   := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' version/version.go)
 MD2MAN    ?= go-md2man
 MAN_PAGES := $(patsubst man/%.md,build/man/%,$(wildcard man/*.md))
 
@@ -128,7 +145,7 @@ man: $(MAN_PAGES)
 build/mangen: $(shell find man/mangen -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./man/mangen
 
-build/man/%: man/%.md build/mangen $(wildcard introspection-xml/*.xml) service/daemon/daemon.go
+build/man/%: man/%.md build/mangen $(wildcard introspection-xml/*.xml) version/version.go
 	@mkdir -p $(@D)
 	build/mangen -xml introspection-xml -version $(VERSION) < $< > $@.md
 	$(MD2MAN) -in $@.md -out $@

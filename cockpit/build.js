@@ -6,6 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import esbuild from "esbuild";
+import { interfaceMeta } from "./interface.js";
+import { writeTranslations } from "./po2js.js";
 
 const outdir = "dist";
 
@@ -21,6 +23,26 @@ const cockpitFonts = {
     },
 };
 
+// `import meta from "dbus-interface:NAME"` is the interface NAME as the
+// daemon's XML defines it, in the form cockpit.dbus().meta() takes. The
+// module is named by NAME alone: an absolute path would enter the chunks'
+// hashes, and the page built in rpmbuild's directory would differ from
+// `make install`'s.
+const dbusInterface = {
+    name: "dbus-interface",
+    setup(build) {
+        build.onResolve({ filter: /^dbus-interface:/ }, args => ({
+            path: args.path.slice("dbus-interface:".length),
+            namespace: "dbus-interface",
+        }));
+        build.onLoad({ filter: /.*/, namespace: "dbus-interface" }, args => ({
+            contents: "export default " +
+                JSON.stringify(interfaceMeta(path.join("..", "introspection-xml", args.path + ".xml"), args.path)) + ";",
+            loader: "js",
+        }));
+    },
+};
+
 const copyStatic = {
     name: "copy-static",
     setup(build) {
@@ -28,6 +50,7 @@ const copyStatic = {
             if (result.errors.length > 0)
                 return;
             fs.copyFileSync(path.join("src", "manifest.json"), path.join(outdir, "manifest.json"));
+            writeTranslations("po", outdir);
             // The chunks that index.js imports are named in index.html too,
             // so that the browser fetches them with index.js rather than
             // only once it has parsed it.
@@ -68,7 +91,7 @@ const options = {
     logLevel: "warning",
 };
 
-const probe = await esbuild.build({ ...options, write: false, metafile: true, plugins: [cockpitFonts] });
+const probe = await esbuild.build({ ...options, write: false, metafile: true, plugins: [cockpitFonts, dbusInterface] });
 const kept = new Set();
 for (const out of Object.values(probe.metafile.outputs))
     for (const [input, { bytesInOutput }] of Object.entries(out.inputs))
@@ -89,4 +112,4 @@ const unusedStyles = {
 };
 
 fs.rmSync(outdir, { recursive: true, force: true });
-await esbuild.build({ ...options, metafile: true, plugins: [cockpitFonts, unusedStyles, copyStatic] });
+await esbuild.build({ ...options, metafile: true, plugins: [cockpitFonts, dbusInterface, unusedStyles, copyStatic] });

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/godbus/dbus/v5"
+
+	introspection "github.com/snapm/snapm-timersd/introspection-xml"
 )
 
 // The service's names, as its interface files define them. The CLI is a
@@ -16,8 +18,8 @@ import (
 const (
 	busName       = "com.redhat.Snapm.Timers"
 	rootPath      = dbus.ObjectPath("/com/redhat/Snapm/Timers")
-	managerIface  = "com.redhat.Snapm.Timers.Manager"
-	timerIface    = "com.redhat.Snapm.Timers.Timer"
+	managerIface  = introspection.Manager
+	timerIface    = introspection.Timer
 	objectManager = "org.freedesktop.DBus.ObjectManager"
 	propsIface    = "org.freedesktop.DBus.Properties"
 )
@@ -132,36 +134,29 @@ func (c *client) call(ctx context.Context, path dbus.ObjectPath, method string, 
 	return c.conn.Object(busName, path).CallWithContext(ctx, method, c.flags, args...)
 }
 
-// hasMethod tells whether the service's timer interface offers method, so
-// that newer verbs (run-now) show up only where the daemon has them.
-func (c *client) hasMethod(ctx context.Context, path dbus.ObjectPath, method string) (bool, error) {
-	var xml string
-	err := c.conn.Object(busName, path).CallWithContext(ctx, "org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml)
-	if err != nil {
-		return false, err
-	}
-	return strings.Contains(xml, `<method name="`+method+`"`), nil
-}
-
 // parseCalendar asks the service for an expression's normalized form and
-// next elapses after base; older daemons without ParseCalendarAt answer
-// from now.
+// next elapses after base.
 func (c *client) parseCalendar(ctx context.Context, spec string, base uint64, n uint32) (string, []uint64, error) {
 	var normalized string
 	var next []uint64
-	obj := c.conn.Object(busName, rootPath)
-	err := obj.CallWithContext(ctx, managerIface+".ParseCalendarAt", 0, spec, base, n).Store(&normalized, &next)
-	if dbusErrorName(err) == "org.freedesktop.DBus.Error.UnknownMethod" {
-		err = obj.CallWithContext(ctx, managerIface+".ParseCalendar", 0, spec, n).Store(&normalized, &next)
-	}
+	err := c.conn.Object(busName, rootPath).CallWithContext(ctx, managerIface+".ParseCalendarAt", 0, spec, base, n).Store(&normalized, &next)
 	return normalized, next, err
 }
 
 // knownProps is the order `show` and `status --json` print properties in:
-// the interface's order, then whatever a newer daemon adds, sorted.
-var knownProps = []string{"Type", "Name", "Unit", "CalendarSpec", "Normalized", "Status", "Enabled", "Running",
-	"NextElapse", "LastTrigger", "Occurs", "Activity", "LastRunResult", "LastRunExitStatus", "LastRunStart",
-	"LastRunEnd", "LastRunInvocation"}
+// the interface's, from the XML the daemon serves; whatever a later
+// release adds (the API only grows) follows, sorted.
+var knownProps = func() []string {
+	iface, err := introspection.Interface(introspection.Timer)
+	if err != nil {
+		panic(err) // the XML the daemon serves, embedded: every test here loads it
+	}
+	names := make([]string, len(iface.Properties))
+	for i, p := range iface.Properties {
+		names[i] = p.Name
+	}
+	return names
+}()
 
 func (t Timer) propNames() []string {
 	var out, extra []string

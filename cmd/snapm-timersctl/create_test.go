@@ -12,9 +12,9 @@ import (
 	"github.com/snapm/snapm-timersd/tests/testbus"
 )
 
-// daemonCalls stands in for a daemon, new or older, on a real bus: only
-// the CLI's choice of calls is under test here (the real daemon cannot be
-// an older one); tests/realsystemd runs create against the real one.
+// daemonCalls stands in for the daemon on a real bus: only the CLI's
+// choice of calls is under test here; tests/realsystemd runs create
+// against the real one.
 type daemonCalls struct {
 	mu    sync.Mutex
 	calls []string
@@ -37,27 +37,19 @@ func (d *daemonCalls) add(call string) *dbus.Error {
 	return d.fail
 }
 
-// oldManager has the methods of a daemon from before CreateTimerWithFlags.
-type oldManager struct{ d *daemonCalls }
+// manager records the Manager's calls that create does.
+type manager struct{ d *daemonCalls }
 
-func (m oldManager) CreateTimer(typ, name, spec string) (dbus.ObjectPath, *dbus.Error) {
+func (m manager) CreateTimer(typ, name, spec string) (dbus.ObjectPath, *dbus.Error) {
 	return rootPath + "/t", m.d.add(fmt.Sprintf("CreateTimer %s %s %s", typ, name, spec))
 }
 
-type newManager struct{ oldManager }
-
-func (m newManager) CreateTimerWithFlags(typ, name, spec string, flags uint64) (dbus.ObjectPath, *dbus.Error) {
+func (m manager) CreateTimerWithFlags(typ, name, spec string, flags uint64) (dbus.ObjectPath, *dbus.Error) {
 	return rootPath + "/t", m.d.add(fmt.Sprintf("CreateTimerWithFlags %s %s %s %#x", typ, name, spec, flags))
 }
 
-type timerCalls struct{ d *daemonCalls }
-
-func (t timerCalls) Enable() *dbus.Error { return t.d.add("Enable") }
-func (t timerCalls) Start() *dbus.Error  { return t.d.add("Start") }
-
 // TestCreateCalls: create --enable and --now make one CreateTimerWithFlags
-// call, all or nothing, and fall back to CreateTimer, Enable and Start
-// where the daemon does not know it.
+// call, all or nothing, and a failure is not tried again another way.
 func TestCreateCalls(t *testing.T) {
 	addr := testbus.Start(t)
 	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
@@ -73,7 +65,6 @@ func TestCreateCalls(t *testing.T) {
 	}
 	jobFailed := dbus.NewError("com.redhat.Snapm.Timers.Error.JobFailed", []any{"starting timer snapm-gc@x.timer: failed"})
 	for name, tc := range map[string]struct {
-		old      bool
 		flags    []string
 		fail     *dbus.Error
 		wantExit int
@@ -92,25 +83,11 @@ func TestCreateCalls(t *testing.T) {
 			flags: []string{"--now"}, fail: jobFailed, wantExit: 1,
 			want: []string{"CreateTimerWithFlags gc x daily 0x3"},
 		},
-		"--enable, older daemon": {
-			old: true, flags: []string{"--enable"}, want: []string{"CreateTimer gc x daily", "Enable"},
-		},
-		"--now, older daemon": {
-			old: true, flags: []string{"--now"}, want: []string{"CreateTimer gc x daily", "Enable", "Start"},
-		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			d := &daemonCalls{fail: tc.fail}
-			var manager any = newManager{oldManager{d}}
-			if tc.old {
-				manager = oldManager{d}
-			}
-			// godbus answers UnknownMethod for what the value lacks; the
-			// export replaces the last case's.
-			if err := conn.Export(manager, rootPath, managerIface); err != nil {
-				t.Fatal(err)
-			}
-			if err := conn.Export(timerCalls{d}, rootPath+"/t", timerIface); err != nil {
+			// The export replaces the last case's.
+			if err := conn.Export(manager{d}, rootPath, managerIface); err != nil {
 				t.Fatal(err)
 			}
 			a, _, errOut := testApp(t, false, nil)

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-const version = "0.1"
+	"github.com/snapm/snapm-timersd/version"
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -80,7 +80,7 @@ const progName = "snapm-timersctl"
 
 func (a *app) dispatch(ctx context.Context, name string, args []string) error {
 	if a.opts.version {
-		fmt.Fprintf(a.stdout, "%s %s\n", progName, version)
+		fmt.Fprintf(a.stdout, "%s %s\n", progName, version.Version)
 		return nil
 	}
 	v, ok := verbs[name]

@@ -27,30 +27,16 @@ func runCreate(ctx context.Context, a *app, args []string) error {
 	if a.opts.now {
 		flags |= createStart
 	}
-	var path dbus.ObjectPath
-	if flags != 0 {
-		// One call, all or nothing, where the daemon has it; an older one
-		// (over ssh, say) is asked the three calls.
-		err := c.call(ctx, rootPath, managerIface+".CreateTimerWithFlags", typ, name, spec, flags).Store(&path)
-		if dbusErrorName(err) != "org.freedesktop.DBus.Error.UnknownMethod" {
-			if err != nil {
-				return failed("create", id, err)
-			}
-			return nil
-		}
+	var call *dbus.Call
+	if flags == 0 {
+		call = c.call(ctx, rootPath, managerIface+".CreateTimer", typ, name, spec)
+	} else {
+		// Enabled and started in the same call, all or nothing: a
+		// schedule systemd refuses is not left half made.
+		call = c.call(ctx, rootPath, managerIface+".CreateTimerWithFlags", typ, name, spec, flags)
 	}
-	if err := c.call(ctx, rootPath, managerIface+".CreateTimer", typ, name, spec).Store(&path); err != nil {
-		return failed("create", id, err)
-	}
-	if a.opts.enable || a.opts.now {
-		if err := c.call(ctx, path, timerIface+".Enable").Err; err != nil {
-			return failed("enable", id, err)
-		}
-	}
-	if a.opts.now {
-		if err := c.call(ctx, path, timerIface+".Start").Err; err != nil {
-			return failed("start", id, err)
-		}
+	if call.Err != nil {
+		return failed("create", id, call.Err)
 	}
 	return nil
 }
@@ -136,16 +122,9 @@ func runRemove(ctx context.Context, a *app, args []string) error {
 	})
 }
 
-// runRunNow starts the timer's service, where the daemon offers RunNow.
+// runRunNow starts the timer's service now.
 func runRunNow(ctx context.Context, a *app, args []string) error {
 	return a.each(ctx, args, func(c *client, path dbus.ObjectPath, id string) error {
-		ok, err := c.hasMethod(ctx, path, "RunNow")
-		if err != nil {
-			return failed("introspect", id, err)
-		}
-		if !ok {
-			return cliError{fmt.Sprintf("Failed to run %s now: this snapm-timersd does not offer RunNow.", id), exitFailure}
-		}
 		if err := c.call(ctx, path, timerIface+".RunNow").Err; err != nil {
 			return failed("run now", id, err)
 		}

@@ -208,7 +208,7 @@ func init() {
 		"remove": {usage: "remove TIMER...", summary: "Disable and remove timers",
 			details: "\n  --now  accepted for systemctl's sake; remove always stops\n",
 			min:     1, max: -1, options: []string{"now"}, run: runRemove},
-		"run-now": {usage: "run-now TIMER", summary: "Run a timer's service now, if the service offers it", min: 1, max: 1, run: runRunNow},
+		"run-now": {usage: "run-now TIMER", summary: "Run a timer's service now", min: 1, max: 1, run: runRunNow},
 		"calendar": {usage: "calendar EXPR...", summary: "Check calendar expressions as systemd-analyze calendar does",
 			details: "\n  --iterations=N   show N elapses (default 1)\n  --base-time=TIME count from TIME instead of now\n",
 			min:     1, max: -1, options: []string{"iterations", "base-time"}, run: runCalendar},

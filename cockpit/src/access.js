@@ -1,8 +1,7 @@
 // Whether changes can be made: Cockpit's administrative access (its
-// superuser), or for older bridges its admin permission; null while
-// unknown. index.js asks as the page starts, next to the watch: asked when
-// the page was first drawn, the bridge answered only after it had sent the
-// timers, and the table waited for the answer.
+// superuser); null while unknown. index.js asks as the page starts, next
+// to the watch: asked only once the page is drawn, the bridge would answer
+// after it has sent the timers, and the table would wait for the answer.
 import cockpit from "./cockpit.js";
 import { followed } from "./followed.js";
 
@@ -28,13 +27,5 @@ export function watchAccess() {
             set(su.Current !== "none");
     };
     su.addEventListener("changed", fromProxy);
-    su.wait(() => {
-        if (su.valid) {
-            fromProxy();
-            return;
-        }
-        const perm = cockpit.permission({ admin: true });
-        perm.addEventListener("changed", () => set(perm.allowed));
-        set(perm.allowed);
-    });
+    su.wait(fromProxy);
 }

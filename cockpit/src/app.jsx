@@ -86,7 +86,7 @@ export function App() {
     else if (model.state === "loading" || admin === null)
         body = <Loading />;
     else
-        body = <TimersTable timers={model.timers} admin={admin} canRunNow={model.canRunNow} now={now} onAction={onAction}
+        body = <TimersTable timers={model.timers} admin={admin} now={now} onAction={onAction}
                             onCreate={() => setDialog({ action: "Create" })} />;
 
     return (
@@ -110,7 +110,7 @@ export function App() {
             {dialog && dialog.action === "Remove" &&
                 <ConfirmRemove timer={dialog.timer} onClose={() => setDialog(null)} onError={addError} />}
             {dialog && (dialog.action === "Create" || dialog.action === "Edit") &&
-                <TimerDialog timer={dialog.timer} existing={existing} onClose={() => setDialog(null)} onError={addError} />}
+                <TimerDialog timer={dialog.timer} existing={existing} onClose={() => setDialog(null)} />}
         </Page>
     );
 }

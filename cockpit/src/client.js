@@ -3,37 +3,17 @@
 // Cockpit's D-Bus watch; nothing here polls.
 import cockpit, { _ } from "./cockpit.js";
 import { followed } from "./followed.js";
+import timerInterface from "dbus-interface:com.redhat.Snapm.Timers.Timer";
 
 export const BUS = "com.redhat.Snapm.Timers";
 export const ROOT = "/com/redhat/Snapm/Timers";
 export const MANAGER = BUS + ".Manager";
 export const TIMER = BUS + ".Timer";
 
-// The Timer interface as this page knows it. Told to the bridge up front so
-// that it does not introspect each of possibly thousands of objects (one
-// round trip each) before the first row can show. Members that newer
-// daemons add still arrive in the objects' data, and one Introspect call
-// tells which methods the daemon really has.
-const ro = type => ({ flags: "r", type });
-const TIMER_META = {
-    [TIMER]: {
-        methods: { Enable: {}, Start: {}, Stop: {}, Disable: {}, SetCalendarSpec: { in: ["s"] } },
-        properties: {
-            Type: ro("s"),
-            Name: ro("s"),
-            Unit: ro("s"),
-            CalendarSpec: ro("s"),
-            Normalized: ro("s"),
-            Status: ro("s"),
-            Enabled: ro("b"),
-            Running: ro("b"),
-            NextElapse: ro("t"),
-            LastTrigger: ro("t"),
-            Occurs: ro("b"),
-        },
-        signals: {},
-    },
-};
+// The Timer interface from the daemon's XML (see build.js), told to the
+// bridge up front so that it does not introspect each of possibly
+// thousands of objects (one round trip each) before the first row can show.
+const TIMER_META = { [TIMER]: timerInterface };
 
 let client = null;
 function dbus() {
@@ -55,23 +35,13 @@ export const callManager = (method, args) => call(ROOT, MANAGER, method, args);
 const ENABLE = 0x1;
 const START = 0x2;
 
-// createTimer makes a schedule, enabled and started too if running: in one
-// call where the daemon has CreateTimerWithFlags, which does all of it or
-// nothing, so that a failure leaves no half-made schedule, and shows the
-// new timer already running. A daemon without it only creates; started
-// says whether the timer still needs its Enable and Start.
-export async function createTimer(type, name, spec, running) {
-    if (running) {
-        try {
-            const [path] = await callManager("CreateTimerWithFlags", [type, name, spec, ENABLE | START]);
-            return { path, started: true };
-        } catch (ex) {
-            if (ex.name !== "org.freedesktop.DBus.Error.UnknownMethod")
-                throw ex;
-        }
-    }
-    const [path] = await callManager("CreateTimer", [type, name, spec]);
-    return { path, started: false };
+// createTimer makes a schedule, enabled and started too if running, in
+// one call that does all of it or nothing: a failure leaves no half-made
+// schedule, and the new timer shows already running.
+export function createTimer(type, name, spec, running) {
+    if (running)
+        return callManager("CreateTimerWithFlags", [type, name, spec, ENABLE | START]);
+    return callManager("CreateTimer", [type, name, spec]);
 }
 
 const denied = new Set([
@@ -87,29 +57,11 @@ export function errorText(ex) {
     return ex.message || String(ex);
 }
 
-// hasMethod asks the daemon itself whether an object has a method.
-function hasMethod(path, method) {
-    return call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
-            .then(([xml]) => new window.DOMParser().parseFromString(xml, "text/xml")
-                    .querySelector(`interface[name="${TIMER}"] > method[name="${method}"]`) !== null)
-            .catch(() => false);
-}
-
 // The timers as the page knows them: { state: "loading" | "ready" |
-// "absent", problem, timers, canRunNow }, and who to tell when it changes.
-// canRunNow is null until the daemon has answered whether timers have
-// RunNow.
-const model = followed({ state: "loading", problem: null, timers: [], canRunNow: null });
+// "absent", problem, timers }, and who to tell when it changes.
+const model = followed({ state: "loading", problem: null, timers: [] });
 function set(changes) {
     model.set({ ...model.current(), ...changes });
-}
-
-// mark records when the page reached a step of its loading, for the load
-// test's breakdown (tests/cockpit/load_test.go); only the first time counts.
-export function mark(step) {
-    const name = "snapm-timers:" + step;
-    if (window.performance.getEntriesByName(name, "mark").length === 0)
-        window.performance.mark(name);
 }
 
 export const currentTimers = model.current;
@@ -126,21 +78,14 @@ export const onTimers = model.follow;
 // GetManagedObjects at first, then each InterfacesAdded, InterfacesRemoved
 // and PropertiesChanged. Cockpit's proxies() would build the same from the
 // same messages, but through a proxy object and an "added" event per timer,
-// and that cost more than the bridge itself with a thousand timers.
-// Members that only newer daemons have (LastRun*, Activity) are present
-// only when the daemon exposes them, so the page shows only what it knows.
+// and that costs more than the bridge itself with a thousand timers.
 export function watchTimers() {
-    mark("watch");
     const c = dbus();
     let ready = false;
     let pending = null;
     // One plain copy per object, remade only when that object changes,
     // so that a change re-renders one row, not a thousand.
     const snaps = new Map();
-    // Whether timers have RunNow, asked once of the first timer seen. The
-    // table does not wait for the answer; the row menus do (see table.jsx),
-    // so that a menu never offers less than the daemon has.
-    let probed = false;
     const publish = () => {
         pending = null;
         ready = true;
@@ -164,18 +109,10 @@ export function watchTimers() {
                 continue;
             }
             snaps.set(path, { ...snaps.get(path), ...props, path });
-            if (!probed) {
-                probed = true;
-                hasMethod(path, "RunNow").then(canRunNow => {
-                    mark("runnow");
-                    set({ canRunNow });
-                });
-            }
         }
         // The root's own watch (below) notifies of the Manager: no news.
         if (!timers)
             return;
-        mark("notify");
         // The bridge sends the watch's first batch, every object that
         // GetManagedObjects returned, in one notify before it answers the
         // watch itself; the table shows it at once.
@@ -192,20 +129,19 @@ export function watchTimers() {
     // GetManagedObjects; when that answer comes back first (the usual case
     // with many timers) it does not know yet that the ObjectManager covers
     // the namespace, walks down every node the root lists and introspects
-    // each object, one call at a time, before its first notify: 1.3-1.8 s
-    // with 1,000 timers. A root the bridge already holds is not
-    // introspected again; watching it takes one short round trip.
+    // each object, one call at a time, before its first notify, which with
+    // a thousand timers takes longer than all the rest of the page's load.
+    // A root the bridge already holds is not introspected again; watching
+    // it takes one short round trip.
     let asked;
-    const asking = new Promise(resolve => { asked = resolve; });
+    const asking = new Promise(resolve => { asked = resolve });
     c.watch({ path: ROOT, interface: MANAGER })
             .then(() => {
-                mark("root");
                 const objects = c.watch({ interface: TIMER, path_namespace: ROOT });
                 asked();
                 return objects;
             })
             .then(() => {
-                mark("objects");
                 // No timers: no notify came.
                 if (!ready)
                     publish();

@@ -69,7 +69,7 @@ function Preview({ preview }) {
 }
 
 // TimerDialog creates a schedule, or with timer given edits its calendar.
-export function TimerDialog({ timer, existing, onClose, onError }) {
+export function TimerDialog({ timer, existing, onClose }) {
     const editing = !!timer;
     const [type, setType] = useState(editing ? timer.Type : "create");
     const [name, setName] = useState(editing ? timer.Name : "");
@@ -88,27 +88,15 @@ export function TimerDialog({ timer, existing, onClose, onError }) {
     const submit = async () => {
         setBusy(true);
         setError(null);
-        let created = null;
         try {
             if (editing)
                 await callTimer(timer, "SetCalendarSpec", [spec]);
             else
-                created = await createTimer(type, name, spec, start);
+                await createTimer(type, name, spec, start);
         } catch (ex) {
             setError(errorText(ex));
             setBusy(false);
             return;
-        }
-        // An older daemon made the schedule only; a failure to start it
-        // belongs on the page, where the schedule now is.
-        if (created && start && !created.started) {
-            const path = created.path;
-            try {
-                await callTimer({ path }, "Enable");
-                await callTimer({ path }, "Start");
-            } catch (ex) {
-                onError(cockpit.format(_("Created $0/$1, but could not start it: $2"), type, name, errorText(ex)));
-            }
         }
         onClose();
     };
@@ -125,7 +113,7 @@ export function TimerDialog({ timer, existing, onClose, onError }) {
                    <Button key="cancel" variant="link" onClick={onClose}>{_("Cancel")}</Button>,
                ]}>
             {error && <Alert id="dialog-error" variant="danger" isInline title={error} className="pf-v5-u-mb-md" />}
-            <Form isHorizontal onSubmit={ev => { ev.preventDefault(); if (valid && !busy) submit() }}>
+            <Form isHorizontal onSubmit={ev => { ev.preventDefault(); if (valid && !busy) submit(); }}>
                 <FormGroup label={_("Type")} fieldId="timer-type">
                     <FormSelect id="timer-type" value={type} isDisabled={editing} onChange={(_e, v) => setType(v)}>
                         {TYPES.map(t => (

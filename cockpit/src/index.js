@@ -6,18 +6,17 @@
 import "@patternfly/react-core/dist/styles/base.css";
 import "./app.css";
 import { watchAccess } from "./access.js";
-import { mark, watchTimers } from "./client.js";
+import { watchTimers } from "./client.js";
 import { followTheme } from "./theme.js";
 
-mark("script");
 followTheme();
 const watched = watchTimers();
 watchAccess();
 
 // The stylesheet (PatternFly's, 750 KB) is asked for only now: named in
-// index.html, it was read and parsed before cockpit.js and this script
-// ran, and so held the watch back by 100-200 ms. Nothing is drawn before
-// it has loaded.
+// index.html, it would be read and parsed before cockpit.js and this
+// script run, and hold the watch back. Nothing is drawn before it has
+// loaded.
 const sheet = document.createElement("link");
 sheet.rel = "stylesheet";
 sheet.href = "index.css";
@@ -35,7 +34,7 @@ const parsed = new Promise(resolve => {
 });
 
 const page = () => Promise.all([import("./page.jsx"), styled, parsed]).then(([p]) => p.show());
-// A bridge that is slow to open the channel (it took up to 0.5 s here on
-// a busy machine) still gets a page that says it is loading, after 1 s.
+// A bridge that is slow to open the channel (a busy machine) still gets a
+// page that says it is loading, after 1 s.
 const moment = new Promise(resolve => window.setTimeout(resolve, 1000));
 Promise.race([watched, moment]).then(page, page);

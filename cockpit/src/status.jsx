@@ -15,7 +15,7 @@ export const STATUSES = {
 
 // PatternFly's Label as markup: the component measures its text after it
 // mounts, to offer a tooltip when truncated, and a thousand rows of it
-// forced a layout of the whole table in the middle of the first render.
+// force a layout of the whole table in the middle of the first render.
 // These labels are short and never truncated.
 const Label = forwardRef(function Label({ color, className, children, ...props }, ref) {
     return (
@@ -46,7 +46,7 @@ export function StatusLabel({ status }) {
     return <Label color={s.color} className="status-label" data-status={status}>{s.text}</Label>;
 }
 
-// The last run, for daemons that publish it (LastRunResult and friends).
+// The last run of the timer's service, as the daemon mirrors it from systemd.
 export function LastRun({ timer }) {
     if (timer.Activity === "running")
         return <Label color="blue" className="last-run" data-result="running">{_("Running now")}</Label>;

@@ -1,4 +1,4 @@
-import React, { memo, useLayoutEffect, useMemo, useRef, useState } from "react";
+import React, { memo, useMemo, useRef, useState } from "react";
 import {
     Button, Divider, Dropdown, DropdownItem, DropdownList, EmptyState, EmptyStateActions, EmptyStateBody,
     EmptyStateFooter, EmptyStateHeader, EmptyStateIcon, FormSelect, FormSelectOption, MenuToggle, Pagination,
@@ -9,7 +9,6 @@ import { css } from "@patternfly/react-styles";
 import tableStyles from "@patternfly/react-styles/css/components/Table/table.mjs";
 import { CalendarAltIcon, EllipsisVIcon, SearchIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
-import { mark } from "./client.js";
 import { fullName } from "./names.js";
 import { LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
@@ -50,7 +49,7 @@ const COLUMNS = [
     { title: _("Status"), key: byText("Status") },
     { title: _("Next run"), key: t => t.NextElapse || Number.MAX_SAFE_INTEGER },
     { title: _("Last trigger"), key: t => t.LastTrigger || 0 },
-    { title: _("Last run"), key: t => t.LastRunEnd || t.LastRunStart || 0, lastRun: true },
+    { title: _("Last run"), key: t => t.LastRunEnd || t.LastRunStart || 0 },
 ];
 
 const collator = new Intl.Collator();
@@ -60,7 +59,7 @@ function compare(a, b) {
 }
 
 // The row menu's items, built when it opens.
-function MenuItems({ timer, canRunNow, onAction }) {
+function MenuItems({ timer, onAction }) {
     const item = (action, title, props) => (
         <DropdownItem key={action} onClick={() => onAction(timer, action)} {...props}>{title}</DropdownItem>
     );
@@ -68,7 +67,7 @@ function MenuItems({ timer, canRunNow, onAction }) {
         <DropdownList>
             {(ACTIONS[timer.Status] || []).map(m => item(m, ACTION_TITLES[m]))}
             {item("Edit", _("Edit schedule"))}
-            {canRunNow && timer.Activity !== "running" && item("RunNow", _("Run now"))}
+            {timer.Activity !== "running" && item("RunNow", _("Run now"))}
             <Divider component="li" key="separator" />
             {item("Remove", _("Remove"), { isDanger: true })}
         </DropdownList>
@@ -76,11 +75,9 @@ function MenuItems({ timer, canRunNow, onAction }) {
 }
 
 // The row's kebab. PatternFly's Dropdown runs Popper's hooks in every row,
-// open or not, and with a thousand rows that was most of the first render;
-// so a row has only its toggle until the menu is first opened. The menu
-// opens once the daemon has said whether it has Run now (canRunNow not
-// null), which it has almost always done before a user can click.
-function RowActions({ timer, canRunNow, onAction }) {
+// open or not, which with a thousand rows is most of the first render; so
+// a row has only its toggle until the menu is first opened.
+function RowActions({ timer, onAction }) {
     const toggle = useRef(null);
     const [open, setOpen] = useState(false);
     const [used, setUsed] = useState(false);
@@ -94,10 +91,10 @@ function RowActions({ timer, canRunNow, onAction }) {
                         onClick={() => { setUsed(true); setOpen(!open) }}>
                 <EllipsisVIcon />
             </MenuToggle>
-            {used && canRunNow !== null && (
+            {used && (
                 <Dropdown isOpen={open} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
                           popperProps={{ position: "end" }}>
-                    <MenuItems timer={timer} canRunNow={canRunNow} onAction={choose} />
+                    <MenuItems timer={timer} onAction={choose} />
                 </Dropdown>
             )}
         </>
@@ -115,32 +112,19 @@ function DisabledKebab() {
 }
 
 // Rows per page. A thousand rows take seconds to render and lay out on a
-// small machine, page or no page. A page of 20, more than a screen, is
-// drawn in half the time of one of 50 (0.04-0.13 s against 0.12-0.45 s
-// on a busy 2-core machine), which was a fifth of the time to the first
-// table of 1,000 timers; the name filter finds any schedule, and the
-// user may choose up to 500 a page.
+// small machine. A page of 20, more than a screen, draws in half the time
+// of one of 50, a good part of the time to the first table of many
+// timers; the name filter finds any schedule, and the user may choose up
+// to 500 a page.
 const PER_PAGE = 20;
 const PER_PAGE_OPTIONS = [20, 50, 100, 500].map(n => ({ title: String(n), value: n }));
 
-// For the load test: when the first rows were put in the document.
-function markFirstRows() {
-    if (document.querySelector("tr[data-timer]"))
-        mark("rows");
-}
-
-export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate }) {
-    if (timers.length > 0)
-        mark("render");
+export function TimersTable({ timers, admin, now, onAction, onCreate }) {
     const [filter, setFilter] = useState("");
     const [status, setStatus] = useState("all");
     const [sortBy, setSortBy] = useState({ index: 0, direction: "asc" });
     const [page, setPage] = useState(1);
     const [perPage, setPerPage] = useState(PER_PAGE);
-    useLayoutEffect(markFirstRows, [timers]);
-
-    const lastRun = timers.some(t => t.LastRunResult !== undefined);
-    const columns = useMemo(() => COLUMNS.filter(c => !c.lastRun || lastRun), [lastRun]);
 
     const rows = useMemo(() => {
         const needle = filter.toLowerCase();
@@ -148,12 +132,12 @@ export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate 
                                          (!needle || fullName(t).toLowerCase().includes(needle)));
         // Each timer's keys are made once, not at each of the thousands of
         // comparisons a sort of a thousand timers makes.
-        const key = columns[sortBy.index].key;
+        const key = COLUMNS[sortBy.index].key;
         const sign = sortBy.direction === "asc" ? 1 : -1;
         return shown.map(t => ({ t, key: key(t), name: fullName(t) }))
                 .sort((a, b) => sign * (compare(a.key, b.key) || compare(a.name, b.name)))
                 .map(k => k.t);
-    }, [timers, filter, status, sortBy, columns]);
+    }, [timers, filter, status, sortBy]);
 
     if (timers.length === 0) {
         return (
@@ -229,7 +213,7 @@ export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate 
                         <Table id="timers" aria-label={_("Snapshot schedules")} variant="compact">
                             <Thead>
                                 <Tr>
-                                    {columns.map((c, i) => (
+                                    {COLUMNS.map((c, i) => (
                                         <Th key={c.title} sort={{
                                             sortBy,
                                             columnIndex: i,
@@ -241,7 +225,7 @@ export function TimersTable({ timers, admin, canRunNow, now, onAction, onCreate 
                             </Thead>
                             <Tbody>
                                 {pageRows.map(t => (
-                                    <Row key={t.path} t={t} columns={columns} admin={admin} canRunNow={canRunNow} now={now}
+                                    <Row key={t.path} t={t} admin={admin} now={now}
                                          onAction={onAction} />
                                 ))}
                             </Tbody>
@@ -263,18 +247,18 @@ function cell(label, className, content) {
 }
 
 // A row re-renders only when its timer, the clock or the access changes.
-const Row = memo(function Row({ t, columns, admin, canRunNow, now, onAction }) {
+const Row = memo(function Row({ t, admin, now, onAction }) {
     return (
         <tr className={tableStyles.tableTr} data-timer={fullName(t)}>
-            {cell(columns[0].title, "timer-name", fullName(t))}
-            {cell(columns[1].title, null,
+            {cell(COLUMNS[0].title, "timer-name", fullName(t))}
+            {cell(COLUMNS[1].title, null,
                   <span className="timer-spec" title={cockpit.format(_("Normalized: $0"), t.Normalized)}>{t.CalendarSpec}</span>)}
-            {cell(columns[2].title, null, <StatusLabel status={t.Status} />)}
-            {cell(columns[3].title, "timer-next", time(t.NextElapse, now, _("Never")))}
-            {cell(columns[4].title, "timer-last", time(t.LastTrigger, now, _("Never")))}
-            {columns.length > 5 && cell(columns[5].title, null, <LastRun timer={t} />)}
+            {cell(COLUMNS[2].title, null, <StatusLabel status={t.Status} />)}
+            {cell(COLUMNS[3].title, "timer-next", time(t.NextElapse, now, _("Never")))}
+            {cell(COLUMNS[4].title, "timer-last", time(t.LastTrigger, now, _("Never")))}
+            {cell(COLUMNS[5].title, null, <LastRun timer={t} />)}
             {cell(null, tableStyles.tableAction,
-                  admin ? <RowActions timer={t} canRunNow={canRunNow} onAction={onAction} /> : <DisabledKebab />)}
+                  admin ? <RowActions timer={t} onAction={onAction} /> : <DisabledKebab />)}
         </tr>
     );
 });

@@ -17,10 +17,11 @@ import (
 	"github.com/snapm/snapm-timersd/service/systemd"
 	"github.com/snapm/snapm-timersd/service/timers"
 	"github.com/snapm/snapm-timersd/service/unitwatch"
+	"github.com/snapm/snapm-timersd/version"
 )
 
 // Version is the daemon's version, published as Manager.Version.
-var Version = "0.1.0"
+var Version = version.Version
 
 // Config is everything the daemon needs from its command line.
 type Config struct {

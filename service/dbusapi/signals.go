@@ -5,7 +5,11 @@
 package dbusapi
 
 import (
+	"fmt"
+	"reflect"
+
 	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
 	"go.uber.org/zap"
 
 	introspection "github.com/snapm/snapm-timersd/introspection-xml"
@@ -89,26 +93,79 @@ func boolean(v bool) dbus.Variant   { return dbus.MakeVariantWithSignature(v, si
 func uint64v(v uint64) dbus.Variant { return dbus.MakeVariantWithSignature(v, sigUint64) }
 func int32v(v int32) dbus.Variant   { return dbus.MakeVariantWithSignature(v, sigInt32) }
 
-func timerProps(s timers.Snapshot) map[string]dbus.Variant {
-	return map[string]dbus.Variant{
-		"Type":             str(string(s.Type)),
-		"Name":             str(s.Name),
-		"Unit":             str(s.Unit()),
-		"CalendarSpec":     str(s.Spec),
-		"Normalized":       str(s.Normalized),
-		"Status":           str(string(s.Status)),
-		"Enabled":          boolean(s.Enabled),
-		"Running":          boolean(s.Running),
-		"NextElapse":       uint64v(s.NextElapse),
-		"LastTrigger":      uint64v(s.LastTrigger),
-		"Occurs":           boolean(s.Occurs),
-		"NeedDaemonReload": boolean(s.NeedDaemonReload),
+// The Timer interface's properties are those its XML declares, each the
+// timers.Snapshot field of the same name, so that a property added to the
+// XML and to the domain's Snapshot is published with no change here
+// (TestTimerPropsFollowTheXML); timerDerived are the few whose value is no
+// field of their name.
+var timerDerived = map[string]func(timers.Snapshot) dbus.Variant{
+	"CalendarSpec": func(s timers.Snapshot) dbus.Variant { return str(s.Spec) },
+	"Unit":         func(s timers.Snapshot) dbus.Variant { return str(s.Unit()) },
+}
 
-		"LastRunResult":     str(s.LastRunResult),
-		"LastRunExitStatus": int32v(s.LastRunExitStatus),
-		"LastRunStart":      uint64v(s.LastRunStart),
-		"LastRunEnd":        uint64v(s.LastRunEnd),
-		"LastRunInvocation": str(s.LastRunInvocation),
-		"Activity":          str(string(s.Activity)),
+// A property and how to read it from a Snapshot: derive, or the field at
+// index made a variant by convert.
+type timerProp struct {
+	name    string
+	derive  func(timers.Snapshot) dbus.Variant
+	index   []int
+	convert func(reflect.Value) dbus.Variant
+}
+
+// The D-Bus types a Snapshot field can have, by the kind of the field.
+var fieldConverters = map[string]struct {
+	kind    reflect.Kind
+	convert func(reflect.Value) dbus.Variant
+}{
+	"s": {reflect.String, func(v reflect.Value) dbus.Variant { return str(v.String()) }},
+	"b": {reflect.Bool, func(v reflect.Value) dbus.Variant { return boolean(v.Bool()) }},
+	"t": {reflect.Uint64, func(v reflect.Value) dbus.Variant { return uint64v(v.Uint()) }},
+	"i": {reflect.Int32, func(v reflect.Value) dbus.Variant { return int32v(int32(v.Int())) }},
+}
+
+var timerProperties = func() []timerProp {
+	iface, err := introspection.Interface(introspection.Timer)
+	if err == nil {
+		var props []timerProp
+		if props, err = snapshotProps(iface, timerDerived); err == nil {
+			return props
+		}
 	}
+	panic(err) // the embedded XML and the domain disagree: every test of this package stops here
+}()
+
+// snapshotProps matches iface's properties with derived and Snapshot's
+// fields.
+func snapshotProps(iface introspect.Interface, derived map[string]func(timers.Snapshot) dbus.Variant) ([]timerProp, error) {
+	snapshot := reflect.TypeFor[timers.Snapshot]()
+	props := make([]timerProp, 0, len(iface.Properties))
+	for _, p := range iface.Properties {
+		if d, ok := derived[p.Name]; ok {
+			props = append(props, timerProp{name: p.Name, derive: d})
+			continue
+		}
+		f, ok := snapshot.FieldByName(p.Name)
+		if !ok {
+			return nil, fmt.Errorf("%s.%s: timers.Snapshot has no field %s", iface.Name, p.Name, p.Name)
+		}
+		c, ok := fieldConverters[p.Type]
+		if !ok || f.Type.Kind() != c.kind {
+			return nil, fmt.Errorf("%s.%s is %q, timers.Snapshot.%s is %s", iface.Name, p.Name, p.Type, p.Name, f.Type)
+		}
+		props = append(props, timerProp{name: p.Name, index: f.Index, convert: c.convert})
+	}
+	return props, nil
+}
+
+func timerProps(s timers.Snapshot) map[string]dbus.Variant {
+	v := reflect.ValueOf(s)
+	out := make(map[string]dbus.Variant, len(timerProperties))
+	for _, p := range timerProperties {
+		if p.derive != nil {
+			out[p.name] = p.derive(s)
+		} else {
+			out[p.name] = p.convert(v.FieldByIndex(p.index))
+		}
+	}
+	return out
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snapm/snapm-timersd/version"
 )
 
 const spec = "snapm-timersd.spec"
@@ -21,8 +23,9 @@ const spec = "snapm-timersd.spec"
 // default; the test passes --without for a part not there yet).
 var optionalParts = map[string]string{"cli": "cmd/snapm-timersctl", "cockpit": "cockpit"}
 
-// The spec parses, names the daemon's version, declares every vendored
-// module as bundled and covers its license; rpmbuild builds it offline from
+// The spec parses, names the release's version, declares every vendored
+// module that ships in a binary as bundled (and no other) and covers its
+// license; rpmbuild builds it offline from
 // `make dist`'s tarball (Debian's rpm, the Fedora-only macros from
 // testdata/fedora.macros); the package holds exactly what `make install`
 // installs, minus snapm's template units, which it requires instead.
@@ -39,17 +42,9 @@ func TestRPMBuildsFromDistTarball(t *testing.T) {
 			t.Errorf("%s: %s is left unexpanded: define it in testdata/fedora.macros as Fedora does", spec, m[0])
 		}
 	}
-	src, err := os.ReadFile(filepath.Join(root, "service", "daemon", "daemon.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^var Version = "(.*)"$`).FindSubmatch(src)
-	if m == nil {
-		t.Fatal("service/daemon/daemon.go declares no Version")
-	}
-	version := string(m[1])
+	version := version.Version
 	if got := rpmspec("-q", "--srpm", "--qf", "%{version}"); got != version {
-		t.Errorf("%s has Version %q, the daemon %q", spec, got, version)
+		t.Errorf("%s has Version %q, version.Version is %q", spec, got, version)
 	}
 
 	start := time.Now()
@@ -61,7 +56,7 @@ func TestRPMBuildsFromDistTarball(t *testing.T) {
 	}
 	t.Logf("make dist: %s, %.1f MiB, in %s", filepath.Base(tarball), float64(info.Size())/(1<<20), time.Since(start).Round(time.Millisecond))
 	vendor := readVendor(t, tarball, "snapm-timersd-"+version+"/vendor/")
-	checkBundled(t, parsed, vendor)
+	checkBundled(t, parsed, vendor, shippedModules(t))
 
 	// Always the same build directory (one build at a time), so that Go's
 	// cache, keyed on source paths, serves the packages of the last build;
@@ -211,10 +206,26 @@ func rpmVersion(v string) string {
 	return v
 }
 
-// checkBundled holds the spec to vendor/modules.txt: a
-// "Provides: bundled(golang(MODULE)) = VERSION" per module, and every
-// vendored license in the License: expression.
-func checkBundled(t *testing.T, parsed string, vendor map[string][]byte) {
+// shippedModules are the modules, with their versions, of the packages the
+// installed binaries link; the tests' own (chromedp, goleak) are vendored
+// but ship in no package.
+func shippedModules(t *testing.T) map[string]string {
+	t.Helper()
+	out := run(t, nil, "go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}}{{end}}{{end}}",
+		"./cmd/snapm-timersd", "./cmd/snapm-timersctl")
+	shipped := map[string]string{}
+	for _, line := range strings.Fields(strings.ReplaceAll(out, " ", "=")) {
+		module, v, _ := strings.Cut(line, "=")
+		shipped[module] = v
+	}
+	return shipped
+}
+
+// checkBundled holds the spec to what the binaries link, as vendored in
+// vendor/modules.txt: a "Provides: bundled(golang(MODULE)) = VERSION" for
+// each module shipped and for no other, and every shipped module's
+// license in the License: expression.
+func checkBundled(t *testing.T, parsed string, vendor map[string][]byte, shipped map[string]string) {
 	t.Helper()
 	license := regexp.MustCompile(`(?m)^License:\s*(.*)$`).FindStringSubmatch(parsed)
 	if license == nil {
@@ -225,8 +236,20 @@ func checkBundled(t *testing.T, parsed string, vendor map[string][]byte) {
 	if len(modules) == 0 {
 		t.Fatal("vendor/modules.txt lists no module")
 	}
+	for _, p := range regexp.MustCompile(`(?m)^Provides:\s*bundled\(golang\((\S+)\)\)`).FindAllStringSubmatch(parsed, -1) {
+		if _, ok := shipped[p[1]]; !ok {
+			t.Errorf("%s provides bundled %s, which no installed binary links", spec, p[1])
+		}
+	}
+	vendored := 0
 	for _, m := range modules {
 		module, version := m[1], rpmVersion(m[2])
+		if v, ok := shipped[module]; !ok {
+			continue
+		} else if v != "v"+m[2] {
+			t.Errorf("the binaries link %s %s, vendor/modules.txt has v%s", module, v, m[2])
+		}
+		vendored++
 		provides := fmt.Sprintf("Provides:       bundled(golang(%s)) = %s", module, version)
 		if !strings.Contains(parsed, provides+"\n") {
 			t.Errorf("%s lacks the line %q (vendor/modules.txt has %s v%s)", spec, provides, module, version)
@@ -248,6 +271,9 @@ func checkBundled(t *testing.T, parsed string, vendor map[string][]byte) {
 		if !found {
 			t.Errorf("vendored module %s has no LICENSE or COPYING file", module)
 		}
+	}
+	if vendored != len(shipped) {
+		t.Errorf("vendor/modules.txt has %d of the %d modules the binaries link: %v", vendored, len(shipped), shipped)
 	}
 }
 
