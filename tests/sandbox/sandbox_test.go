@@ -236,6 +236,9 @@ func (sb *sandbox) waitOutput(s string, guard time.Duration) bool {
 		if strings.Contains(sb.output(), s) {
 			return true
 		}
+		if len(sb.exited) > 0 {
+			return strings.Contains(sb.output(), s) // make run ended: nothing more will come
+		}
 	}
 	return false
 }
