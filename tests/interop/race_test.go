@@ -75,7 +75,7 @@ func TestRacesWithSnapm(t *testing.T) {
 	// snapm spends a few hundred milliseconds starting Python before it
 	// touches anything: the daemon's call goes out across that span, so
 	// that the rounds meet snapm before, amid and after its changes.
-	delays := []time.Duration{0, 300 * time.Millisecond, 450 * time.Millisecond, 600 * time.Millisecond}
+	delays := []time.Duration{0, 300 * time.Millisecond, 500 * time.Millisecond}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for round, delay := range delays {
