@@ -92,10 +92,10 @@ func TestRacesWithSnapm(t *testing.T) {
 	// touches anything: the daemon's call goes out across that span, so
 	// that the rounds meet snapm before, amid and after its changes.
 	delays := []time.Duration{0, 300 * time.Millisecond, 500 * time.Millisecond}
-	for _, c := range cases {
+	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for round, delay := range delays {
-				name := fmt.Sprintf("race-%d", round)
+				name := fmt.Sprintf("race%d-%d", i, round) // a case's leftovers never meet the next case
 				deleteAtEnd(t, name)
 				var schedule, createTimer dbus.ObjectPath
 				if c.before != absent {
