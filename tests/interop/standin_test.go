@@ -40,3 +40,32 @@ func TestStandInFailsAsSnapm(t *testing.T) {
 	snapm(t, "schedule", "create", "--policy-type", "all", "--calendarspec", "hourly", name, "/")
 	check("schedule", "gc", "-c", name)
 }
+
+// The template units, as their timers start them, run the real snapm from
+// the namespace's PATH: gc of a schedule snapm made succeeds, and a
+// create of a schedule that does not exist fails in snapm's words.
+func TestUnitsRunTheRealSnapm(t *testing.T) {
+	const name = "units"
+	deleteAtEnd(t, name)
+	snapm(t, "schedule", "create", "--policy-type", "count", "--keep-count", "1", "--calendarspec", "hourly", name, "/")
+	for _, c := range []struct{ unit, result, line string }{
+		{"snapm-gc@" + name + ".service", "success", ""},
+		{"snapm-create@no-" + name + ".service", "exit-code", "No schedule configuration matching 'no-" + name + "' found."},
+	} {
+		ns.Output(testCtx(t), "systemctl", "start", c.unit) // a failed run is read below
+		out, err := ns.Output(testCtx(t), "systemctl", "show", "-P", "Result", c.unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(out); got != c.result {
+			t.Errorf("%s: Result=%s, want %s", c.unit, got, c.result)
+		}
+		journal, err := ns.Output(testCtx(t), "journalctl", "--no-pager", "-o", "cat", "-u", c.unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(journal, c.line) {
+			t.Errorf("%s: the journal lacks %q:\n%s", c.unit, c.line, journal)
+		}
+	}
+}
