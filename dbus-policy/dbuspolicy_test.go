@@ -3,12 +3,11 @@ package dbuspolicy
 import (
 	"encoding/xml"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/godbus/dbus/v5/introspect"
+	introspection "github.com/snapm/snapm-timersd/introspection-xml"
 )
 
 const busName = "com.redhat.Snapm.Timers"
@@ -39,27 +38,12 @@ var standard = map[string][]string{
 	"org.freedesktop.DBus.ObjectManager":  {"GetManagedObjects"},
 }
 
-// methods reads every method of every interface defined in
-// introspection-xml/, as interface.member, with the standard ones.
+// methods lists every method of our interfaces and, in all, with the
+// standard ones.
 func methods(t *testing.T) (ours, all []string) {
-	files, err := filepath.Glob("../introspection-xml/*.xml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no introspection XML (%v)", err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var node introspect.Node
-		if err := xml.Unmarshal(data, &node); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, iface := range node.Interfaces {
-			for _, m := range iface.Methods {
-				ours = append(ours, iface.Name+"."+m.Name)
-			}
-		}
+	ours, err := introspection.Methods()
+	if err != nil || len(ours) == 0 {
+		t.Fatalf("no methods in the introspection XML (%v)", err)
 	}
 	all = slices.Clone(ours)
 	for iface, members := range standard {
