@@ -105,10 +105,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("adopting existing timers: %w", err)
 	}
 	// Changes since the watch began wait in the kernel until adoption is
-	// over, then come as one burst.
+	// over, then come as one burst. A lost watch ends the daemon: blind to
+	// hand edits and to snapm, it would publish a stale state; systemd
+	// restarts it, and the restart reads the disk afresh.
+	watchLost := make(chan error, 1)
 	goLoop(func() {
 		if err := watcher.Run(ctx, mgr.DiskChanged); err != nil {
-			log.Error("watching the unit directory stopped; hand edits show only after a daemon-reload, ignoring", zap.Error(err))
+			watchLost <- err
 		}
 	})
 	if err := srv.Export(mgr); err != nil {
@@ -126,6 +129,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return nil
 	case <-conn.Context().Done():
 		return ErrBusLost
+	case err := <-watchLost:
+		return fmt.Errorf("watching the unit directory: %w", err)
 	}
 }
 
