@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/service/dbusapi"
+	"github.com/snapm/snapm-timersd/service/fairrun"
 	"github.com/snapm/snapm-timersd/service/systemd"
 	"github.com/snapm/snapm-timersd/service/timers"
 	"github.com/snapm/snapm-timersd/service/unitwatch"
@@ -34,6 +36,10 @@ type Config struct {
 	CallTimeout time.Duration
 	Log         *zap.Logger
 }
+
+// previewWait bounds a preview's wait for its turn, well under a D-Bus
+// client's default 25 s timeout.
+const previewWait = 15 * time.Second
 
 // ErrBusLost reports that the bus connection went away; the daemon exits
 // non-zero so that systemd restarts it.
@@ -70,6 +76,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mgr := timers.NewManager(timers.Config{
 		Systemd:        sd,
 		Calendar:       calendar.Engine{Host: host},
+		Previews:       fairrun.New(runtime.GOMAXPROCS(0)/2, previewWait, log.Named("previews")),
 		Observer:       srv,
 		Log:            log.Named("timers"),
 		UnitDir:        cfg.UnitDir,

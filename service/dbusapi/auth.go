@@ -3,6 +3,7 @@ package dbusapi
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -87,6 +88,11 @@ func (p *Polkit) Authorize(ctx context.Context, sender string, act Action) (uint
 	return uid, fmt.Errorf("%w: %s on %s: polkit refused uid %d", errDenied, act.Method, act.Timer, uid)
 }
 
+// UID is the uid behind sender, as the bus knows it.
+func (p *Polkit) UID(ctx context.Context, sender string) (uint32, error) {
+	return p.uids.uid(ctx, sender)
+}
+
 // maxCallers bounds the remembered callers; past it they are forgotten
 // all at once, which costs each caller one more question to the bus.
 const maxCallers = 1024
@@ -133,6 +139,19 @@ func CallerUID(ctx context.Context, conn *dbus.Conn, sender string) (uint32, err
 		return 0, fmt.Errorf("%w: cannot identify caller %s: %w", errDenied, sender, err)
 	}
 	return uid, nil
+}
+
+// previewer is the key that tells the callers of previews apart: their
+// uid, so that one user's many connections share one turn; the unique
+// name when the uid cannot be known.
+func (s *Server) previewer(msg dbus.Message) string {
+	sender, _ := caller(msg)
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CallTimeout)
+	defer cancel()
+	if uid, err := s.cfg.Authorizer.UID(ctx, sender); err == nil {
+		return "uid " + strconv.FormatUint(uint64(uid), 10)
+	}
+	return sender
 }
 
 // caller reads who sent msg and whether it allows interactive authorization.

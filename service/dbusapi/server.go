@@ -44,14 +44,17 @@ type Domain interface {
 	Disable(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	SetCalendarSpec(ctx context.Context, key timers.Key, spec string) (timers.Snapshot, error)
 	RunNow(ctx context.Context, key timers.Key) (timers.Snapshot, error)
-	ParseCalendar(spec string, iterations uint32) (normalized string, next []uint64, err error)
-	ParseCalendarAt(spec string, base uint64, iterations uint32) (normalized string, next []uint64, err error)
+	// caller tells callers apart, for the previews' fairness.
+	ParseCalendar(caller, spec string, iterations uint32) (normalized string, next []uint64, err error)
+	ParseCalendarAt(caller, spec string, base uint64, iterations uint32) (normalized string, next []uint64, err error)
 }
 
 // Authorizer decides whether sender may do act; it returns the caller's uid
 // for the log.
 type Authorizer interface {
 	Authorize(ctx context.Context, sender string, act Action) (uid uint32, err error)
+	// UID is the uid behind sender.
+	UID(ctx context.Context, sender string) (uint32, error)
 }
 
 // Config wires a Server.
