@@ -1,10 +1,19 @@
 package realsystemd
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
 // TestRefusalsRateLimited: one caller's flood of refused calls writes a
@@ -83,4 +92,117 @@ func TestPreviewPriorityUnderUnit(t *testing.T) {
 	if journal := inNS(t, "journalctl", "--no-pager", "-o", "cat", "-u", "snapm-timersd.service"); strings.Contains(journal, "cannot lower the priority") {
 		t.Error("the daemon could not lower its preview threads' priority under its own unit")
 	}
+}
+
+var (
+	floodOnce sync.Once
+	floodErr  error
+)
+
+// TestPreviewsUnderFlood: uid 65534 keeps 8 connections with 8 costly
+// previews in flight each; meanwhile root's previews all answer (100 of
+// '*-*-31 02:30 Europe/Berlin' x1000, which a budget of CPU time once
+// refused at random, and a queue shared by all callers delayed by 9-12
+// s), because each user's previews wait behind that user's own. It
+// prints root's latency quiet and under the flood; the bound on it is
+// the bench's.
+func TestPreviewsUnderFlood(t *testing.T) {
+	floodOnce.Do(func() {
+		// The namespace's /usr/libexec is this private tree.
+		cmd := exec.Command("go", "build", "-o", filepath.Join(ns.Dir, "libexec", "snapm-flood"), "./tests/flood")
+		cmd.Dir = sysns.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			floodErr = fmt.Errorf("building the flood: %v: %s", err, out)
+		}
+	})
+	if floodErr != nil {
+		t.Fatal(floodErr)
+	}
+	conn := connect(t)
+	const costly, base = "*-*-31 02:30 Europe/Berlin", uint64(1767225600000000)
+	preview := func(spec string, n uint32) (time.Duration, error) {
+		start := time.Now()
+		err := call(t, conn, rootPath, managerIf+".ParseCalendarAt", spec, base, n).Err
+		return time.Since(start), err
+	}
+	measure := func(rounds int) (small, full []time.Duration) {
+		for i := range rounds {
+			d, err := preview("daily", 5)
+			if err != nil {
+				t.Errorf("root's preview of daily x5: %v", err)
+			}
+			small = append(small, d)
+			if d, err = preview(costly, 1000); err != nil {
+				t.Errorf("root's preview %d of %s x1000: %v", i, costly, err)
+			}
+			full = append(full, d)
+		}
+		return small, full
+	}
+	quietSmall, quietFull := measure(10)
+
+	type helper struct {
+		cmd   *exec.Cmd
+		stdin io.WriteCloser
+		out   *bufio.Reader
+	}
+	var helpers []helper
+	stopAll := func() (answered, refused, failed int) {
+		for _, h := range helpers {
+			h.stdin.Close()
+			var a, r, f int
+			if line, _ := h.out.ReadString('\n'); line != "" {
+				fmt.Sscan(line, &a, &r, &f) //nolint:errcheck // a short line counts as zeros
+			}
+			h.cmd.Wait() //nolint:errcheck // its end is read from its output
+			answered, refused, failed = answered+a, refused+r, failed+f
+		}
+		helpers = nil
+		return answered, refused, failed
+	}
+	defer stopAll()
+	for range 8 {
+		cmd := ns.CommandAs(testCtx(t), 65534, "/usr/libexec/snapm-flood", "-inflight", "8")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		h := helper{cmd, stdin, bufio.NewReader(stdout)}
+		helpers = append(helpers, h)
+		if line, err := h.out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "flooding" {
+			t.Fatalf("flood helper: %q %v", line, err)
+		}
+	}
+	floodSmall, floodFull := measure(100)
+	answered, refused, failed := stopAll()
+	if failed > 0 {
+		t.Errorf("%d of the flood's previews failed otherwise than refused", failed)
+	}
+	t.Logf("uid 65534's flood, 8 connections x 8 in flight of 'Sat *-*~07/1' x1000: %d answered, %d refused as waiting too long",
+		answered, refused)
+	for _, row := range []struct {
+		name        string
+		quiet, busy []time.Duration
+	}{
+		{"root's preview of daily x5", quietSmall, floodSmall},
+		{"root's preview of " + costly + " x1000", quietFull, floodFull},
+	} {
+		line := fmt.Sprintf("%-52s quiet p50 %-9v p99 %-9v | under uid 65534's flood p50 %-9v p99 %v", row.name,
+			percentile(row.quiet, 50), percentile(row.quiet, 99), percentile(row.busy, 50), percentile(row.busy, 99))
+		t.Log(line)
+		testSummary(t, "TestPreviewsUnderFlood: "+line)
+	}
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)].Round(100 * time.Microsecond)
 }
