@@ -97,6 +97,11 @@ func TestReportsUnitsOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"x@new.timer"}},
+		{"the drop-in deleted from a UNIT.d that stays", func() {
+			if err := os.Remove(filepath.Join(dir, "x@new.timer.d", "10-oncalendar.conf")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"x@new.timer"}},
 		{"a UNIT.d deleted, others and unrelated ones ignored", func() {
 			write(t, filepath.Join(dir, "y@other.timer.d", "10-oncalendar.conf"), "e")
 			write(t, filepath.Join(dir, "x@file.timer"), "not a directory")
