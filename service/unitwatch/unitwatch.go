@@ -15,9 +15,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/inotify"
 )
 
 const (
@@ -185,38 +186,32 @@ func (w *Watcher) Run(ctx context.Context, changed func(ctx context.Context, uni
 // error means the watch is lost (the directory went, or was unmounted, or
 // cannot be rescanned): the caller cannot go on blind.
 func (w *Watcher) parse(buf []byte, pending map[string]bool) (overflow bool, err error) {
-	for len(buf) >= syscall.SizeofInotifyEvent {
-		ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[0]))
-		end := syscall.SizeofInotifyEvent + int(ev.Len)
-		if end > len(buf) {
-			break
-		}
-		name := strings.TrimRight(string(buf[syscall.SizeofInotifyEvent:end]), "\x00")
-		buf = buf[end:]
+	err = inotify.Each(buf, func(wd int, mask uint32, name string) error {
 		switch {
-		case ev.Mask&syscall.IN_Q_OVERFLOW != 0:
+		case mask&syscall.IN_Q_OVERFLOW != 0:
 			overflow = true
 			if err := w.watchAll(); err != nil {
-				return overflow, fmt.Errorf("rescanning after lost events: %w", err)
+				return fmt.Errorf("rescanning after lost events: %w", err)
 			}
-		case int(ev.Wd) == w.top && ev.Mask&syscall.IN_IGNORED != 0:
-			return overflow, fmt.Errorf("%w: %s was removed or unmounted", ErrLost, w.dir)
-		case int(ev.Wd) == w.top:
+		case wd == w.top && mask&syscall.IN_IGNORED != 0:
+			return fmt.Errorf("%w: %s was removed or unmounted", ErrLost, w.dir)
+		case wd == w.top:
 			unit, ok := w.unitOf(name)
-			if !ok || ev.Mask&syscall.IN_ISDIR == 0 {
-				continue
+			if !ok || mask&syscall.IN_ISDIR == 0 {
+				return nil
 			}
-			if ev.Mask&(syscall.IN_CREATE|syscall.IN_MOVED_TO) != 0 {
+			if mask&(syscall.IN_CREATE|syscall.IN_MOVED_TO) != 0 {
 				w.watchUnit(unit, name)
 			}
 			pending[unit] = true
-		case ev.Mask&syscall.IN_IGNORED != 0:
-			delete(w.units, int(ev.Wd)) // its directory went
+		case mask&syscall.IN_IGNORED != 0:
+			delete(w.units, wd) // its directory went
 		default:
-			if unit, ok := w.units[int(ev.Wd)]; ok {
+			if unit, ok := w.units[wd]; ok {
 				pending[unit] = true
 			}
 		}
-	}
-	return overflow, nil
+		return nil
+	})
+	return overflow, err
 }
