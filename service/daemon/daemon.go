@@ -19,6 +19,7 @@ import (
 	"github.com/snapm/snapm-timersd/service/systemd"
 	"github.com/snapm/snapm-timersd/service/timers"
 	"github.com/snapm/snapm-timersd/service/unitwatch"
+	"github.com/snapm/snapm-timersd/service/zonewatch"
 )
 
 // Version is the daemon's version, published as Manager.Version.
@@ -58,11 +59,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer conn.Close()
 
-	host, err := calendar.HostZone()
+	// Watch first, then read: no zone change can fall between the two.
+	zoneWatch, err := zonewatch.New(calendar.HostZoneFile)
 	if err != nil {
+		return fmt.Errorf("watching the host's time zone: %w", err)
+	}
+	host, err := calendar.NewLiveZone()
+	if err != nil {
+		zoneWatch.Close()
 		return fmt.Errorf("reading the host's time zone: %w", err)
 	}
-	sd := systemd.New(ctx, conn, files, calendar.Engine{Host: host}, log.Named("systemd"))
+	cal := calendar.Engine{Live: host}
+	sd := systemd.New(ctx, conn, files, cal, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn,
 		Authorizer:  dbusapi.NewPolkit(conn),
@@ -71,11 +79,12 @@ func Run(ctx context.Context, cfg Config) error {
 		CallTimeout: cfg.CallTimeout,
 	})
 	if err != nil {
+		zoneWatch.Close()
 		return err
 	}
 	mgr := timers.NewManager(timers.Config{
 		Systemd:        sd,
-		Calendar:       calendar.Engine{Host: host},
+		Calendar:       cal,
 		Previews:       fairrun.New(runtime.GOMAXPROCS(0)/2, previewWait, log.Named("previews")),
 		Observer:       srv,
 		Log:            log.Named("timers"),
@@ -97,6 +106,24 @@ func Run(ctx context.Context, cfg Config) error {
 		loops.Wait()
 	}()
 	goLoop(func() { mgr.Run(ctx) })
+	// A lost watch ends the daemon: blind to hand edits and to snapm, or
+	// to the zone, it would publish a stale state; systemd restarts it,
+	// and the restart reads everything afresh.
+	watchLost := make(chan error, 2)
+	goLoop(func() {
+		err := zoneWatch.Run(ctx, func() {
+			switch changed, err := host.Reload(); {
+			case err != nil:
+				log.Warn("reading the host's new time zone; keeping the old one", zap.Error(err))
+			case changed:
+				log.Info("the host's time zone changed")
+				mgr.HostZoneChanged()
+			}
+		})
+		if err != nil {
+			watchLost <- fmt.Errorf("watching the host's time zone: %w", err)
+		}
+	})
 	// Subscribe and watch first, then read: no change can fall between
 	// the two.
 	if err := sd.Subscribe(ctx, mgr); err != nil {
@@ -112,13 +139,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("adopting existing timers: %w", err)
 	}
 	// Changes since the watch began wait in the kernel until adoption is
-	// over, then come as one burst. A lost watch ends the daemon: blind to
-	// hand edits and to snapm, it would publish a stale state; systemd
-	// restarts it, and the restart reads the disk afresh.
-	watchLost := make(chan error, 1)
+	// over, then come as one burst.
 	goLoop(func() {
 		if err := watcher.Run(ctx, mgr.DiskChanged); err != nil {
-			watchLost <- err
+			watchLost <- fmt.Errorf("watching the unit directory: %w", err)
 		}
 	})
 	if err := srv.Export(mgr); err != nil {
@@ -137,7 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-conn.Context().Done():
 		return ErrBusLost
 	case err := <-watchLost:
-		return fmt.Errorf("watching the unit directory: %w", err)
+		return err
 	}
 }
 
