@@ -181,12 +181,22 @@ func TestPreviewsUnderFlood(t *testing.T) {
 		}
 	}
 	floodSmall, floodFull := measure(100)
+	pid := strings.TrimSpace(strings.TrimPrefix(inNS(t, "systemctl", "show", "-p", "MainPID", "snapm-timersd.service"), "MainPID="))
+	var rssKiB int
+	for _, l := range strings.Split(inNS(t, "cat", "/proc/"+pid+"/status"), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			fmt.Sscan(v, &rssKiB) //nolint:errcheck // 0 fails below
+		}
+	}
 	answered, refused, failed := stopAll()
+	if rssKiB == 0 || rssKiB > 128<<10 {
+		t.Errorf("the daemon's RSS under the flood: %d KiB, want under 128 MiB", rssKiB)
+	}
 	if failed > 0 {
 		t.Errorf("%d of the flood's previews failed otherwise than refused", failed)
 	}
-	t.Logf("uid 65534's flood, 8 connections x 8 in flight of 'Sat *-*~07/1' x1000: %d answered, %d refused as waiting too long",
-		answered, refused)
+	t.Logf("uid 65534's flood, 8 connections x 8 in flight of 'Sat *-*~07/1' x1000: %d answered, %d refused as waiting too long; the daemon's RSS %d MiB",
+		answered, refused, rssKiB>>10)
 	for _, row := range []struct {
 		name        string
 		quiet, busy []time.Duration
