@@ -70,3 +70,42 @@ func hours(base uint64, n int) []uint64 {
 	}
 	return out
 }
+
+// recordingPreviews is a Previews port that runs every preview at once and
+// records for whom, or refuses them all.
+type recordingPreviews struct {
+	callers []string
+	refuse  error
+}
+
+func (p *recordingPreviews) Run(caller string, fn func(pause func())) error {
+	p.callers = append(p.callers, caller)
+	if p.refuse != nil {
+		return p.refuse
+	}
+	fn(func() {})
+	return nil
+}
+
+// Previews past one chunk go through the port, under the caller's key;
+// shorter ones are as cheap as a rejection and do not wait for a turn.
+// A refusal by the port is a named error, and the preview never ran.
+func TestParseCalendarThroughPort(t *testing.T) {
+	port := &recordingPreviews{}
+	m := NewManager(Config{Calendar: calendar.Engine{Host: calendar.UTC}, Previews: port, Log: zap.NewNop(),
+		UnitDir: t.TempDir(), StateDir: t.TempDir()})
+	const base = 1767225600000000
+	if _, next, err := m.ParseCalendarAt("uid 1000", "hourly", base, 20); err != nil || len(next) != 20 {
+		t.Fatalf("20 elapses: %d, %v", len(next), err)
+	}
+	if _, next, err := m.ParseCalendarAt("uid 0", "hourly", base, previewChunk); err != nil || len(next) != previewChunk {
+		t.Fatalf("one chunk: %d, %v", len(next), err)
+	}
+	if !slices.Equal(port.callers, []string{"uid 1000"}) {
+		t.Errorf("the port ran previews for %q, want only the long one's caller", port.callers)
+	}
+	port.refuse = errors.New("too many computations in progress")
+	if _, _, err := m.ParseCalendarAt("uid 1000", "hourly", base, 20); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("refused by the port: %v, want InvalidArgument", err)
+	}
+}
