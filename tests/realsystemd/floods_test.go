@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -99,14 +101,11 @@ var (
 	floodErr  error
 )
 
-// TestPreviewsUnderFlood: uid 65534 keeps 8 connections with 8 costly
-// previews in flight each; meanwhile root's previews all answer (100 of
-// '*-*-31 02:30 Europe/Berlin' x1000, which a budget of CPU time once
-// refused at random, and a queue shared by all callers delayed by 9-12
-// s), because each user's previews wait behind that user's own. It
-// prints root's latency quiet and under the flood; the bound on it is
-// the bench's.
-func TestPreviewsUnderFlood(t *testing.T) {
+// flood starts clients connections of uid 65534 running the flood command
+// (tests/flood) with args, and returns once each has its calls in
+// flight. stop ends them and adds up what they counted; it is also
+// called at the test's end.
+func flood(t *testing.T, clients int, args ...string) (stop func() (answered, refused, failed int)) {
 	floodOnce.Do(func() {
 		// The namespace's /usr/libexec is this private tree.
 		cmd := exec.Command("go", "build", "-o", filepath.Join(ns.Dir, "libexec", "snapm-flood"), "./tests/flood")
@@ -118,6 +117,80 @@ func TestPreviewsUnderFlood(t *testing.T) {
 	if floodErr != nil {
 		t.Fatal(floodErr)
 	}
+	type helper struct {
+		cmd   *exec.Cmd
+		stdin io.WriteCloser
+		out   *bufio.Reader
+	}
+	var helpers []helper
+	stop = func() (answered, refused, failed int) {
+		for _, h := range helpers {
+			h.stdin.Close()
+			var a, r, f int
+			if line, _ := h.out.ReadString('\n'); line != "" {
+				fmt.Sscan(line, &a, &r, &f) //nolint:errcheck // a short line counts as zeros
+			}
+			h.cmd.Wait() //nolint:errcheck // its end is read from its output
+			answered, refused, failed = answered+a, refused+r, failed+f
+		}
+		helpers = nil
+		return answered, refused, failed
+	}
+	t.Cleanup(func() { stop() })
+	for range clients {
+		cmd := ns.CommandAs(testCtx(t), 65534, append([]string{"/usr/libexec/snapm-flood"}, args...)...)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		h := helper{cmd, stdin, bufio.NewReader(stdout)}
+		helpers = append(helpers, h)
+		if line, err := h.out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "flooding" {
+			t.Fatalf("flood helper: %q %v", line, err)
+		}
+	}
+	return stop
+}
+
+// daemonRSS is the installed daemon's resident memory now, which must stay
+// under 128 MiB whatever a caller does.
+func daemonRSS(t *testing.T) (kib int) {
+	pid := strings.TrimSpace(strings.TrimPrefix(inNS(t, "systemctl", "show", "-p", "MainPID", "snapm-timersd.service"), "MainPID="))
+	for _, l := range strings.Split(inNS(t, "cat", "/proc/"+pid+"/status"), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			fmt.Sscan(v, &kib) //nolint:errcheck // 0 fails below
+		}
+	}
+	if kib == 0 || kib > 128<<10 {
+		t.Errorf("the daemon's RSS under the flood: %d KiB, want under 128 MiB", kib)
+	}
+	return kib
+}
+
+// report logs root's latency quiet and under a flood, and puts it in the
+// test summary.
+func report(t *testing.T, name string, quiet, busy []time.Duration) {
+	line := fmt.Sprintf("%-52s quiet p50 %-9v p99 %-9v | under uid 65534's flood p50 %-9v p99 %v", name,
+		percentile(quiet, 50), percentile(quiet, 99), percentile(busy, 50), percentile(busy, 99))
+	t.Log(line)
+	testSummary(t, t.Name()+": "+line)
+}
+
+// TestPreviewsUnderFlood: uid 65534 keeps 8 connections with 8 costly
+// previews in flight each; meanwhile root's previews all answer (100 of
+// '*-*-31 02:30 Europe/Berlin' x1000, which a budget of CPU time once
+// refused at random, and a queue shared by all callers delayed by 9-12
+// s), because each user's previews wait behind that user's own. It
+// prints root's latency quiet and under the flood; the bound on it is
+// the bench's.
+func TestPreviewsUnderFlood(t *testing.T) {
 	conn := connect(t)
 	const costly, base = "*-*-31 02:30 Europe/Berlin", uint64(1767225600000000)
 	preview := func(spec string, n uint32) (time.Duration, error) {
@@ -140,75 +213,55 @@ func TestPreviewsUnderFlood(t *testing.T) {
 		return small, full
 	}
 	quietSmall, quietFull := measure(10)
-
-	type helper struct {
-		cmd   *exec.Cmd
-		stdin io.WriteCloser
-		out   *bufio.Reader
-	}
-	var helpers []helper
-	stopAll := func() (answered, refused, failed int) {
-		for _, h := range helpers {
-			h.stdin.Close()
-			var a, r, f int
-			if line, _ := h.out.ReadString('\n'); line != "" {
-				fmt.Sscan(line, &a, &r, &f) //nolint:errcheck // a short line counts as zeros
-			}
-			h.cmd.Wait() //nolint:errcheck // its end is read from its output
-			answered, refused, failed = answered+a, refused+r, failed+f
-		}
-		helpers = nil
-		return answered, refused, failed
-	}
-	defer stopAll()
-	for range 8 {
-		cmd := ns.CommandAs(testCtx(t), 65534, "/usr/libexec/snapm-flood", "-inflight", "8")
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		h := helper{cmd, stdin, bufio.NewReader(stdout)}
-		helpers = append(helpers, h)
-		if line, err := h.out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "flooding" {
-			t.Fatalf("flood helper: %q %v", line, err)
-		}
-	}
+	stop := flood(t, 8, "-inflight", "8")
 	floodSmall, floodFull := measure(100)
-	pid := strings.TrimSpace(strings.TrimPrefix(inNS(t, "systemctl", "show", "-p", "MainPID", "snapm-timersd.service"), "MainPID="))
-	var rssKiB int
-	for _, l := range strings.Split(inNS(t, "cat", "/proc/"+pid+"/status"), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			fmt.Sscan(v, &rssKiB) //nolint:errcheck // 0 fails below
-		}
-	}
-	answered, refused, failed := stopAll()
-	if rssKiB == 0 || rssKiB > 128<<10 {
-		t.Errorf("the daemon's RSS under the flood: %d KiB, want under 128 MiB", rssKiB)
-	}
+	rss := daemonRSS(t)
+	answered, refused, failed := stop()
 	if failed > 0 {
 		t.Errorf("%d of the flood's previews failed otherwise than refused", failed)
 	}
 	t.Logf("uid 65534's flood, 8 connections x 8 in flight of 'Sat *-*~07/1' x1000: %d answered, %d refused as waiting too long; the daemon's RSS %d MiB",
-		answered, refused, rssKiB>>10)
-	for _, row := range []struct {
-		name        string
-		quiet, busy []time.Duration
-	}{
-		{"root's preview of daily x5", quietSmall, floodSmall},
-		{"root's preview of " + costly + " x1000", quietFull, floodFull},
-	} {
-		line := fmt.Sprintf("%-52s quiet p50 %-9v p99 %-9v | under uid 65534's flood p50 %-9v p99 %v", row.name,
-			percentile(row.quiet, 50), percentile(row.quiet, 99), percentile(row.busy, 50), percentile(row.busy, 99))
-		t.Log(line)
-		testSummary(t, "TestPreviewsUnderFlood: "+line)
+		answered, refused, rss>>10)
+	report(t, "root's preview of daily x5", quietSmall, floodSmall)
+	report(t, "root's preview of "+costly+" x1000", quietFull, floodFull)
+}
+
+// TestRefusedCallsFlood: uid 65534 keeps 8 connections with 4 refused
+// Enable calls in flight each (each one a question to polkit); root's
+// create+enable+start in one call keeps answering, and the daemon's
+// memory stays bounded. It prints root's latency quiet and under the
+// flood.
+func TestRefusedCallsFlood(t *testing.T) {
+	conn := connect(t)
+	target := create(t, conn, "gc", "flood-target", "daily")
+	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", target) })
+	round := 0
+	measure := func(rounds int) (lat []time.Duration) {
+		for range rounds {
+			round++
+			start := time.Now()
+			var path dbus.ObjectPath
+			if err := call(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "gc", "flood-root-"+strconv.Itoa(round), "daily", uint64(3)).Store(&path); err != nil {
+				t.Fatalf("root's create+enable+start: %v", err)
+			}
+			lat = append(lat, time.Since(start))
+			mustCall(t, conn, rootPath, managerIf+".RemoveTimer", path)
+		}
+		return lat
 	}
+	quiet := measure(20)
+	stop := flood(t, 8, "-inflight", "4", "-enable", string(target))
+	busy := measure(20)
+	rss := daemonRSS(t)
+	answered, refused, failed := stop()
+	if answered > 0 || failed > 0 {
+		t.Errorf("uid 65534's Enable: %d answered, %d failed otherwise than refused", answered, failed)
+	}
+	if got := status(t, conn, target); got != "disabled" {
+		t.Errorf("the refused calls left the timer %s", got)
+	}
+	t.Logf("uid 65534's flood, 8 connections x 4 in flight of a refused Enable: %d refused; the daemon's RSS %d MiB", refused, rss>>10)
+	report(t, "root's create+enable+start", quiet, busy)
 }
 
 func percentile(d []time.Duration, p int) time.Duration {
