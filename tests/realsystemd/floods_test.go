@@ -269,3 +269,44 @@ func percentile(d []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	return s[min(len(s)-1, len(s)*p/100)].Round(100 * time.Microsecond)
 }
+
+// TestPreviewPriorityRefusedLoggedOnce: where a seccomp filter refuses the
+// previews their lowest priority (the unit as it was, with all of
+// @resources filtered), the daemon says so once per run, rather than
+// ignore it (it did) or repeat it per preview; the previews still answer.
+func TestPreviewPriorityRefusedLoggedOnce(t *testing.T) {
+	const dropIn = "/run/systemd/system/snapm-timersd.service.d/50-no-priority.conf"
+	restart := func() string {
+		inNS(t, "systemctl", "daemon-reload")
+		inNS(t, "systemctl", "restart", "snapm-timersd.service")
+		return strings.TrimSpace(strings.TrimPrefix(inNS(t, "systemctl", "show", "-p", "InvocationID", "snapm-timersd.service"), "InvocationID="))
+	}
+	inNS(t, "sh", "-c", `mkdir -p "${1%/*}" && printf '[Service]\nSystemCallFilter=~sched_setattr setpriority\n' >"$1"`, "sh", dropIn)
+	t.Cleanup(func() {
+		inNS(t, "rm", "-f", dropIn)
+		restart()
+	})
+	invocation := restart()
+	conn := connect(t)
+	path := create(t, conn, "gc", "priority-sentinel", "daily")
+	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", path) })
+	for range 3 {
+		mustCall(t, conn, rootPath, managerIf+".ParseCalendar", "hourly", uint32(100))
+	}
+	// The daemon writes its lines in order: once a refusal logged after
+	// the previews shows, their lines have.
+	gdbusAs(t, 6, false, path, timerIf+".Enable") //nolint:errcheck // refused, as wanted
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		journal := inNS(t, "journalctl", "--no-pager", "-o", "cat", "_SYSTEMD_INVOCATION_ID="+invocation)
+		if !strings.Contains(journal, "caller_uid=6") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the sentinel refusal never reached the journal:\n%s", journal)
+			}
+			continue
+		}
+		if n := strings.Count(journal, "cannot lower the priority of preview threads"); n != 1 {
+			t.Errorf("the refused priority was logged %d times in 3 previews, want once:\n%s", n, journal)
+		}
+		return
+	}
+}
