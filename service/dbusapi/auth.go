@@ -36,6 +36,7 @@ type Action struct {
 type Polkit struct {
 	conn *dbus.Conn
 	uids callers
+	pace pacer
 }
 
 // NewPolkit returns the authorizer for the daemon on conn.
@@ -51,6 +52,9 @@ func (p *Polkit) Authorize(ctx context.Context, sender string, act Action) (uint
 	uid, err := p.uids.uid(ctx, sender)
 	if err != nil || uid == 0 {
 		return uid, err
+	}
+	if err := p.pace.wait(ctx, uid); err != nil {
+		return uid, fmt.Errorf("%w: %s on %s: uid %d asked polkit too often: %w", errDenied, act.Method, act.Timer, uid, err)
 	}
 	// The subject is the bus name, never a pid: polkit resolves it through
 	// the bus, so a caller cannot exit and let another process take its pid.
