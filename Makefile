@@ -80,8 +80,6 @@ test: requirements-test lint cockpit/dist/index.js
 	@rm -f bin/test-summary && mkdir -p bin
 	SNAPM_TEST_SUMMARY=$(CURDIR)/bin/test-summary $(GO) test -race -count=1 -timeout 15m ./...
 	@! test -f bin/test-summary || cat bin/test-summary
-	# Budgets of CPU time, which the race detector inflates, checked without it.
-	$(GO) test -count=1 -run 'TestParseCalendarAt' ./service/timers
 	# Counted, not timed, fuzzing (15-30 s each on a busy machine): Go
 	# before 1.27 can fail a fuzz run whose -fuzztime ends while a starved
 	# worker is mid-call, "context deadline exceeded" with no input found

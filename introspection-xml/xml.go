@@ -7,6 +7,8 @@ import (
 	"embed"
 	"encoding/xml"
 	"fmt"
+	"io/fs"
+	"strings"
 
 	"github.com/godbus/dbus/v5/introspect"
 )
@@ -36,4 +38,24 @@ func Interface(name string) (introspect.Interface, error) {
 		}
 	}
 	return introspect.Interface{}, fmt.Errorf("%s.xml does not define %s", name, name)
+}
+
+// Methods lists every method of every interface the XML files define, as
+// interface.member: what the bus policy must let through.
+func Methods() ([]string, error) {
+	names, err := fs.Glob(files, "*.xml")
+	if err != nil {
+		return nil, err
+	}
+	var methods []string
+	for _, file := range names {
+		iface, err := Interface(strings.TrimSuffix(file, ".xml"))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range iface.Methods {
+			methods = append(methods, iface.Name+"."+m.Name)
+		}
+	}
+	return methods, nil
 }

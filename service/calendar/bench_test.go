@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +61,38 @@ func BenchmarkEngineVsSystemdAnalyze(b *testing.B) {
 		b.ReportMetric(float64(analyze.Nanoseconds()), "analyze-ns/call")
 		b.ReportMetric(float64(parse.Nanoseconds()), "parse-ns/call")
 		b.ReportMetric(float64(next.Nanoseconds()), "next-ns/call")
+	}
+}
+
+// BenchmarkRejection: a rejected expression costs no more than an
+// accepted one of the same length, whatever word it misspells, because
+// callers with no rights may send them as often as they like (the "did
+// you mean" search once cost 30 ms for a 1 KiB word). Each case is beside
+// the baseline, an accepted expression of about 1 KiB; the target is at
+// most 1 ms per rejection on any machine:
+//
+//	go test -run '^$' -bench Rejection ./service/calendar
+func BenchmarkRejection(b *testing.B) {
+	word := strings.Repeat("x", MaxLen-len("08:00 "))
+	for _, tc := range []struct{ name, expr string }{
+		{"baseline accepted 1KiB", "*-*-* " + strings.Repeat("0,", 500) + "0:00"},
+		{"misspelt keyword", "dailly"},
+		{"misspelt zone", "08:00 Europe/Berln"},
+		{"longest hinted zone", "08:00 Europe/" + strings.Repeat("x", maxHintLen-len("Europe/"))},
+		{"1KiB keyword", word + "xxxxxx"},
+		{"1KiB zone", "08:00 " + word},
+		{"1KiB zone-like", "08:00 " + word[:len(word)-2] + "/x"},
+		{"1KiB weekday", "Mon," + word[:len(word)-4] + " 08:00"},
+		{"1KiB spaces", strings.Repeat("\u3000", (MaxLen-len("daily"))/3) + "daily"},
+	} {
+		if len(tc.expr) > MaxLen {
+			b.Fatalf("%s: %d bytes, over MaxLen", tc.name, len(tc.expr))
+		}
+		zoneNames() // once per process, not per call
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				Parse(tc.expr, utcHost) //nolint:errcheck // the cost is measured
+			}
+		})
 	}
 }

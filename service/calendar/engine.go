@@ -9,9 +9,17 @@ import (
 const MaxIterations = 1000
 
 // Engine answers questions about expressions in-process, in the host's
-// zone for expressions that name none.
+// zone for expressions that name none: Live's if set, else Host.
 type Engine struct {
 	Host *Zone
+	Live *LiveZone
+}
+
+func (e Engine) host() *Zone {
+	if e.Live != nil {
+		return e.Live.Load()
+	}
+	return e.Host
 }
 
 // Parse validates expr and computes its normalized form and its next
@@ -32,7 +40,7 @@ func (e Engine) Parse(expr string, now time.Time) (Info, error) {
 // in CLOCK_REALTIME microseconds; fewer when the expression stops
 // elapsing.
 func (e Engine) Elapses(expr string, now time.Time, n int) (string, []uint64, error) {
-	spec, err := Parse(expr, e.Host)
+	spec, err := Parse(expr, e.host())
 	if err != nil {
 		return "", nil, err
 	}

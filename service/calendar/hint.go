@@ -1,12 +1,15 @@
 package calendar
 
 import (
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Suggestions for misspelt words. They change what a rejection says, never
@@ -61,6 +64,90 @@ func (p *parser) explain(err error, body string) error {
 	return err
 }
 
+// explainSpace replaces the error of an expression with a space where
+// systemd takes none (before or after it, or any but U+0020 inside) with
+// one that names that space: the usual cause is a paste, and the space
+// itself cannot be seen in a message. The hint is the expression without
+// it, when that parses.
+func explainSpace(err error, expr string, host *Zone) error {
+	e, ok := err.(*Error)
+	if !ok || e.Errno != syscall.EINVAL {
+		return err
+	}
+	var msg string
+	first, _ := utf8.DecodeRuneInString(expr)
+	last, size := utf8.DecodeLastRuneInString(expr)
+	switch i := strings.IndexFunc(expr, isOddSpace); {
+	case isSpace(first):
+		msg = "leading " + spaceName(first)
+	case isSpace(last) && size > 0:
+		msg = "trailing " + spaceName(last)
+	case i >= 0:
+		r, _ := utf8.DecodeRuneInString(expr[i:])
+		msg = fmt.Sprintf("%s at offset %d", spaceName(r), i)
+	default:
+		return err
+	}
+	e = &Error{Spec: expr, Errno: syscall.EINVAL, Msg: msg}
+	clean := strings.Map(func(r rune) rune {
+		if isOddSpace(r) {
+			return ' '
+		}
+		return r
+	}, strings.TrimFunc(expr, isSpace))
+	switch _, err := parse(clean, host); {
+	case err == nil && clean != "":
+		e.Hint = "did you mean " + quote(clean) + "?"
+	case strings.ContainsFunc(expr, isOddSpace):
+		e.Hint = "only a plain space (U+0020) separates the parts"
+	}
+	return e
+}
+
+// isSpace: a space of any kind, or a character that shows as none.
+func isSpace(r rune) bool { return unicode.IsSpace(r) || spaceNames[r] != "" }
+
+// isOddSpace: a space systemd takes nowhere.
+func isOddSpace(r rune) bool { return r != ' ' && isSpace(r) }
+
+var spaceNames = map[rune]string{
+	' ':    "space",
+	'\t':   "tab",
+	0x85:   "next-line character",
+	0xa0:   "no-break space",
+	0x1680: "Ogham space mark",
+	0x2000: "en quad",
+	0x2001: "em quad",
+	0x2002: "en space",
+	0x2003: "em space",
+	0x2004: "three-per-em space",
+	0x2005: "four-per-em space",
+	0x2006: "six-per-em space",
+	0x2007: "figure space",
+	0x2008: "punctuation space",
+	0x2009: "thin space",
+	0x200a: "hair space",
+	0x200b: "zero-width space",
+	0x2028: "line separator",
+	0x2029: "paragraph separator",
+	0x202f: "narrow no-break space",
+	0x205f: "medium mathematical space",
+	0x3000: "ideographic space",
+	0xfeff: "zero-width no-break space",
+}
+
+// spaceName names r and, but for a plain space, its code point.
+func spaceName(r rune) string {
+	name := spaceNames[r]
+	switch {
+	case r == ' ':
+		return name
+	case name == "":
+		name = "space"
+	}
+	return fmt.Sprintf("%s (U+%04X)", name, r)
+}
+
 func (p *parser) unknown(what, word, suggestion string) *Error {
 	e := &Error{Spec: p.spec, Errno: syscall.EINVAL, Msg: "unknown " + what + " " + quote(word), whole: word == p.spec}
 	if suggestion != "" {
@@ -99,22 +186,41 @@ func dayNameList() []string {
 	return names
 }
 
+// maxHintLen bounds the words a hint is looked for: longer than any zone
+// name, and short enough that a rejection costs no more than a parse.
+const maxHintLen = 48
+
 // nearest is the candidate closest to word, ignoring ASCII case, if it is
 // close enough to be what was meant: a third of the word's length, at
-// least one edit.
+// least one edit. A word past maxHintLen gets none: no one misspells at
+// that length, and callers may send such words as often as they like.
 func nearest(word string, candidates []string) string {
+	if len(word) > maxHintLen {
+		return ""
+	}
+	word = asciiLower(word)
 	best, bestD := "", max(1, len(word)/3)+1
 	for _, c := range candidates {
-		if d := distance(asciiLower(word), asciiLower(c)); d < bestD {
+		// The distance is at least the difference in length: most
+		// candidates are ruled out without computing it.
+		if abs(len(c)-len(word)) >= bestD {
+			continue
+		}
+		if d := distance(word, asciiLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
 }
 
+func abs(n int) int { return max(n, -n) }
+
 // nearestZone also matches the last part of a Region/City name, so that
 // "berlin" finds "Europe/Berlin".
 func nearestZone(word string, host *Zone) string {
+	if len(word) > maxHintLen {
+		return ""
+	}
 	// Clipped: the list is shared by every caller, and an append into its
 	// spare capacity would race another's.
 	names := append(slices.Clip(zoneNames()), "UTC")

@@ -41,7 +41,7 @@ func TestErrorMessages(t *testing.T) {
 		"25:00":         `hour 25 out of range 0..23 in "25:00"`,
 		"*-02-30 12:60": `minute 60 out of range 0..59`,
 		"Mon..Fryday":   `unknown weekday "Fryday"`,
-		"12:00 ":        `expected ':' after the minute at offset 5`,
+		"12:00 ":        `trailing space in "12:00 "; did you mean "12:00"?`,
 		"*-*-1/0":       `the day repeats every 0`,
 		"bogus":         `unknown calendar keyword "bogus"`,
 		"":              `no calendar expression`,

@@ -67,6 +67,14 @@ func (e *Error) Is(target error) bool { return target == ErrInvalid }
 // Parse parses expr the way systemd 252 does, with host as the zone of
 // expressions that name none.
 func Parse(expr string, host *Zone) (*Spec, error) {
+	spec, err := parse(expr, host)
+	if err != nil {
+		return nil, explainSpace(err, expr, host)
+	}
+	return spec, nil
+}
+
+func parse(expr string, host *Zone) (*Spec, error) {
 	c := &Spec{dst: -1, host: host}
 	p := &parser{spec: expr, s: expr, c: c}
 	if err := p.suffix(); err != nil {

@@ -15,6 +15,10 @@ import (
 // ZoneInfoDir is where systemd (and glibc) look for zone files.
 const ZoneInfoDir = "/usr/share/zoneinfo"
 
+// HostZoneFile is the system's zone, as glibc reads it without $TZ, and
+// what timedatectl set-timezone replaces.
+const HostZoneFile = "/etc/localtime"
+
 // Zone is a time zone as glibc sees it: the rules, and the two names
 // tzset(3) puts in tzname[] (standard, daylight), which expressions may
 // use as a suffix.
@@ -39,6 +43,16 @@ func LoadZone(name string) (*Zone, error) {
 	if !filepath.IsAbs(name) {
 		path = filepath.Join(ZoneInfoDir, name)
 	}
+	z, err := readZone(name, path)
+	if err != nil {
+		return nil, err
+	}
+	zoneCache.Store(name, z)
+	return z, nil
+}
+
+// readZone reads the zone file at path, uncached.
+func readZone(name, path string) (*Zone, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -47,9 +61,7 @@ func LoadZone(name string) (*Zone, error) {
 	if err != nil {
 		return nil, err
 	}
-	z := newZone(loc)
-	zoneCache.Store(name, z)
-	return z, nil
+	return newZone(loc), nil
 }
 
 func newZone(loc *time.Location) *Zone {
@@ -118,7 +130,8 @@ func HostZone() (*Zone, error) {
 	if tz, ok := os.LookupEnv("TZ"); ok {
 		return ZoneFromTZ(tz)
 	}
-	z, err := LoadZone("/etc/localtime")
+	// Read afresh every time: the system's zone changes under it.
+	z, err := readZone(HostZoneFile, HostZoneFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return &Zone{loc: time.UTC, names: [2]string{"UTC", "UTC"}}, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -14,9 +15,11 @@ import (
 
 	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/service/dbusapi"
+	"github.com/snapm/snapm-timersd/service/fairrun"
 	"github.com/snapm/snapm-timersd/service/systemd"
 	"github.com/snapm/snapm-timersd/service/timers"
 	"github.com/snapm/snapm-timersd/service/unitwatch"
+	"github.com/snapm/snapm-timersd/service/zonewatch"
 	"github.com/snapm/snapm-timersd/version"
 )
 
@@ -36,6 +39,10 @@ type Config struct {
 	Log         *zap.Logger
 }
 
+// previewWait bounds a preview's wait for its turn, well under a D-Bus
+// client's default 25 s timeout.
+const previewWait = 15 * time.Second
+
 // ErrBusLost reports that the bus connection went away; the daemon exits
 // non-zero so that systemd restarts it.
 var ErrBusLost = errors.New("bus connection lost")
@@ -53,11 +60,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer conn.Close()
 
-	host, err := calendar.HostZone()
+	// Watch first, then read: no zone change can fall between the two.
+	zoneWatch, err := zonewatch.New(calendar.HostZoneFile)
 	if err != nil {
+		return fmt.Errorf("watching the host's time zone: %w", err)
+	}
+	host, err := calendar.NewLiveZone()
+	if err != nil {
+		zoneWatch.Close()
 		return fmt.Errorf("reading the host's time zone: %w", err)
 	}
-	sd := systemd.New(ctx, conn, files, calendar.Engine{Host: host}, log.Named("systemd"))
+	cal := calendar.Engine{Live: host}
+	sd := systemd.New(ctx, conn, files, cal, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn,
 		Authorizer:  dbusapi.NewPolkit(conn),
@@ -66,11 +80,13 @@ func Run(ctx context.Context, cfg Config) error {
 		CallTimeout: cfg.CallTimeout,
 	})
 	if err != nil {
+		zoneWatch.Close()
 		return err
 	}
 	mgr := timers.NewManager(timers.Config{
 		Systemd:        sd,
-		Calendar:       calendar.Engine{Host: host},
+		Calendar:       cal,
+		Previews:       fairrun.New(runtime.GOMAXPROCS(0)/2, previewWait, log.Named("previews")),
 		Observer:       srv,
 		Log:            log.Named("timers"),
 		UnitDir:        cfg.UnitDir,
@@ -91,6 +107,24 @@ func Run(ctx context.Context, cfg Config) error {
 		loops.Wait()
 	}()
 	goLoop(func() { mgr.Run(ctx) })
+	// A lost watch ends the daemon: blind to hand edits and to snapm, or
+	// to the zone, it would publish a stale state; systemd restarts it,
+	// and the restart reads everything afresh.
+	watchLost := make(chan error, 2)
+	goLoop(func() {
+		err := zoneWatch.Run(ctx, func() {
+			switch changed, err := host.Reload(); {
+			case err != nil:
+				log.Warn("reading the host's new time zone; keeping the old one", zap.Error(err))
+			case changed:
+				log.Info("the host's time zone changed")
+				mgr.HostZoneChanged()
+			}
+		})
+		if err != nil {
+			watchLost <- fmt.Errorf("watching the host's time zone: %w", err)
+		}
+	})
 	// Subscribe and watch first, then read: no change can fall between
 	// the two.
 	if err := sd.Subscribe(ctx, mgr); err != nil {
@@ -109,7 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// over, then come as one burst.
 	goLoop(func() {
 		if err := watcher.Run(ctx, mgr.DiskChanged); err != nil {
-			log.Error("watching the unit directory stopped; hand edits show only after a daemon-reload, ignoring", zap.Error(err))
+			watchLost <- fmt.Errorf("watching the unit directory: %w", err)
 		}
 	})
 	if err := srv.Export(mgr); err != nil {
@@ -127,6 +161,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return nil
 	case <-conn.Context().Done():
 		return ErrBusLost
+	case err := <-watchLost:
+		return err
 	}
 }
 

@@ -3,6 +3,7 @@ package dbusapi
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -35,6 +36,7 @@ type Action struct {
 type Polkit struct {
 	conn *dbus.Conn
 	uids callers
+	pace pacer
 }
 
 // NewPolkit returns the authorizer for the daemon on conn.
@@ -50,6 +52,9 @@ func (p *Polkit) Authorize(ctx context.Context, sender string, act Action) (uint
 	uid, err := p.uids.uid(ctx, sender)
 	if err != nil || uid == 0 {
 		return uid, err
+	}
+	if err := p.pace.wait(ctx, uid); err != nil {
+		return uid, fmt.Errorf("%w: %s on %s: uid %d asked polkit too often: %w", errDenied, act.Method, act.Timer, uid, err)
 	}
 	// The subject is the bus name, never a pid: polkit resolves it through
 	// the bus, so a caller cannot exit and let another process take its pid.
@@ -85,6 +90,11 @@ func (p *Polkit) Authorize(ctx context.Context, sender string, act Action) (uint
 			errInteractiveAuth, act.Method, act.Timer, uid)
 	}
 	return uid, fmt.Errorf("%w: %s on %s: polkit refused uid %d", errDenied, act.Method, act.Timer, uid)
+}
+
+// UID is the uid behind sender, as the bus knows it.
+func (p *Polkit) UID(ctx context.Context, sender string) (uint32, error) {
+	return p.uids.uid(ctx, sender)
 }
 
 // maxCallers bounds the remembered callers; past it they are forgotten
@@ -133,6 +143,19 @@ func CallerUID(ctx context.Context, conn *dbus.Conn, sender string) (uint32, err
 		return 0, fmt.Errorf("%w: cannot identify caller %s: %w", errDenied, sender, err)
 	}
 	return uid, nil
+}
+
+// previewer is the key that tells the callers of previews apart: their
+// uid, so that one user's many connections share one turn; the unique
+// name when the uid cannot be known.
+func (s *Server) previewer(msg dbus.Message) string {
+	sender, _ := caller(msg)
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CallTimeout)
+	defer cancel()
+	if uid, err := s.cfg.Authorizer.UID(ctx, sender); err == nil {
+		return "uid " + strconv.FormatUint(uint64(uid), 10)
+	}
+	return sender
 }
 
 // caller reads who sent msg and whether it allows interactive authorization.

@@ -74,7 +74,7 @@ func (m managerMethods) ParseCalendar(msg dbus.Message, spec string, iterations 
 	if derr := m.s.checkArgs(msg); derr != nil {
 		return "", nil, derr
 	}
-	normalized, next, err := m.s.domain.ParseCalendar(spec, iterations)
+	normalized, next, err := m.s.domain.ParseCalendar(m.s.previewer(msg), spec, iterations)
 	if err != nil {
 		return "", nil, toDBusError(err)
 	}
@@ -86,7 +86,7 @@ func (m managerMethods) ParseCalendarAt(msg dbus.Message, spec string, base uint
 	if derr := m.s.checkArgs(msg); derr != nil {
 		return "", nil, derr
 	}
-	normalized, next, err := m.s.domain.ParseCalendarAt(spec, base, iterations)
+	normalized, next, err := m.s.domain.ParseCalendarAt(m.s.previewer(msg), spec, base, iterations)
 	if err != nil {
 		return "", nil, toDBusError(err)
 	}
@@ -150,7 +150,7 @@ func (t timerMethods) SetCalendarSpec(msg dbus.Message, spec string) *dbus.Error
 	}
 	// Validated before the caller is authorized, like CreateTimer's
 	// arguments: a bad expression is refused the same way for everyone.
-	if _, _, err := t.s.domain.ParseCalendar(spec, 0); err != nil {
+	if _, _, err := t.s.domain.ParseCalendar("", spec, 0); err != nil {
 		return toDBusError(err)
 	}
 	return t.do(msg, "SetCalendarSpec", func(ctx context.Context, key timers.Key) (timers.Snapshot, error) {

@@ -6,6 +6,7 @@ package dbusapi
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/logging"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
@@ -42,14 +44,17 @@ type Domain interface {
 	Disable(ctx context.Context, key timers.Key) (timers.Snapshot, error)
 	SetCalendarSpec(ctx context.Context, key timers.Key, spec string) (timers.Snapshot, error)
 	RunNow(ctx context.Context, key timers.Key) (timers.Snapshot, error)
-	ParseCalendar(spec string, iterations uint32) (normalized string, next []uint64, err error)
-	ParseCalendarAt(spec string, base uint64, iterations uint32) (normalized string, next []uint64, err error)
+	// caller tells callers apart, for the previews' fairness.
+	ParseCalendar(caller, spec string, iterations uint32) (normalized string, next []uint64, err error)
+	ParseCalendarAt(caller, spec string, base uint64, iterations uint32) (normalized string, next []uint64, err error)
 }
 
 // Authorizer decides whether sender may do act; it returns the caller's uid
 // for the log.
 type Authorizer interface {
 	Authorize(ctx context.Context, sender string, act Action) (uid uint32, err error)
+	// UID is the uid behind sender.
+	UID(ctx context.Context, sender string) (uint32, error)
 }
 
 // Config wires a Server.
@@ -86,7 +91,16 @@ type Server struct {
 	callsMu  sync.Mutex
 	stopping bool
 	calls    sync.WaitGroup
+
+	// refusals keeps each caller's refused calls to a few lines a
+	// minute: anyone may make them as fast as the bus carries them.
+	refusals *logging.Limiter
 }
+
+const (
+	refusalBurst  = 10
+	refusalWindow = time.Minute
+)
 
 // object is an exported timer as last published. Its properties are
 // built from the snapshot when a reply shows them: kept built, as maps of
@@ -102,7 +116,8 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), objects: map[dbus.ObjectPath]object{}}, nil
+	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), objects: map[dbus.ObjectPath]object{},
+		refusals: logging.NewLimiter(refusalBurst, refusalWindow)}, nil
 }
 
 // TimerPath is the object path of a timer.
@@ -220,7 +235,9 @@ func (s *Server) mutate(msg dbus.Message, method string, key timers.Key, fn func
 	uid, err := s.cfg.Authorizer.Authorize(ctx, sender, Action{Method: method, Timer: key, Interactive: interactive})
 	log = log.With(zap.Uint32("caller_uid", uid))
 	if err != nil {
-		log.Warn("call refused", zap.Error(err))
+		if ok, held := s.refusals.Allow(strconv.FormatUint(uint64(uid), 10)); ok {
+			log.Warn("call refused", zap.Error(err), held)
+		}
 		return toDBusError(err)
 	}
 	if uid != 0 {

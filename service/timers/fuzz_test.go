@@ -54,7 +54,7 @@ func FuzzMethodArguments(f *testing.F) {
 		if err != nil && !named(err) {
 			t.Fatalf("CheckNew(%q, %q, %q): unnamed error %v", typ, name, spec, err)
 		}
-		if _, _, err := m.ParseCalendar(spec, n); err != nil && !named(err) {
+		if _, _, err := m.ParseCalendar("fuzz", spec, n); err != nil && !named(err) {
 			t.Fatalf("ParseCalendar(%q, %d): unnamed error %v", spec, n, err)
 		}
 		if err != nil {

@@ -66,6 +66,8 @@ type Observer interface {
 type Config struct {
 	Systemd  Systemd
 	Calendar Calendar
+	// Previews runs previews; nil runs them at once, unfairly.
+	Previews Previews
 	Observer Observer
 	Log      *zap.Logger
 	// UnitDir is where drop-ins go (/etc/systemd/system).

@@ -25,6 +25,12 @@ func TestDeriveStatus(t *testing.T) {
 		{"drop-in but not enabled", true, unloaded, StatusInvalid},
 		{"enabled without drop-in", false, UnitState{UnitFileState: "enabled"}, StatusInvalid},
 		{"bad setting", true, UnitState{LoadState: "bad-setting", ActiveState: "inactive", UnitFileState: "enabled"}, StatusInvalid},
+		// systemd keeps running a timer whose drop-in turned bad at the
+		// last daemon-reload; what runs is no longer what is on disk.
+		{"still running after its drop-in turned bad", true,
+			UnitState{LoadState: "bad-setting", ActiveState: "active", SubState: "waiting", UnitFileState: "enabled"}, StatusInvalid},
+		{"still running after its unit file went", true,
+			UnitState{LoadState: "not-found", ActiveState: "active", SubState: "waiting", UnitFileState: "enabled"}, StatusInvalid},
 		{"failed", true, UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed", UnitFileState: "enabled"}, StatusInvalid},
 		{"elapsed for good", true,
 			UnitState{LoadState: "loaded", ActiveState: "active", SubState: "elapsed", UnitFileState: "enabled"}, StatusRunning},

@@ -15,9 +15,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/inotify"
 )
 
 const (
@@ -31,6 +32,10 @@ const (
 	subdirMask = syscall.IN_CREATE | syscall.IN_DELETE | syscall.IN_MOVED_FROM | syscall.IN_MOVED_TO |
 		syscall.IN_CLOSE_WRITE | syscall.IN_MODIFY | syscall.IN_ATTRIB | syscall.IN_ONLYDIR
 )
+
+// ErrLost is wrapped by Run's error when the directory can no longer be
+// watched.
+var ErrLost = errors.New("the unit directory watch is lost")
 
 // Watcher watches one unit directory. Create it before reading the
 // directory, so that no change falls between the read and the watch.
@@ -115,7 +120,7 @@ func (w *Watcher) Close() error { return w.f.Close() }
 // returns those it could not look at yet, which come again in the next
 // report. It is called from Run's goroutine, one burst at a time; changes
 // meanwhile are gathered for the next call. Run closes the watcher when it
-// returns.
+// returns: nil when ctx ended, an error when the watch is lost.
 func (w *Watcher) Run(ctx context.Context, changed func(ctx context.Context, units []string) (later []string)) error {
 	defer w.f.Close()
 	stop := context.AfterFunc(ctx, func() { w.f.SetReadDeadline(time.Unix(1, 0)) })
@@ -167,45 +172,46 @@ func (w *Watcher) Run(ctx context.Context, changed func(ctx context.Context, uni
 			first = now
 		}
 		last = now
-		if w.parse(buf[:n], pending) {
-			all = true
+		overflow, err := w.parse(buf[:n], pending)
+		if err != nil {
+			return err
 		}
+		all = all || overflow
+
 	}
 }
 
-// parse records the units that events name; true when the kernel's queue
-// overflowed, so that only a full rescan can tell what changed.
-func (w *Watcher) parse(buf []byte, pending map[string]bool) (overflow bool) {
-	for len(buf) >= syscall.SizeofInotifyEvent {
-		ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[0]))
-		end := syscall.SizeofInotifyEvent + int(ev.Len)
-		if end > len(buf) {
-			break
-		}
-		name := strings.TrimRight(string(buf[syscall.SizeofInotifyEvent:end]), "\x00")
-		buf = buf[end:]
+// parse records the units that events name; overflow when the kernel's
+// queue overflowed, so that only a full rescan can tell what changed. An
+// error means the watch is lost (the directory went, or was unmounted, or
+// cannot be rescanned): the caller cannot go on blind.
+func (w *Watcher) parse(buf []byte, pending map[string]bool) (overflow bool, err error) {
+	err = inotify.Each(buf, func(wd int, mask uint32, name string) error {
 		switch {
-		case ev.Mask&syscall.IN_Q_OVERFLOW != 0:
+		case mask&syscall.IN_Q_OVERFLOW != 0:
 			overflow = true
 			if err := w.watchAll(); err != nil {
-				w.log.Warn("rescanning after lost events, ignoring", zap.Error(err))
+				return fmt.Errorf("rescanning after lost events: %w", err)
 			}
-		case int(ev.Wd) == w.top:
+		case wd == w.top && mask&syscall.IN_IGNORED != 0:
+			return fmt.Errorf("%w: %s was removed or unmounted", ErrLost, w.dir)
+		case wd == w.top:
 			unit, ok := w.unitOf(name)
-			if !ok || ev.Mask&syscall.IN_ISDIR == 0 {
-				continue
+			if !ok || mask&syscall.IN_ISDIR == 0 {
+				return nil
 			}
-			if ev.Mask&(syscall.IN_CREATE|syscall.IN_MOVED_TO) != 0 {
+			if mask&(syscall.IN_CREATE|syscall.IN_MOVED_TO) != 0 {
 				w.watchUnit(unit, name)
 			}
 			pending[unit] = true
-		case ev.Mask&syscall.IN_IGNORED != 0:
-			delete(w.units, int(ev.Wd)) // its directory went
+		case mask&syscall.IN_IGNORED != 0:
+			delete(w.units, wd) // its directory went
 		default:
-			if unit, ok := w.units[int(ev.Wd)]; ok {
+			if unit, ok := w.units[wd]; ok {
 				pending[unit] = true
 			}
 		}
-	}
-	return overflow
+		return nil
+	})
+	return overflow, err
 }

@@ -2,6 +2,7 @@ package unitwatch
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,6 +97,11 @@ func TestReportsUnitsOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, []string{"x@new.timer"}},
+		{"the drop-in deleted from a UNIT.d that stays", func() {
+			if err := os.Remove(filepath.Join(dir, "x@new.timer.d", "10-oncalendar.conf")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"x@new.timer"}},
 		{"a UNIT.d deleted, others and unrelated ones ignored", func() {
 			write(t, filepath.Join(dir, "y@other.timer.d", "10-oncalendar.conf"), "e")
 			write(t, filepath.Join(dir, "x@file.timer"), "not a directory")
@@ -115,6 +121,33 @@ func TestReportsUnitsOnce(t *testing.T) {
 	}
 }
 
+// TestLostWatchEndsRun: once the directory itself goes (removed, or
+// unmounted), nothing more can be seen in it; Run says so rather than
+// carry on blind.
+func TestLostWatchEndsRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "system")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(dir, func(string) bool { return true }, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background(), func(context.Context, []string) []string { return nil }) }()
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrLost) {
+			t.Errorf("Run = %v, want ErrLost", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run carried on after its directory went")
+	}
+}
+
 func TestStopsWithContext(t *testing.T) {
 	_, stop := run(t, t.TempDir(), nil)
 	stop() // hangs (and the test times out) if Run ignores the context
@@ -127,7 +160,7 @@ func TestOverflowAsksForEverything(t *testing.T) {
 	ev := syscall.InotifyEvent{Wd: -1, Mask: syscall.IN_Q_OVERFLOW}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&ev)), syscall.SizeofInotifyEvent)
 	pending := map[string]bool{}
-	if !w.parse(buf, pending) || len(pending) != 0 {
+	if overflow, err := w.parse(buf, pending); !overflow || err != nil || len(pending) != 0 {
 		t.Errorf("overflow event: parse says overflow=false or names %v", pending)
 	}
 }

@@ -38,18 +38,29 @@ func writeDropInAsSnapm(t *testing.T, unit, spec string) {
 	}
 }
 
-// waitProps waits until path's properties hold every wanted value: as
-// GetAll reads them now, then as the PropertiesChanged signals on ch (see
-// watch) that come after that read move them. It returns them all.
+// waitProps waits until path's properties, as GetAll reads them, hold
+// every wanted value, reading them again after each PropertiesChanged on
+// path that ch (see watch) brings. Neither a reply nor the signals around
+// it tell the state alone: the daemon publishes a change before it signals
+// it, but a reply read before the change may reach us after the signal.
+// So a signal never carries values here; it only says "read again", and a
+// change made after a read always signals after it. It returns them all.
 func waitProps(t *testing.T, conn *dbus.Conn, ch <-chan *dbus.Signal, path dbus.ObjectPath, want map[string]any) map[string]dbus.Variant {
 	t.Helper()
-	c := mustCall(t, conn, path, propsIf+".GetAll", timerIf)
-	var all map[string]dbus.Variant
-	if err := c.Store(&all); err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.After(hangGuard)
 	for {
+		// Signals so far are older than the read below.
+		for drained := false; !drained; {
+			select {
+			case <-ch:
+			default:
+				drained = true
+			}
+		}
+		var all map[string]dbus.Variant
+		if err := mustCall(t, conn, path, propsIf+".GetAll", timerIf).Store(&all); err != nil {
+			t.Fatal(err)
+		}
 		seen := map[string]any{}
 		for k, v := range all {
 			seen[k] = v.Value()
@@ -57,17 +68,13 @@ func waitProps(t *testing.T, conn *dbus.Conn, ch <-chan *dbus.Signal, path dbus.
 		if matches(seen, want) {
 			return all
 		}
-		select {
-		case sig := <-ch:
-			// Signals sent before the read are in it already.
-			if sig.Path != path || sig.Name != propsIf+".PropertiesChanged" || sig.Sequence < c.ResponseSequence {
-				continue
+		for changed := false; !changed; {
+			select {
+			case sig := <-ch:
+				changed = sig.Path == path && sig.Name == propsIf+".PropertiesChanged"
+			case <-deadline:
+				t.Fatalf("%s never showed %v (shows %v)", path, want, seen)
 			}
-			for k, v := range sig.Body[1].(map[string]dbus.Variant) {
-				all[k] = v
-			}
-		case <-deadline:
-			t.Fatalf("%s never showed %v (shows %v)", path, want, seen)
 		}
 	}
 }
