@@ -12,15 +12,9 @@ import (
 	"github.com/snapm/snapm-timersd/service/atomicfile"
 )
 
-const (
-	// recordDir holds one file per timer, named after its unit: creating
-	// or removing a timer writes one small file, whatever their number.
-	recordDir = "timers"
-	// legacyFile is where the first version kept every timer in one
-	// document; it is read once, split into records and removed.
-	legacyFile    = "timers.json"
-	legacyVersion = 1
-)
+// recordDir holds one file per timer, named after its unit: creating or
+// removing a timer writes one small file, whatever their number.
+const recordDir = "timers"
 
 type record struct {
 	Type Type   `json:"type"`
@@ -43,13 +37,9 @@ type store struct {
 
 func (s *store) recordDir() string { return filepath.Join(s.dir, recordDir) }
 
-// load returns every record, migrating a legacy document first. A record
-// (or legacy document) that cannot be read is left as it is and reported
-// in bad: one bad file does not hide the others.
+// load returns every record. A record that cannot be read is left as it is
+// and reported in bad: one bad file does not hide the others.
 func (s *store) load() (recs []record, bad []error, err error) {
-	if err := s.migrate(); err != nil {
-		bad = append(bad, err)
-	}
 	dir, err := atomicfile.OpenDir(s.recordDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, bad, nil
@@ -94,33 +84,6 @@ func readRecord(dir *os.File, name string) (record, error) {
 		return record{}, fmt.Errorf("%s: %w", filepath.Join(dir.Name(), name), err)
 	}
 	return r, nil
-}
-
-func (s *store) migrate() error {
-	path := filepath.Join(s.dir, legacyFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var doc struct {
-		Version int      `json:"version"`
-		Timers  []record `json:"timers"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if doc.Version != legacyVersion {
-		return fmt.Errorf("%s: unsupported version %d", path, doc.Version)
-	}
-	for _, r := range doc.Timers {
-		if err := s.put(r); err != nil {
-			return err
-		}
-	}
-	return os.Remove(path)
 }
 
 // put makes r durable.
