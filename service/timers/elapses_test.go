@@ -75,7 +75,7 @@ func TestElapseMidOperation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	key := mustCreate(t, e, "gc", "mid", "minutely").Key
+	key := mustCreate(t, e, "create", "mid", "minutely").Key
 	e.sd.done = func(string) {
 		// The keeper runs just as systemd answers: a minute has passed.
 		e.clock.Set(e.clock.Now().Add(time.Minute))

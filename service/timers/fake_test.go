@@ -339,6 +339,8 @@ type env struct {
 	clock   *clock
 	unitDir string
 	state   string
+	// schedules is snapm's schedule directory.
+	schedules string
 }
 
 // newEnv wires a Manager to fresh fakes. setup, if not nil, prepares the
@@ -350,14 +352,14 @@ func newEnv(t *testing.T, setup func(e *env)) *env {
 		t.Fatal(err)
 	}
 	cal := calendar.Engine{Host: host}
-	e := &env{obs: &recorder{changed: make(chan Snapshot, 100)}, clock: &clock{now: epoch}, unitDir: t.TempDir(), state: t.TempDir()}
+	e := &env{obs: &recorder{changed: make(chan Snapshot, 100)}, clock: &clock{now: epoch}, unitDir: t.TempDir(), state: t.TempDir(), schedules: t.TempDir()}
 	e.sd = newFakeSystemd(e.unitDir, cal, e.clock.Now)
 	if setup != nil {
 		setup(e)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.m = NewManager(Config{Systemd: e.sd, Calendar: cal, Observer: e.obs, Log: zap.NewNop(),
-		UnitDir: e.unitDir, RuntimeUnitDir: t.TempDir(), StateDir: e.state, Now: e.clock.Now})
+		UnitDir: e.unitDir, RuntimeUnitDir: t.TempDir(), StateDir: e.state, ScheduleDir: e.schedules, Now: e.clock.Now})
 	e.sd.events = e.m
 	done := make(chan struct{})
 	go func() { defer close(done); e.m.Run(ctx) }()

@@ -61,7 +61,7 @@ func TestSignalOlderThanReadIgnored(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	s := mustCreate(t, e, "gc", "ordered", "hourly")
+	s := mustCreate(t, e, "create", "ordered", "hourly")
 	if _, err := e.m.Enable(ctx, s.Key); err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,10 @@ type Snapshot struct {
 	// NeedDaemonReload: systemd runs a configuration other than the one
 	// on disk (CalendarSpec, Normalized) until a daemon-reload.
 	NeedDaemonReload bool
+	// SnapmStatus is the status snapm computes (see snapmStatus); it is
+	// not a property of the timer, its schedule's Enabled and Running
+	// come from it.
+	SnapmStatus Status
 }
 
 // Timer is one schedule. Operations on it are serialized by op; state
@@ -148,6 +152,7 @@ func (t *Timer) derive() Snapshot {
 		NextElapse:  t.cal.Next,
 
 		NeedDaemonReload: t.unit.loaded() && t.unit.NeedDaemonReload,
+		SnapmStatus:      snapmStatus(t.unit),
 	}
 	if t.dropInErr != nil {
 		s.Status = StatusInvalid

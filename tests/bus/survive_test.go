@@ -12,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // TestAdoptionSurvivesBadFiles: bad drop-ins and state records are logged
@@ -60,7 +61,7 @@ func TestAdoptionSurvivesBadFiles(t *testing.T) {
 	writeFile(filepath.Join(stateDir, "timers", "snapm-gc@corrupt.timer"), []byte("{\"type\": \"gc\", \"na"))
 	record("snapm-gc@kept.timer", "hourly")
 
-	e := startIn(t, 10*time.Second, unitDir, stateDir)
+	e := startIn(t, 10*time.Second, unitDir, stateDir, t.TempDir())
 	for path, want := range map[dbus.ObjectPath]struct{ status, spec string }{
 		rootPath + "/gc/reset":             {"invalid", ""},
 		rootPath + "/gc/toolong":           {"invalid", ""},
@@ -94,9 +95,13 @@ func TestAdoptionSurvivesBadFiles(t *testing.T) {
 		t.Errorf("the record of a drop-in edited while the daemon was down says %s (%v), want weekly", data, err)
 	}
 
-	// A broken timer mends by being written again.
+	// A broken timer mends by being written again, with snapm's calendar
+	// of gc timers.
 	reset := rootPath + "/gc/reset"
-	if err := e.call(reset, timerIf+".SetCalendarSpec", "daily").Err; err != nil {
+	if err := e.call(reset, timerIf+".SetCalendarSpec", "daily").Err; errName(err) != errPrefix+"InvalidArgument" {
+		t.Errorf("SetCalendarSpec daily on a gc timer: %v, want InvalidArgument", err)
+	}
+	if err := e.call(reset, timerIf+".SetCalendarSpec", schedule.GCCalendarSpec).Err; err != nil {
 		t.Fatal(err)
 	}
 	if err := e.call(reset, timerIf+".Enable").Err; err != nil {

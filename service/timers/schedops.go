@@ -1,0 +1,242 @@
+// The operations on a schedule, each what the `snapm schedule` subcommand
+// of that name does, in snapm's order (snapm/manager/_manager.py,
+// Scheduler): create writes the file, then enables and starts both
+// timers; edit writes the file, stops and disables the old timers, and
+// enables and starts the new; delete stops and disables both, then removes
+// the file.
+//
+// Locks: the schedule's operation lock is held from start to finish, and
+// each timer's in turn inside it (see schedules.go).
+
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
+)
+
+// ScheduleKeys are the keys of a schedule's two timers, in snapm's order.
+func ScheduleKeys(name string) []Key {
+	return []Key{{Type: TypeCreate, Name: name}, {Type: TypeGC, Name: name}}
+}
+
+// CheckSchedule validates a would-be schedule completely, as `snapm
+// schedule create` does, without making it: authorization runs between
+// validation and any change.
+func (m *Manager) CheckSchedule(name string, sources []string, spec string, opts schedule.Options) (schedule.Schedule, error) {
+	if err := ValidateName(name); err != nil {
+		return schedule.Schedule{}, err
+	}
+	s, err := schedule.New(name, sources, spec, opts)
+	if err != nil {
+		return schedule.Schedule{}, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	if _, err := m.parseCalendar(spec); err != nil {
+		return schedule.Schedule{}, fmt.Errorf("schedule %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// GetSchedule returns the schedule name as last read or written.
+func (m *Manager) GetSchedule(name string) (schedule.Schedule, error) {
+	m.schedMu.Lock()
+	defer m.schedMu.Unlock()
+	if e := m.scheds[name]; e != nil && e.present {
+		return e.sched, nil
+	}
+	return schedule.Schedule{}, fmt.Errorf("%w: %q", ErrNoSuchSchedule, name)
+}
+
+// CreateSchedule writes s (from CheckSchedule) and enables and starts its
+// two timers.
+func (m *Manager) CreateSchedule(ctx context.Context, s schedule.Schedule) error {
+	e, unlock, err := m.lockSchedule(ctx, s.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, present, _ := m.readSchedule(s.Name); present {
+		return fmt.Errorf("%w: %s", ErrScheduleExists, schedule.Path(m.cfg.ScheduleDir, s.Name))
+	}
+	if err := schedule.Write(m.cfg.ScheduleDir, s); err != nil {
+		return fmt.Errorf("%w: writing schedule %s: %w", ErrIO, s.Name, err)
+	}
+	m.set(e, s.Name, s, true)
+	m.log.Info("schedule created", zap.String("schedule", s.Name))
+	return m.enableSchedule(ctx, s, true)
+}
+
+// scheduleOp runs fn on the schedule name under its operation lock.
+func (m *Manager) scheduleOp(ctx context.Context, name string, fn func(e *schedEntry, s schedule.Schedule) error) error {
+	e, unlock, err := m.lockSchedule(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s, present, err := m.readSchedule(name)
+	if err != nil || !present {
+		if err == nil {
+			err = fmt.Errorf("no file %s", schedule.Path(m.cfg.ScheduleDir, name))
+		}
+		m.set(e, name, schedule.Schedule{}, false)
+		return fmt.Errorf("%w: %s: %w", ErrNoSuchSchedule, name, err)
+	}
+	m.set(e, name, s, true)
+	return fn(e, s)
+}
+
+// EnableSchedule enables both timers, and starts them if start.
+func (m *Manager) EnableSchedule(ctx context.Context, name string, start bool) error {
+	return m.scheduleOp(ctx, name, func(_ *schedEntry, s schedule.Schedule) error {
+		return m.enableSchedule(ctx, s, start)
+	})
+}
+
+// enableSchedule enables s's timers with s's calendars, making them if
+// they are not there yet, and starts them if start; the caller holds the
+// schedule's operation lock. A new timer is announced once, as it ends up.
+func (m *Manager) enableSchedule(ctx context.Context, s schedule.Schedule, start bool) error {
+	flags := CreateEnable
+	if start {
+		flags |= CreateStart
+	}
+	for _, key := range ScheduleKeys(s.Name) {
+		spec := scheduleSpec(s, key.Type)
+		if _, err := m.timer(key); err != nil {
+			cal, err := m.parseCalendar(spec)
+			if err != nil {
+				return fmt.Errorf("schedule %s: %w", s.Name, err)
+			}
+			if _, err := m.insertConfigured(ctx, m.newTimer(key, spec, cal, nil), flags); err != nil {
+				return err
+			}
+			continue
+		}
+		_, err := m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
+			t.mu.Lock()
+			same := t.spec == spec
+			t.mu.Unlock()
+			if !same {
+				cal, err := m.parseCalendar(spec)
+				if err != nil {
+					return false, fmt.Errorf("schedule %s: %w", s.Name, err)
+				}
+				t.setCalendar(spec, cal, nil)
+				if err := m.store.put(key.record(spec)); err != nil {
+					return false, err
+				}
+				m.pokeElapses()
+			}
+			fresh, err := m.enable(ctx, t)
+			if err != nil || !start {
+				return fresh, err
+			}
+			if !fresh {
+				if err := m.refresh(ctx, t, ReadUnit); err != nil {
+					return false, err
+				}
+			}
+			return true, m.start(ctx, t)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StartSchedule starts both timers.
+func (m *Manager) StartSchedule(ctx context.Context, name string) error {
+	return m.eachTimer(ctx, name, m.Start)
+}
+
+// StopSchedule stops both timers; they stay enabled.
+func (m *Manager) StopSchedule(ctx context.Context, name string) error {
+	return m.eachTimer(ctx, name, m.Stop)
+}
+
+// DisableSchedule stops and disables both timers.
+func (m *Manager) DisableSchedule(ctx context.Context, name string) error {
+	return m.eachTimer(ctx, name, m.Disable)
+}
+
+// eachTimer runs op on each of the schedule's timers in snapm's order,
+// under the schedule's operation lock; a timer that is not there is
+// skipped, as there is nothing of it to start, stop or disable.
+func (m *Manager) eachTimer(ctx context.Context, name string, op func(context.Context, Key) (Snapshot, error)) error {
+	return m.scheduleOp(ctx, name, func(*schedEntry, schedule.Schedule) error {
+		for _, key := range ScheduleKeys(name) {
+			if _, err := op(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CheckEdit validates changes to the schedule name as `snapm schedule
+// edit` would, without making them.
+func (m *Manager) CheckEdit(name string, changes schedule.Options) (schedule.Schedule, error) {
+	s, err := m.GetSchedule(name)
+	if err != nil {
+		return schedule.Schedule{}, err
+	}
+	return m.edited(s, changes)
+}
+
+func (m *Manager) edited(s schedule.Schedule, changes schedule.Options) (schedule.Schedule, error) {
+	next, err := s.Edit(changes)
+	if err != nil {
+		return schedule.Schedule{}, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	if _, err := m.parseCalendar(next.CalendarSpec); err != nil {
+		return schedule.Schedule{}, fmt.Errorf("schedule %s: %w", s.Name, err)
+	}
+	return next, nil
+}
+
+// EditSchedule applies changes as `snapm schedule edit` does: the file is
+// written, the old timers stopped and disabled, and the new ones enabled
+// and started.
+func (m *Manager) EditSchedule(ctx context.Context, name string, changes schedule.Options) error {
+	return m.scheduleOp(ctx, name, func(e *schedEntry, s schedule.Schedule) error {
+		next, err := m.edited(s, changes)
+		if err != nil {
+			return err
+		}
+		if err := schedule.Write(m.cfg.ScheduleDir, next); err != nil {
+			return fmt.Errorf("%w: writing schedule %s: %w", ErrIO, name, err)
+		}
+		m.set(e, name, next, true)
+		for _, key := range ScheduleKeys(name) {
+			if _, err := m.Disable(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+				return err
+			}
+		}
+		m.log.Info("schedule edited", zap.String("schedule", name))
+		return m.enableSchedule(ctx, next, true)
+	})
+}
+
+// DeleteSchedule stops and disables both timers, removes them, and then
+// the schedule's file.
+func (m *Manager) DeleteSchedule(ctx context.Context, name string) error {
+	return m.scheduleOp(ctx, name, func(e *schedEntry, _ schedule.Schedule) error {
+		for _, key := range ScheduleKeys(name) {
+			if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+				return err
+			}
+		}
+		if err := schedule.Remove(m.cfg.ScheduleDir, name); err != nil {
+			return fmt.Errorf("%w: removing schedule %s: %w", ErrIO, name, err)
+		}
+		m.set(e, name, schedule.Schedule{}, false)
+		m.log.Info("schedule deleted", zap.String("schedule", name))
+		return nil
+	})
+}
