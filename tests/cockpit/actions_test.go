@@ -9,6 +9,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // Enable, Start, Stop, Disable, Edit and Remove through the row's menu:
@@ -16,7 +18,7 @@ import (
 // and systemd's own view.
 func TestRowActions(t *testing.T) {
 	conn := bus(t)
-	path := newTimer(t, conn, "gc", "row-actions", "daily")
+	path := newTimer(t, conn, "gc", "row-actions", schedule.GCCalendarSpec)
 	const name, unit = "gc/row-actions", "snapm-gc@row-actions.timer"
 	dropin := ns.UnitDirPath(unit+".d", "10-oncalendar.conf")
 	ctx := tab(t, rootURL)

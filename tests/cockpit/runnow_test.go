@@ -10,6 +10,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // Run now and the last run's outcome are offered exactly where the daemon
@@ -49,7 +51,7 @@ func daemonHasRunNow(t *testing.T, conn *dbus.Conn, path dbus.ObjectPath) bool {
 // the page must not show as success.
 func TestRunNowThroughPage(t *testing.T) {
 	conn := bus(t)
-	newTimer(t, conn, "gc", "run-page", "daily", "Enable", "Start")
+	newTimer(t, conn, "gc", "run-page", schedule.GCCalendarSpec, "Enable", "Start")
 	const name, service = "gc/run-page", "snapm-gc@run-page.service"
 	ctx := tab(t, rootURL)
 	waitStatus(t, ctx, name, "running")
@@ -93,7 +95,7 @@ const slowIntrospect = `(() => {
 // it never offers less than the daemon has.
 func TestMenuWaitsForRunNowAnswer(t *testing.T) {
 	conn := bus(t)
-	if !daemonHasRunNow(t, conn, newTimer(t, conn, "gc", "run-later", "daily")) {
+	if !daemonHasRunNow(t, conn, newTimer(t, conn, "gc", "run-later", schedule.GCCalendarSpec)) {
 		t.Skip("the daemon has no RunNow")
 	}
 	const name = "gc/run-later"

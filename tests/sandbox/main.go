@@ -97,17 +97,16 @@ func serve(ctx context.Context, ns *sysns.NS) (*follower, error) {
 	fmt.Printf(`snapm-timersd is running on the system bus of a private systemd (PID %d).
 Drive it from another terminal, for example:
 
-  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers com.redhat.Snapm.Timers.Manager CreateTimer sss create hourly hourly
-  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/create/hourly com.redhat.Snapm.Timers.Timer Enable
-  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/create/hourly com.redhat.Snapm.Timers.Timer Start
-  %[2]s busctl introspect com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/create/hourly
+  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers com.redhat.Snapm.Timers.Manager CreateSchedule sassa{sv} hourly 1 / hourly 1 policy_type s all
+  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/schedule/hourly com.redhat.Snapm.Timers.Schedule Disable
+  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/schedule/hourly com.redhat.Snapm.Timers.Schedule Enable b true
+  %[2]s busctl introspect com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/schedule/hourly
   %[2]s systemctl list-timers 'snapm-*'
 
 or with the admin's command line (see man/snapm-timersctl.1.md):
 
-  %[2]s %[4]s create create nightly daily --now
   %[2]s %[4]s list
-  %[2]s %[4]s status nightly
+  %[2]s %[4]s status create/hourly
   %[2]s %[4]s calendar --iterations=3 'Mon..Fri 02:30'
   %[2]s %[4]s monitor
 
