@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,24 +35,29 @@ func Path(dir, name string) string {
 // fdatasync. The temporary file's name is atomicfile's, which snapm passes
 // over (it loads only *.json), as it does its own ".tmp_*".
 func Write(dir string, s Schedule) error {
-	if err := fileNameSafe(s.Name); err != nil {
-		return err
-	}
-	d, err := atomicfile.OpenDir(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := atomicfile.ReplaceAtWith(d, d, s.Name+".json", s.Marshal(), fileMode, syncFile); err != nil {
-		return err
-	}
-	return syncFile(d)
+	return inDir(dir, s.Name, func(d *os.File, file string) error {
+		if err := atomicfile.ReplaceAtWith(d, d, file, s.Marshal(), fileMode, syncFile); err != nil {
+			return err
+		}
+		return syncFile(d)
+	})
 }
 
 // Remove removes schedule name's file from dir, as snapm's delete_config
 // does, and syncs dir, which snapm does not: the removal is a change of
 // the directory like any other. A missing file is not an error.
 func Remove(dir, name string) error {
+	return inDir(dir, name, func(d *os.File, file string) error {
+		if err := atomicfile.Remove(d, file); err != nil {
+			return err
+		}
+		return syncFile(d)
+	})
+}
+
+// inDir runs fn on dir's handle and the file name of schedule name, a
+// name that cannot lead out of dir.
+func inDir(dir, name string, fn func(d *os.File, file string) error) error {
 	if err := fileNameSafe(name); err != nil {
 		return err
 	}
@@ -60,10 +66,7 @@ func Remove(dir, name string) error {
 		return err
 	}
 	defer d.Close()
-	if err := atomicfile.Remove(d, name+".json"); err != nil {
-		return err
-	}
-	return syncFile(d)
+	return fn(d, name+".json")
 }
 
 // Load reads every schedule file in dir as snapm's Scheduler does: each
@@ -97,16 +100,36 @@ func Load(dir string) (map[string]Schedule, map[string]error) {
 		if !strings.HasSuffix(name, ".json") {
 			continue
 		}
-		data, err := atomicfile.ReadAt(d, name, maxFileSize)
-		if err != nil {
-			errs[name] = err
-			continue
-		}
-		if s, err := Parse(data); err != nil {
+		if s, err := readAt(d, name); err != nil {
 			errs[name] = err
 		} else {
 			schedules[name] = s
 		}
 	}
 	return schedules, errs
+}
+
+// Read reads schedule name's file in dir as Load reads each (an error
+// wrapping fs.ErrNotExist if there is none). The name inside the file
+// need not be name.
+func Read(dir, name string) (s Schedule, err error) {
+	err = inDir(dir, name, func(d *os.File, file string) error {
+		s, err = readAt(d, file)
+		return err
+	})
+	return s, err
+}
+
+// readAt reads and parses the regular file name in d; a symlink, a FIFO
+// (which could block the reader) or a huge file is refused.
+func readAt(d *os.File, name string) (Schedule, error) {
+	data, err := atomicfile.ReadAt(d, name, maxFileSize)
+	if err != nil {
+		return Schedule{}, err
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return Schedule{}, fmt.Errorf("%s: %w", filepath.Join(d.Name(), name), err)
+	}
+	return s, nil
 }

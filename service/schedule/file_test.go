@@ -264,3 +264,31 @@ func TestLoadMissingDir(t *testing.T) {
 		t.Errorf("Load of a file: errors %v, want the reason under \"\"", errs)
 	}
 }
+
+func TestRead(t *testing.T) {
+	dir := t.TempDir()
+	if err := Write(dir, goldens["age"]); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Read(dir, "age"); err != nil || !s.Equal(goldens["age"]) {
+		t.Errorf("Read = %#v, %v, want the schedule written", s, err)
+	}
+	if _, err := Read(dir, "none"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Read of a missing schedule: %v, want fs.ErrNotExist", err)
+	}
+	if err := syscall.Mkfifo(Path(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(dir, "fifo"); err == nil {
+		t.Error("Read of a FIFO succeeded")
+	}
+	if err := os.WriteFile(Path(dir, "bad"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(dir, "bad"); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("Read of a bad file: %v, want ErrInvalid naming the file", err)
+	}
+	if _, err := Read(dir, "../x"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Read of ../x: %v, want ErrInvalid", err)
+	}
+}

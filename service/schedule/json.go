@@ -134,6 +134,11 @@ func Parse(data []byte) (Schedule, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return Schedule{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if loneSurrogate(data) {
+		// Go would read it as U+FFFD, and a rewrite would change the path.
+		return Schedule{}, fmt.Errorf("%w: a string holds a lone UTF-16 surrogate (Python's "+
+			"escape of a path that is not UTF-8), which no D-Bus string can carry", ErrInvalid)
+	}
 	var s Schedule
 	var gc map[string]json.RawMessage
 	if err := get(top, "gc_policy", &gc); err != nil {
@@ -201,6 +206,43 @@ func Parse(data []byte) (Schedule, error) {
 		return Schedule{}, fmt.Errorf("%w: the calendar spec is empty", ErrInvalid)
 	}
 	return s, nil
+}
+
+// loneSurrogate says whether a string of the JSON text data escapes half
+// a UTF-16 surrogate pair without the other half, which Python's json
+// writes for the surrogateescape'd bytes of a path that is not UTF-8.
+func loneSurrogate(data []byte) bool {
+	escaped := func(i int) (rune, bool) { // the \uXXXX at data[i:], if any
+		if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(data[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '"':
+			inString = !inString
+		case inString && data[i] == '\\':
+			r, ok := escaped(i)
+			if !ok {
+				i++ // a short escape
+				continue
+			}
+			i += 5
+			switch {
+			case 0xdc00 <= r && r <= 0xdfff:
+				return true
+			case 0xd800 <= r && r <= 0xdbff:
+				if low, ok := escaped(i + 1); !ok || low < 0xdc00 || low > 0xdfff {
+					return true
+				}
+				i += 6
+			}
+		}
+	}
+	return false
 }
 
 // get decodes m[key] into to, which a JSON null leaves alone for a pointer

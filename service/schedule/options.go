@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -133,36 +134,16 @@ func optBool(key string, v any) (*bool, error) {
 // optInt takes any Go integer: the D-Bus adapter passes what the client
 // sent, and a count is a count in any width.
 func optInt(key string, v any) (int64, error) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), nil
-	case int8:
-		return int64(n), nil
-	case int16:
-		return int64(n), nil
-	case int32:
-		return int64(n), nil
-	case int64:
-		return n, nil
-	case uint:
-		return optUint(key, uint64(n))
-	case uint8:
-		return int64(n), nil
-	case uint16:
-		return int64(n), nil
-	case uint32:
-		return int64(n), nil
-	case uint64:
-		return optUint(key, n)
+	rv := reflect.ValueOf(v)
+	switch {
+	case rv.CanInt():
+		return rv.Int(), nil
+	case !rv.CanUint():
+		return 0, typeError(key, v, "an integer")
+	case rv.Uint() > math.MaxInt64:
+		return 0, fmt.Errorf("%w: option %q is out of range: %d", ErrInvalid, key, rv.Uint())
 	}
-	return 0, typeError(key, v, "an integer")
-}
-
-func optUint(key string, n uint64) (int64, error) {
-	if n > math.MaxInt64 {
-		return 0, fmt.Errorf("%w: option %q is out of range: %d", ErrInvalid, key, n)
-	}
-	return int64(n), nil
+	return int64(rv.Uint()), nil
 }
 
 // New makes a schedule as `snapm schedule create NAME SOURCE... -C

@@ -11,7 +11,8 @@ import (
 // TestVerdictsAgainstSnapm asks snapm's own code for it.
 type verdictRow struct {
 	label string
-	kind  string // "create" (New), "file" (Parse) or "size" (a size policy)
+	kind  string // "create" (New), "file" (Parse), "size" (a size policy),
+	// "sources" (the sources alone) or "name" (a non-empty name alone)
 
 	name, calendarSpec string
 	sources            []string
@@ -124,6 +125,8 @@ var verdictRows = []verdictRow{
 	opts("policy Timeline", Options{"policy_type": "Timeline", "keep_hourly": 24, "keep_daily": uint8(7)}, "ok"),
 	opts("policy age, negative", Options{"policy_type": "age", "keep_days": int32(-3), "keep_count": nil}, "ok"),
 	opts("policy COUNT 0", Options{"keep_count": 0}, "ok"),
+	opts("policy AGE, no keys", Options{"policy_type": "AGE", "keep_count": nil}, "ok"),
+	opts("policy TIMELINE, no keys", Options{"policy_type": "TIMELINE", "keep_count": nil}, "ok"),
 	opts("policy COUNT negative", Options{"keep_count": int64(-5)}, "ok"),
 	opts("policy COUNT, a key of AGE", Options{"keep_days": 5}, "ok"),
 	opts("policy type bogus", Options{"policy_type": "bogus"}, "refused"),
@@ -193,6 +196,11 @@ var verdictRows = []verdictRow{
 		`"name": "a_b", "sources": ["/", "/"]`, "ok"),
 	file("file default_size_policy empty", `"default_size_policy": null`, `"default_size_policy": ""`, "ok"),
 	file("file non-ASCII escaped and raw", `"/var:2G"`, `"/caf\u00e9", "/日本"`, "ok"),
+	file("file a surrogate pair", `"/var:2G"`, `"/\ud83d\ude00", "\\ud800"`, "ok"),
+	deviate(file("file a lone surrogate", `"/var:2G"`, `"/caf\udce9"`, "ok"),
+		"snapm keeps a path that is not UTF-8 so; no D-Bus string can carry it, and Go would change it"),
+	deviate(file("file a lone high surrogate", `"/var:2G"`, `"/\ud83d:2G"`, "ok"),
+		"as for the lone surrogate"),
 	file("file not UTF-8", `"/var:2G"`, "\"/caf\xe9\"", "refused"),
 	file("file byte order mark", `{"name"`, "\ufeff{\"name\"", "refused"),
 	file("file an array", `{"name": "db1", `, `[{"name": "db1", `, "refused"),
@@ -215,6 +223,10 @@ func (r verdictRow) ours(t *testing.T) (string, []byte) {
 		s, err = New(r.name, r.sources, r.calendarSpec, maps.Clone(r.options))
 	case "file":
 		s, err = Parse([]byte(r.data))
+	case "sources":
+		err = checkSources(r.sources)
+	case "name":
+		err = ValidateName(r.name)
 	case "size":
 		ok, err := isSizePolicy(r.policy)
 		switch {

@@ -16,6 +16,9 @@
 # - {"kind": "file", "data"}: Schedule.from_file on a file of those bytes
 #   (base64): loaded (and its JSON again) or not.
 # - {"kind": "size", "policy"}: is_size_policy: "yes", "no" or "error".
+# - {"kind": "sources", "sources"}: _parse_source_specs alone.
+# - {"kind": "name", "name"}: Scheduler.create's name check and
+#   Manager._validate_snapset_name alone.
 import base64
 import json
 import os
@@ -96,6 +99,13 @@ def verdict(row):
     try:
         if row["kind"] == "size":
             return {"verdict": "yes" if is_size_policy(row["policy"]) else "no"}
+        if row["kind"] == "sources":
+            _manager._parse_source_specs(row["sources"], None)
+            return {"verdict": "ok"}
+        if row["kind"] == "name":
+            VALIDATE_SCHEDULE_NAME(row["name"])
+            _manager.Manager._validate_snapset_name(NoSnapshotSets(), row["name"])
+            return {"verdict": "ok"}
         out = create(row) if row["kind"] == "create" else load(row)
         return {"verdict": "ok", "json": out}
     # argparse's errors exit; everything else snapm raises is a refusal.
