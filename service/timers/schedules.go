@@ -21,7 +21,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/snapm/snapm-timersd/service/atomicfile"
 	"github.com/snapm/snapm-timersd/service/dropin"
 	"github.com/snapm/snapm-timersd/service/schedule"
 )
@@ -98,39 +97,19 @@ func equalSchedules(a, b schedule.Schedule) bool {
 		a.PolicyName == b.PolicyName && a.PolicyType == b.PolicyType && slices.Equal(a.Params, b.Params)
 }
 
-// maxScheduleFile bounds what is read of a schedule file: snapm's are
-// well under a kilobyte.
-const maxScheduleFile = 1 << 20
-
 // readSchedule reads name's file as snapm would load it: present is false
 // when there is no file; err says why snapm could not load one that is
 // there.
 func (m *Manager) readSchedule(name string) (s schedule.Schedule, present bool, err error) {
-	path := schedule.Path(m.cfg.ScheduleDir, name)
-	if err := schedule.ValidateName(name); err != nil {
-		return schedule.Schedule{}, false, nil // no file snapm would load
-	}
-	// As schedule.Load reads each file: a regular file only, bounded.
-	dir, err := atomicfile.OpenDir(m.cfg.ScheduleDir)
+	s, err = schedule.Read(m.cfg.ScheduleDir, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return schedule.Schedule{}, false, nil
-	}
-	var data []byte
-	if err == nil {
-		data, err = atomicfile.ReadAt(dir, name+".json", maxScheduleFile)
-		dir.Close()
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return schedule.Schedule{}, false, nil
-	}
-	if err == nil {
-		s, err = schedule.Parse(data)
 	}
 	if err == nil && s.Name != name {
 		err = fmt.Errorf("%w: the file of schedule %q names %q", schedule.ErrInvalid, name, s.Name)
 	}
 	if err != nil {
-		return schedule.Schedule{}, true, fmt.Errorf("%s: %w", path, err)
+		return schedule.Schedule{}, true, fmt.Errorf("%s: %w", schedule.Path(m.cfg.ScheduleDir, name), err)
 	}
 	return s, true, nil
 }
