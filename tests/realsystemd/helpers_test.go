@@ -13,15 +13,15 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/service/schedule"
+	"github.com/snapm/snapm-timersd/tests/nstest"
 )
 
 const (
-	busName    = "com.redhat.Snapm.Timers"
-	rootPath   = dbus.ObjectPath("/com/redhat/Snapm/Timers")
-	managerIf  = "com.redhat.Snapm.Timers.Manager"
-	timerIf    = "com.redhat.Snapm.Timers.Timer"
-	propsIf    = "org.freedesktop.DBus.Properties"
-	callTimout = 30 * time.Second
+	busName   = nstest.BusName
+	rootPath  = nstest.RootPath
+	managerIf = nstest.ManagerIf
+	timerIf   = nstest.TimerIf
+	propsIf   = nstest.PropsIf
 	// hangGuard bounds the waits for signals: long enough never to fail a
 	// slow but working daemon (the benchmark reports how fast it is).
 	hangGuard = 10 * time.Second
@@ -36,9 +36,9 @@ func testCtx(t testing.TB) context.Context {
 // connect opens a root client connection to the namespace's system bus.
 func connect(t testing.TB) *dbus.Conn {
 	t.Helper()
-	conn, err := dbus.Connect(ns.BusAddress(), dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()))
+	conn, err := nstest.Connect(ns)
 	if err != nil {
-		t.Fatalf("connecting to the namespace's bus: %v", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		conn.Close()
@@ -49,9 +49,7 @@ func connect(t testing.TB) *dbus.Conn {
 
 func call(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), callTimout)
-	defer cancel()
-	return conn.Object(busName, path).CallWithContext(ctx, method, 0, args...)
+	return nstest.Call(conn, path, method, args...)
 }
 
 func mustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
@@ -63,16 +61,7 @@ func mustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string
 	return c
 }
 
-func errName(err error) string {
-	var e dbus.Error
-	if errors.As(err, &e) {
-		return e.Name
-	}
-	if err == nil {
-		return ""
-	}
-	return "not a D-Bus error: " + err.Error()
-}
+func errName(err error) string { return nstest.ErrName(err) }
 
 // gcSpec is snapm's calendar of every gc timer.
 const gcSpec = schedule.GCCalendarSpec

@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/tests/nstest"
 )
 
-const errPrefix = "com.redhat.Snapm.Timers.Error."
+const errPrefix = nstest.ErrPrefix
 
 // hostileCalls is how many hostile calls the README says TestHostileInput
 // makes.

@@ -2,10 +2,8 @@ package realsystemd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/snapm/snapm-timersd/service/daemon"
 	"github.com/snapm/snapm-timersd/service/timers"
+	"github.com/snapm/snapm-timersd/tests/nstest"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -241,21 +240,10 @@ func heapSlope(heap []uint64, step float64) float64 {
 	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
 }
 
-// testSummary appends line to the file $SNAPM_TEST_SUMMARY names, which
-// `make test` prints after the suite: go test shows a passing package's
-// output only with -v.
+// testSummary adds line to what `make test` shows after the suite.
 func testSummary(t *testing.T, line string) {
-	name := os.Getenv("SNAPM_TEST_SUMMARY")
-	if name == "" {
-		return
-	}
-	f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err == nil {
-		_, err = fmt.Fprintln(f, line)
-		err = errors.Join(err, f.Close())
-	}
-	if err != nil {
-		t.Errorf("writing the summary: %v", err)
+	if err := nstest.Summary(line); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snapm/snapm-timersd/service/timers"
+	"github.com/snapm/snapm-timersd/tests/nstest"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -62,48 +62,27 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	// Activated here, so that every test can run on its own (TestLoad
-	// alone never activates it) and the journal shows it starting.
-	if _, err := ns.Output(context.Background(), "busctl", "call", busName, "/", "org.freedesktop.DBus.Peer", "Ping"); err != nil {
-		fmt.Fprintln(os.Stderr, "activating the daemon:", err)
+	// Activated here, so that TestLoad, which never activates it, can
+	// run on its own too.
+	if err := nstest.Activate(context.Background(), ns); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	code := m.Run()
 	// Over everything the suite did, the in-process calendar engine and
 	// the real systemd must never have disagreed.
-	journal, err := ns.Output(context.Background(), "journalctl", "--no-pager", "-o", "cat", "-u", "snapm-timersd.service")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reading the daemon's journal:", err)
-		code = 1
-	}
-	if !strings.Contains(journal, "ready") {
-		fmt.Fprintf(os.Stderr, "the daemon's journal does not show it starting:\n%s\n", journal)
-		code = 1
-	}
-	if lines := disagreeing(journal); len(lines) > 0 {
-		fmt.Fprintf(os.Stderr, "engine and systemd disagree:\n%s\n", strings.Join(lines, "\n"))
+	if err := nstest.CheckJournal(context.Background(), ns); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
 	if code != 0 {
 		// The daemon's side of the story, for whoever reads the failure.
-		out, _ := ns.Output(context.Background(), "journalctl", "--no-pager", "-o", "short-precise", "-u", "snapm-timersd.service")
-		fmt.Fprintf(os.Stderr, "--- snapm-timersd journal ---\n%s\n", out)
+		fmt.Fprintf(os.Stderr, "--- snapm-timersd journal ---\n%s\n", nstest.PreciseJournal(context.Background(), ns))
 	}
 	if err := ns.Shutdown(); err != nil {
 		fmt.Fprintln(os.Stderr, "shutting down namespace:", err)
 	}
 	return code
-}
-
-// disagreeing are the journal's lines marked timers.Disagreement.
-func disagreeing(journal string) []string {
-	var out []string
-	for _, line := range strings.Split(journal, "\n") {
-		if strings.Contains(line, timers.Disagreement.Key) {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // disagreementsSeen is how many disagreeing lines the journal held when a
@@ -114,7 +93,7 @@ var disagreementsSeen int
 // of the engine with systemd since the last test looked.
 func agreeWithSystemd(t testing.TB) {
 	t.Helper()
-	lines := disagreeing(inNS(t, "journalctl", "--no-pager", "-o", "cat", "-u", "snapm-timersd.service"))
+	lines := nstest.Disagreeing(inNS(t, "journalctl", "--no-pager", "-o", "cat", "-u", "snapm-timersd.service"))
 	if len(lines) > disagreementsSeen {
 		t.Errorf("engine and systemd disagree:\n%s", strings.Join(lines[disagreementsSeen:], "\n"))
 		disagreementsSeen = len(lines)

@@ -19,19 +19,6 @@ import (
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
-// standIn takes the place of Snapshot Manager's snapm, which the units'
-// ExecStart= runs and which the sandbox does not have: a timer that fires
-// then shows a successful run in the journal instead of a missing binary.
-const standIn = `#!/bin/sh
-# A stand-in for snapm inside the snapm-timersd sandbox: it says what the
-# real snapm would do, and succeeds.
-echo "snapm (sandbox stand-in): would run: snapm $*"
-`
-
-// standInDir is where the stand-in lands in the namespace's private
-// /usr/libexec, from where an overlay adds it to the namespace's /usr/bin.
-const standInDir = "snapm-sandbox/bin"
-
 // Shutdown budget: the daemon's own stop, then the journal's last lines.
 const (
 	stopTimeout  = 2 * time.Second
@@ -66,13 +53,16 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 	if err != nil {
 		return err
 	}
-	opts.Files["libexec"][standInDir+"/snapm"] = []byte(standIn)
-	opts.Modes[standInDir+"/snapm"] = 0o755
+	real, snapmNote, err := chooseSnapm(opts)
+	if err != nil {
+		return err
+	}
+	cockpitErr := addCockpitPage(opts)
 	ns, err := sysns.Boot(opts)
 	if err != nil {
 		return err
 	}
-	follow, err := serve(ctx, ns)
+	follow, err := serve(ctx, ns, real, snapmNote, cockpitErr)
 	if err == nil {
 		err = follow.wait(ctx)
 	}
@@ -82,10 +72,10 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 	return errors.Join(err, shutdown(ns, follow))
 }
 
-// serve starts the daemon, says how to reach it and follows its journal.
-func serve(ctx context.Context, ns *sysns.NS) (*follower, error) {
-	if _, err := ns.Output(ctx, "mount", "-t", "overlay", "overlay", "-o",
-		"lowerdir=/usr/libexec/"+standInDir+":/usr/bin", "/usr/bin"); err != nil {
+// serve starts the daemon beside snapm (real, or the stand-in when nil),
+// says how to reach them and follows their journal.
+func serve(ctx context.Context, ns *sysns.NS, real *sysns.Snapm, snapmNote string, cockpitErr error) (*follower, error) {
+	if err := installSnapm(ctx, ns, real); err != nil {
 		return nil, interrupted(ctx, err)
 	}
 	// D-Bus activation, as a first client on a real system would cause it.
@@ -93,27 +83,38 @@ func serve(ctx context.Context, ns *sysns.NS) (*follower, error) {
 		"/com/redhat/Snapm/Timers", "com.redhat.Snapm.Timers.Manager", "Version"); err != nil {
 		return nil, interrupted(ctx, err)
 	}
+	page := "not served: "
+	if cockpitErr != nil {
+		page += cockpitErr.Error()
+	} else if url, err := startCockpit(ctx, ns); err != nil {
+		page += err.Error()
+	} else {
+		page = url
+	}
 	in := fmt.Sprintf("nsenter -t %d -a", ns.PID)
-	fmt.Printf(`snapm-timersd is running on the system bus of a private systemd (PID %d).
-Drive it from another terminal, for example:
+	ctl := filepath.Join(sysns.RepoRoot(), "bin", "snapm-timersctl")
+	create := in + " snapm schedule create --policy-type count --keep-count 7 --calendarspec 'Mon..Fri 02:30' nightly /"
+	if real == nil {
+		create = in + " busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers com.redhat.Snapm.Timers.Manager " +
+			"CreateSchedule sassa{sv} nightly 1 / 'Mon..Fri 02:30' 2 policy_type s count keep_count u 7"
+	}
+	fmt.Printf(`snapm-timersd is running on the system bus of a private systemd (PID %[1]d),
+beside %[2]s, with a private /etc/snapm and /boot.
+Try schedules from another terminal: create one, watch it, look at it:
 
-  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers com.redhat.Snapm.Timers.Manager CreateSchedule sassa{sv} hourly 1 / hourly 1 policy_type s all
-  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/schedule/hourly com.redhat.Snapm.Timers.Schedule Disable
-  %[2]s busctl call com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/schedule/hourly com.redhat.Snapm.Timers.Schedule Enable b true
-  %[2]s busctl introspect com.redhat.Snapm.Timers /com/redhat/Snapm/Timers/schedule/hourly
-  %[2]s systemctl list-timers 'snapm-*'
+  %[5]s
+  %[3]s %[4]s monitor
+  %[3]s %[4]s list
+  %[3]s %[4]s status nightly
+  %[3]s %[4]s calendar --iterations=3 'Mon..Fri 02:30'
+  %[3]s systemctl list-timers 'snapm-*'
 
-or with the admin's command line (see man/snapm-timersctl.1.md):
-
-  %[2]s %[4]s list
-  %[2]s %[4]s status create/hourly
-  %[2]s %[4]s calendar --iterations=3 'Mon..Fri 02:30'
-  %[2]s %[4]s monitor
-
-The bus is also at %[3]s.
+The admin's command line is man/snapm-timersctl.1.md; the API is man/snapm-timersd.8.md.
+The Cockpit page (as root): %[6]s
+The bus is also at %[7]s.
 Following the daemon's journal; Ctrl-C stops the daemon and the namespace.
 
-`, ns.PID, in, ns.BusAddress(), filepath.Join(sysns.RepoRoot(), "bin", "snapm-timersctl"))
+`, ns.PID, snapmNote, in, ctl, create, page, ns.BusAddress())
 	return startFollower(ns)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,56 +18,127 @@ import (
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
-// The sandbox as a user meets it: `make run` in a terminal, a timer's
-// service run inside it, Ctrl-C to end it.
+// The sandbox as a user meets it: `make run` in a terminal, with the real
+// snapm when its archives are at hand, the greeting's schedule tried, a
+// timer's service run inside it, Ctrl-C to end it.
 func TestSandbox(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the sandbox boots systemd in a private namespace: root needed")
 	}
-	_, hostSnapm := os.Stat("/usr/bin/snapm")
+	host, err := sysns.HostSnapmState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, noArchives := os.Stat(filepath.Join(sysns.InteropDir(), "README.md"))
 	sb := startSandbox(t)
 
-	t.Run("StandInSnapmRunSucceeds", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		nsenter := func(argv ...string) string {
-			out, err := exec.CommandContext(ctx, "nsenter", append([]string{"-t", sb.pid, "-a"}, argv...)...).CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v: %v: %s", argv, err, out)
-			}
-			return strings.TrimSpace(string(out))
+	t.Run("RealSnapm", func(t *testing.T) {
+		if noArchives != nil {
+			t.Skipf("the real snapm's archives are not at hand: %v", noArchives)
 		}
-		// What the timer starts when it elapses.
-		nsenter("systemctl", "start", "snapm-create@x.service")
-		if got := nsenter("systemctl", "show", "-P", "Result", "snapm-create@x.service"); got != "success" {
-			t.Errorf("snapm-create@x.service Result=%s, want success", got)
+		if !strings.Contains(sb.output(), "beside the real snapm 0.7") {
+			t.Fatalf("the greeting does not say the real snapm runs:\n%s", sb.output())
 		}
-		const line = "snapm (sandbox stand-in): would run: snapm snapset create-scheduled -c x"
-		if !sb.waitOutput(line, 10*time.Second) {
-			t.Errorf("the followed journal never showed %q; output:\n%s", line, sb.output())
+		// The greeting's first command, as a user pastes it.
+		create := sb.greetingLine(t, " snapm schedule create ")
+		if out, err := exec.Command("sh", "-c", create).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", create, err, out)
 		}
-		if _, err := os.Stat("/usr/bin/snapm"); errors.Is(hostSnapm, os.ErrNotExist) && !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("the stand-in reached the host's /usr/bin/snapm (%v)", err)
+		if out := sb.nsenter(t, "snapm", "schedule", "list"); !strings.Contains(out, "nightly") {
+			t.Errorf("snapm schedule list after the greeting's create:\n%s", out)
 		}
+		// A timer without its schedule fails as it would on a real system.
+		sb.wantServiceRun(t, "snapm-create@nope.service", "exit-code", "No schedule configuration matching 'nope' found.")
 	})
 
 	t.Run("CtrlCExitsCleanlyWithin3s", func(t *testing.T) {
-		took, err := sb.interrupt()
-		t.Logf("Ctrl-C to exit: %v", took.Round(time.Millisecond))
-		if err != nil {
-			t.Errorf("make run exited with %v after Ctrl-C, want 0; output:\n%s", err, sb.output())
-		}
-		if took > 3*time.Second {
-			t.Errorf("make run took %v to exit after Ctrl-C, want at most 3s", took)
-		}
-		_, after, _ := strings.Cut(sb.output(), "sandbox: shutting down")
-		if !regexp.MustCompile(`snapm-timersd\[\d+\]: stopping `).MatchString(after) || !strings.Contains(after, "sandbox: stopped") {
-			t.Errorf("output lacks 'shutting down', then the daemon's last line, then 'stopped':\n%s", sb.output())
-		}
-		if _, err := os.Stat("/proc/" + sb.pid); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("the namespace's systemd (PID %s) outlived the sandbox", sb.pid)
-		}
+		sb.wantCleanExit(t)
 	})
+
+	t.Run("StandInFailsAsSnapm", func(t *testing.T) {
+		sb := startSandbox(t, "SNAPM_INTEROP=/nonexistent")
+		if !strings.Contains(sb.output(), "beside a stand-in for snapm") {
+			t.Fatalf("the greeting does not say the stand-in runs:\n%s", sb.output())
+		}
+		sb.wantServiceRun(t, "snapm-create@x.service", "exit-code", "No schedule configuration matching 'x' found.")
+		sb.wantServiceRun(t, "snapm-gc@x.service", "exit-code", "No schedule named x")
+		sb.nsenter(t, "sh", "-c", "echo {} > /etc/snapm/schedule.d/x.json")
+		sb.wantServiceRun(t, "snapm-create@x.service", "success", "snapm (sandbox stand-in): would run: snapm snapset create-scheduled -c x")
+		sb.wantCleanExit(t)
+	})
+
+	if after, err := sysns.HostSnapmState(); err != nil || after != host {
+		t.Errorf("snapm reached the host (%v):\nbefore:\n%s\nafter:\n%s", err, host, after)
+	}
+}
+
+// wantServiceRun starts unit in the sandbox, as its timer would, and
+// wants its result, and line in the followed journal.
+func (sb *sandbox) wantServiceRun(t *testing.T, unit, result, line string) {
+	t.Helper()
+	sb.nsenterStatus(t, "systemctl", "start", unit)
+	if got := sb.nsenter(t, "systemctl", "show", "-P", "Result", unit); got != result {
+		t.Errorf("%s Result=%s, want %s", unit, got, result)
+	}
+	if !sb.waitOutput(line, 10*time.Second) {
+		t.Errorf("the followed journal never showed %q; output:\n%s", line, sb.output())
+	}
+	// The next run starts from a clean slate.
+	sb.nsenterStatus(t, "systemctl", "reset-failed", unit)
+}
+
+// wantCleanExit types Ctrl-C and wants make run gone within 3 s, having
+// shown the daemon's last line, with the namespace gone too.
+func (sb *sandbox) wantCleanExit(t *testing.T) {
+	t.Helper()
+	took, err := sb.interrupt()
+	t.Logf("Ctrl-C to exit: %v", took.Round(time.Millisecond))
+	if err != nil {
+		t.Errorf("make run exited with %v after Ctrl-C, want 0; output:\n%s", err, sb.output())
+	}
+	if took > 3*time.Second {
+		t.Errorf("make run took %v to exit after Ctrl-C, want at most 3s", took)
+	}
+	_, after, _ := strings.Cut(sb.output(), "sandbox: shutting down")
+	if !regexp.MustCompile(`snapm-timersd\[\d+\]: stopping `).MatchString(after) || !strings.Contains(after, "sandbox: stopped") {
+		t.Errorf("output lacks 'shutting down', then the daemon's last line, then 'stopped':\n%s", sb.output())
+	}
+	if _, err := os.Stat("/proc/" + sb.pid); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the namespace's systemd (PID %s) outlived the sandbox", sb.pid)
+	}
+}
+
+// nsenter runs argv in the sandbox's namespace and fails t unless it
+// succeeds.
+func (sb *sandbox) nsenter(t *testing.T, argv ...string) string {
+	t.Helper()
+	out, err := sb.nsenterStatus(t, argv...)
+	if err != nil {
+		t.Fatalf("%v: %v: %s", argv, err, out)
+	}
+	return out
+}
+
+// nsenterStatus runs argv in the sandbox's namespace, whatever its exit.
+func (sb *sandbox) nsenterStatus(t *testing.T, argv ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "nsenter", append([]string{"-t", sb.pid, "-a"}, argv...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// greetingLine is the greeting's command line that contains s.
+func (sb *sandbox) greetingLine(t *testing.T, s string) string {
+	t.Helper()
+	greeting, _, _ := strings.Cut(sb.output(), "Following the daemon's journal")
+	for _, line := range strings.Split(greeting, "\n") {
+		if strings.Contains(line, s) {
+			return strings.TrimSpace(line)
+		}
+	}
+	t.Fatalf("no line with %q in the greeting:\n%s", s, greeting)
+	return ""
 }
 
 type sandbox struct {
@@ -80,14 +152,15 @@ type sandbox struct {
 }
 
 // startSandbox runs `make run` on a terminal of its own, as a shell would,
-// and waits until the sandbox is ready.
-func startSandbox(t *testing.T) *sandbox {
+// with env added to ours, and waits until the sandbox is ready.
+func startSandbox(t *testing.T, env ...string) *sandbox {
 	t.Helper()
 	tty, term, err := openPTY()
 	if err != nil {
 		t.Fatal(err)
 	}
 	sb := &sandbox{cmd: exec.Command("make", "-C", sysns.RepoRoot(), "run"), tty: tty, exited: make(chan error, 1)}
+	sb.cmd.Env = append(os.Environ(), env...)
 	sb.cmd.Stdin, sb.cmd.Stdout, sb.cmd.Stderr = term, term, term
 	sb.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := sb.cmd.Start(); err != nil {
@@ -163,6 +236,9 @@ func (sb *sandbox) waitOutput(s string, guard time.Duration) bool {
 		if strings.Contains(sb.output(), s) {
 			return true
 		}
+		if len(sb.exited) > 0 {
+			return strings.Contains(sb.output(), s) // make run ended: nothing more will come
+		}
 	}
 	return false
 }
@@ -174,6 +250,7 @@ func (sb *sandbox) interrupt() (time.Duration, error) {
 	sb.tty.Write([]byte{3})
 	select {
 	case err := <-sb.exited:
+		sb.exited <- err // for the cleanup, which must not interrupt it again
 		return time.Since(start), err
 	case <-time.After(30 * time.Second):
 		return time.Since(start), errors.New("still running 30s after SIGINT (hang guard)")

@@ -1,0 +1,109 @@
+// Package interop runs the real, unmodified snapm 0.7 beside snapm-timersd
+// on the namespace's real systemd: the daemon installed as `make install`
+// would and started by D-Bus activation, snapm as the namespace's
+// /usr/bin/snapm, both on the same /etc/snapm and unit directory. The tier
+// runs when the upstream archives are at hand (../shared/interop beside the
+// repository, or $SNAPM_INTEROP); without them it says so in one line.
+package interop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/snapm/snapm-timersd/tests/nstest"
+	"github.com/snapm/snapm-timersd/tests/sysns"
+)
+
+var ns *sysns.NS
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "interop: these tests boot systemd in a namespace and must run as root")
+		return 1
+	}
+	cache, err := sysns.DefaultSnapmCache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	start := time.Now()
+	snapm, err := sysns.PrepareSnapm(sysns.InteropDir(), cache)
+	if errors.Is(err, sysns.ErrNoInterop) {
+		line := fmt.Sprintf("interop: did not run: %v", err)
+		fmt.Println(line)
+		if err := nstest.Summary(line); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	prepared := time.Since(start)
+	// Whatever snapm does in the namespace must leave the host as it was.
+	host, err := sysns.HostSnapmState()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	tmp, err := os.MkdirTemp("", "snapm-interop-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	opts, err := sysns.ProjectOptions(tmp)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if ns, err = sysns.Boot(opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx := context.Background()
+	start = time.Now()
+	err = ns.InstallSnapm(ctx, snapm)
+	installed := time.Since(start)
+	if err == nil {
+		err = nstest.Activate(ctx, ns)
+	}
+	code := 0
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	} else {
+		verb := "cached"
+		if snapm.Built {
+			verb = "built"
+		}
+		fmt.Printf("interop: snapm's venv %s in %v, installed in the namespace in %v\n",
+			verb, prepared.Round(time.Millisecond), installed.Round(time.Millisecond))
+		code = m.Run()
+		if err := nstest.CheckJournal(ctx, ns); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "--- snapm-timersd journal ---\n%s\n", nstest.PreciseJournal(ctx, ns))
+	}
+	if err := ns.Shutdown(); err != nil {
+		fmt.Fprintln(os.Stderr, "shutting down namespace:", err)
+	}
+	if after, err := sysns.HostSnapmState(); err != nil || after != host {
+		fmt.Fprintf(os.Stderr, "snapm reached the host (%v):\nbefore:\n%s\nafter:\n%s\n", err, host, after)
+		code = 1
+	}
+	return code
+}
