@@ -66,6 +66,15 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	for _, key := range adoptionOrder(dropIns) {
 		m.adopt(m.adoptedDropIn(key, dropIns[key], records))
 	}
+	// What is found at start-up is published as it is: no snapm command
+	// is known to be under way.
+	m.mu.RLock()
+	for _, t := range m.timers {
+		t.mu.Lock()
+		t.settleNow()
+		t.mu.Unlock()
+	}
+	m.mu.RUnlock()
 	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ func TestDiskChangedHandsBackBusyTimers(t *testing.T) {
 	if later := e.m.DiskChanged(ctx, later); len(later) != 0 {
 		t.Errorf("handed back %q once free", later)
 	}
+	e.settle() // a drop-in without enablement, as snapm's enable begins
 	if s := bt.Snapshot(); s.Spec != "daily" {
 		t.Errorf("busy timer's hand edit not read once free: %+v", s)
 	}
@@ -181,6 +182,7 @@ func TestDiskChanged(t *testing.T) {
 			e.sd.calls.take()
 			tc.change(t, e)
 			e.m.DiskChanged(ctx, tc.units)
+			e.settle()
 			golden(t, "diskchanged/"+fileName(name), struct {
 				Events []event
 				Calls  []string

@@ -392,6 +392,13 @@ func newEnv(t *testing.T, setup func(e *env)) *env {
 	return e
 }
 
+// settle lets SettleTime pass, and the elapse keeper publish what it held
+// back meanwhile.
+func (e *env) settle() {
+	e.clock.Set(e.clock.Now().Add(SettleTime))
+	e.m.advanceElapses()
+}
+
 // write puts a file under the unit directory (rel) or, with state, the
 // state directory.
 func (e *env) write(t *testing.T, dir, rel, content string) {

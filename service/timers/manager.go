@@ -211,9 +211,15 @@ func (m *Manager) timer(key Key) (*Timer, error) {
 	return t, nil
 }
 
+// announce shows t, unless its state is held back (settle.go): then it is
+// shown once that state is published.
 func (m *Manager) announce(t *Timer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.held() {
+		t.pending = true
+		return
+	}
 	t.announced = true
 	m.cfg.Observer.TimerAdded(t.snap)
 }

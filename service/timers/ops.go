@@ -92,7 +92,9 @@ func (m *Manager) CreateWithFlags(ctx context.Context, typ, name, spec string, f
 	if present {
 		// Configured on disk behind our back (say, by the Python snapm):
 		// take it over as it is, and say that it exists.
-		if _, err := m.insert(ctx, m.adoptedTimer(key, diskSpec), func() {}); err != nil {
+		t := m.adoptedTimer(key, diskSpec)
+		t.settleNow()
+		if _, err := m.insert(ctx, t, func() {}); err != nil {
 			return Snapshot{}, err
 		}
 		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)

@@ -204,6 +204,7 @@ func TestOutsideChangeOfUnitFiles(t *testing.T) {
 			if _, err := e.m.readInBulk(ctx, ReadUnitFile, nil, true); err != nil {
 				t.Fatal(err)
 			}
+			e.settle()
 			asked := slices.Contains(e.sd.calls.take(), "LoadedUnits ")
 			published := len(e.obs.take()) > 0
 			if asked != tc.asks || published != tc.asks {

@@ -1,0 +1,63 @@
+// No flash: the states that snapm's own sequences pass through are held
+// back for a while rather than published as invalid. snapm writes a
+// drop-in before it enables the unit, and disables the unit before it
+// removes the drop-in: for a moment each time, the drop-in is there and
+// the unit file is not enabled. Published, that is a red "invalid" in
+// every frontend for a few milliseconds on every snapm command.
+//
+// Locks: the fields are Timer.mu's; the elapse keeper (elapses.go)
+// publishes what has been held for SettleTime.
+
+package timers
+
+import "time"
+
+// SettleTime is how long a state that snapm passes through may last
+// before it is published as the invalid state it is.
+const SettleTime = time.Second
+
+// passing tells whether s, just derived, is the shape snapm's sequences
+// pass through: a drop-in without an enabled unit file, the timer
+// stopped; t.mu held.
+func (t *Timer) passing(s Snapshot) bool {
+	return s.Status == StatusInvalid && t.dropIn && t.dropInErr == nil && t.unit.UnitFileState != "enabled" && t.unit.stopped()
+}
+
+// holdBack tells whether s must not be published yet, starting the
+// settle time when s is the first of its kind; t.mu held.
+func (t *Timer) holdBack(s Snapshot) bool {
+	if !t.passing(s) {
+		t.settleUntil = time.Time{}
+		return false
+	}
+	if t.settleUntil.IsZero() {
+		t.settleUntil = t.now().Add(SettleTime)
+		t.wake()
+	}
+	return t.held()
+}
+
+// held tells whether a state of t is being held back; t.mu held.
+func (t *Timer) held() bool {
+	return !t.settleUntil.IsZero() && t.now().Before(t.settleUntil)
+}
+
+// settled publishes t if what it held back has lasted SettleTime by now,
+// and returns when it must be looked at again (zero: never); t.mu held.
+func (t *Timer) settled(now time.Time, obs Observer) time.Time {
+	if t.settleUntil.IsZero() {
+		return time.Time{}
+	}
+	if now.Before(t.settleUntil) {
+		return t.settleUntil
+	}
+	t.publish(obs)
+	return time.Time{}
+}
+
+// settleNow makes whatever t is in now final: the state the daemon itself
+// finds (at start-up, or the drop-in a CreateTimer runs into) is
+// published as it is; t.mu held.
+func (t *Timer) settleNow() {
+	t.settleUntil = t.now()
+}
