@@ -69,6 +69,12 @@ func (m *Manager) rereadDropIn(ctx context.Context, t *Timer) {
 	}
 	if err := m.refresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
 		log.Warn("reading timer whose drop-in changed, ignoring", zap.Error(err))
+		return
+	}
+	if !present {
+		if err := m.forgetIfNothingLeft(t); err != nil {
+			log.Warn("removing a timer of which nothing is left, ignoring", zap.Error(err))
+		}
 	}
 }
 
@@ -112,6 +118,11 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 	}
 	m.timers[key] = t
 	m.mu.Unlock()
+	// Kept from now on as the daemon's own are, so that a restart keeps it
+	// whatever becomes of its drop-in.
+	if err := m.store.put(key.record(spec)); err != nil {
+		log.Warn("saving the timer, ignoring", zap.Error(err))
+	}
 	m.announce(t)
 	m.pokeElapses()
 	log.Info("adopted timer configured on disk while running", zap.String("calendar", spec))

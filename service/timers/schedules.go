@@ -270,26 +270,34 @@ func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
 	}
 }
 
-// forgetIfGone removes the timer key if nothing of it is left: no schedule
-// file, no drop-in or UNIT.d, no enablement, no unit loaded. That is what
-// `snapm schedule delete` leaves.
+// forgetIfGone removes the timer key if nothing of it is left (see
+// nothingLeft). That is what `snapm schedule delete` leaves.
 func (m *Manager) forgetIfGone(ctx context.Context, key Key) {
 	_, err := m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) {
 		if err := m.refresh(ctx, t, ReadAll); err != nil {
 			return true, err
 		}
-		if !m.nothingLeft(t) {
-			return true, nil
-		}
-		return true, m.forget(t)
+		return true, m.forgetIfNothingLeft(t)
 	})
 	if err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {
-		m.log.Warn("removing the timer of a deleted schedule, ignoring", zap.Stringer("unit", key), zap.Error(err))
+		m.log.Warn("removing a timer of which nothing is left, ignoring", zap.Stringer("unit", key), zap.Error(err))
 	}
 }
 
-// nothingLeft tells whether nothing of t exists in systemd or on disk
-// but, perhaps, its record; the caller holds t's operation lock.
+// forgetIfNothingLeft removes t, as just read, if nothing of it is left;
+// the caller holds t's operation lock.
+func (m *Manager) forgetIfNothingLeft(t *Timer) error {
+	if !m.nothingLeft(t) {
+		return nil
+	}
+	t.log.Info("nothing of the timer is left, removing it")
+	return m.forget(t)
+}
+
+// nothingLeft tells whether nothing of t exists: no schedule file, no
+// drop-in or UNIT.d, no enablement, no unit loaded; its record, which
+// only the daemon reads, does not count. The caller holds t's operation
+// lock.
 func (m *Manager) nothingLeft(t *Timer) bool {
 	t.mu.Lock()
 	st, dropIn := t.unit, t.dropIn
@@ -297,8 +305,11 @@ func (m *Manager) nothingLeft(t *Timer) bool {
 	if dropIn || st.LoadState != "" || (st.UnitFileState != "" && st.UnitFileState != "disabled") {
 		return false
 	}
-	_, err := os.Lstat(dropin.Dir(m.cfg.UnitDir, t.key.Unit()))
-	return errors.Is(err, fs.ErrNotExist)
+	if _, err := os.Lstat(dropin.Dir(m.cfg.UnitDir, t.key.Unit())); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	_, present, _ := m.readSchedule(t.key.Name)
+	return !present
 }
 
 // writeCalendar makes spec the calendar in sched's file, if it is not
