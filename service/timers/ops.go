@@ -187,6 +187,12 @@ func (m *Manager) op(ctx context.Context, key Key, reads Reads, fn func(t *Timer
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
 	}
 	fresh, opErr := fn(t)
+	t.mu.Lock()
+	t.settleNow()
+	if fresh {
+		t.publish(m.cfg.Observer)
+	}
+	t.mu.Unlock()
 	if !fresh {
 		if err := m.refresh(ctx, t, reads); err != nil && opErr == nil {
 			opErr = err

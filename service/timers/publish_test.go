@@ -152,6 +152,12 @@ func TestSignalledChangePublishedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	unit := s.Unit()
+	// Active without a drop-in, the timer is invalid: as if that had
+	// lasted, so that its changes are published.
+	tm, _ := m.timer(s.Key)
+	tm.mu.Lock()
+	tm.settleNow()
+	tm.mu.Unlock()
 	obs.mu.Lock()
 	obs.changes = nil
 	obs.mu.Unlock()

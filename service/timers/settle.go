@@ -1,9 +1,11 @@
-// No flash: the states that snapm's own sequences pass through are held
-// back for a while rather than published as invalid. snapm writes a
-// drop-in before it enables the unit, and disables the unit before it
-// removes the drop-in: for a moment each time, the drop-in is there and
-// the unit file is not enabled. Published, that is a red "invalid" in
-// every frontend for a few milliseconds on every snapm command.
+// No flash: an invalid state seen from outside is held back for a while
+// rather than published at once. snapm writes a drop-in before it enables
+// the unit, and disables the unit before it removes the drop-in: for a
+// moment each time, the drop-in is there and the unit file is not enabled,
+// and under load a daemon-reload in between makes that moment longer and
+// brings others. Published, each is a red "invalid" in every frontend on
+// every snapm command. A state that lasts SettleTime is published; the
+// outcome of the daemon's own operations is published at once.
 //
 // Locks: the fields are Timer.mu's; the elapse keeper (elapses.go)
 // publishes what has been held for SettleTime.
@@ -16,17 +18,10 @@ import "time"
 // before it is published as the invalid state it is.
 const SettleTime = time.Second
 
-// passing tells whether s, just derived, is the shape snapm's sequences
-// pass through: a drop-in without an enabled unit file, the timer
-// stopped; t.mu held.
-func (t *Timer) passing(s Snapshot) bool {
-	return s.Status == StatusInvalid && t.dropIn && t.dropInErr == nil && t.unit.UnitFileState != "enabled" && t.unit.stopped()
-}
-
 // holdBack tells whether s must not be published yet, starting the
 // settle time when s is the first of its kind; t.mu held.
 func (t *Timer) holdBack(s Snapshot) bool {
-	if !t.passing(s) {
+	if s.Status != StatusInvalid {
 		t.settleUntil = time.Time{}
 		return false
 	}
@@ -55,9 +50,9 @@ func (t *Timer) settled(now time.Time, obs Observer) time.Time {
 	return time.Time{}
 }
 
-// settleNow makes whatever t is in now final: the state the daemon itself
-// finds (at start-up, or the drop-in a CreateTimer runs into) is
-// published as it is; t.mu held.
+// settleNow makes whatever t is in now final: the outcome of the daemon's
+// own operations, and what it finds at start-up or when a CreateTimer
+// runs into a drop-in, is published as it is; t.mu held.
 func (t *Timer) settleNow() {
 	t.settleUntil = t.now()
 }

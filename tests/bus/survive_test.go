@@ -20,7 +20,7 @@ import (
 // (and can be mended), a bad record is skipped, and a record whose drop-in
 // changed while the daemon was down is rewritten.
 func TestAdoptionSurvivesBadFiles(t *testing.T) {
-	unitDir, stateDir := t.TempDir(), t.TempDir()
+	unitDir, stateDir, schedDir := t.TempDir(), t.TempDir(), t.TempDir()
 	writeFile := func(path string, data []byte) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -60,8 +60,16 @@ func TestAdoptionSurvivesBadFiles(t *testing.T) {
 	writeFile(filepath.Join(stateDir, "timers", "snapm-gc@empty.timer"), nil)
 	writeFile(filepath.Join(stateDir, "timers", "snapm-gc@corrupt.timer"), []byte("{\"type\": \"gc\", \"na"))
 	record("snapm-gc@kept.timer", "hourly")
+	kept, err := schedule.New("kept", []string{"/"}, "hourly", schedule.Options{"policy_type": "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(schedule.Path(schedDir, "kept"), kept.Marshal())
+	// A record of which nothing else is left: snapm deleted the schedule
+	// while the daemon was down.
+	record("snapm-gc@deleted.timer", "hourly")
 
-	e := startIn(t, 10*time.Second, unitDir, stateDir, t.TempDir())
+	e := startIn(t, 10*time.Second, unitDir, stateDir, schedDir)
 	for path, want := range map[dbus.ObjectPath]struct{ status, spec string }{
 		rootPath + "/gc/reset":             {"invalid", ""},
 		rootPath + "/gc/toolong":           {"invalid", ""},
@@ -72,6 +80,7 @@ func TestAdoptionSurvivesBadFiles(t *testing.T) {
 		rootPath + "/gc/kept":              {"disabled", "hourly"},
 		rootPath + "/gc/empty":             {"", ""},
 		rootPath + "/gc/corrupt":           {"", ""},
+		rootPath + "/gc/deleted":           {"", ""},
 		rootPath + "/create/never-existed": {"", ""},
 	} {
 		var props map[string]dbus.Variant
