@@ -56,7 +56,7 @@ func TestAdvanceElapses(t *testing.T) {
 				t.Errorf("NextElapse %v, sleep %v; want %v, %v", time.UnixMicro(int64(got.NextElapse)).UTC(), sleep, tc.wantNext, tc.wantSleep)
 			}
 			want := s
-			want.NextElapse, want.Occurs = wantNext, wantNext != 0
+			want.NextElapse, want.CalendarNext, want.Occurs = wantNext, wantNext, wantNext != 0
 			if got != want {
 				t.Errorf("snapshot %+v\nwant     %+v", got, want)
 			}

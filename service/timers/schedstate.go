@@ -20,13 +20,13 @@ func snapmStatus(u UnitState) Status {
 
 // ScheduleState is what snapm says of a schedule with the timers create
 // and gc (nil when there is none): Enabled when its create timer is
-// enabled or running, Running when both run, and the create timer's next
-// elapse.
+// enabled or running, Running when both run, and the next elapse of the
+// create timer's expression, which snapm computes whatever systemd runs.
 func ScheduleState(create, gc *Snapshot) (enabled, running bool, nextElapse uint64) {
 	if create == nil {
 		return false, false, 0
 	}
 	enabled = create.SnapmStatus == StatusEnabled || create.SnapmStatus == StatusRunning
 	running = create.SnapmStatus == StatusRunning && gc != nil && gc.SnapmStatus == StatusRunning
-	return enabled, running, create.NextElapse
+	return enabled, running, create.CalendarNext
 }

@@ -46,10 +46,12 @@ type Snapshot struct {
 	// NeedDaemonReload: systemd runs a configuration other than the one
 	// on disk (CalendarSpec, Normalized) until a daemon-reload.
 	NeedDaemonReload bool
-	// SnapmStatus is the status snapm computes (see snapmStatus); it is
-	// not a property of the timer, its schedule's Enabled and Running
-	// come from it.
-	SnapmStatus Status
+	// SnapmStatus is the status snapm computes (see snapmStatus), and
+	// CalendarNext the next elapse of Spec as snapm computes it, from the
+	// expression alone; neither is a property of the timer, its
+	// schedule's Enabled, Running and NextElapse come from them.
+	SnapmStatus  Status
+	CalendarNext uint64
 }
 
 // Timer is one schedule. Operations on it are serialized by op; state
@@ -164,6 +166,7 @@ func (t *Timer) derive() Snapshot {
 
 		NeedDaemonReload: t.unit.loaded() && t.unit.NeedDaemonReload,
 		SnapmStatus:      snapmStatus(t.unit),
+		CalendarNext:     t.cal.Next,
 	}
 	if t.dropInErr != nil {
 		s.Status = StatusInvalid
