@@ -400,6 +400,23 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 		return Snapshot{}, err
 	}
 	defer unlockSchedule()
+	snap, err := m.setCalendarSpec(ctx, e, key, spec, cal)
+	if err != nil || key.Type != TypeCreate {
+		return snap, err
+	}
+	// What the call promised: the calendar in the schedule's file and in
+	// the drop-in, which snapm may have rewritten meanwhile.
+	if s, present, err := m.readSchedule(key.Name); err == nil && present && s.CalendarSpec != spec {
+		m.set(e, key.Name, s, true)
+		return snap, fmt.Errorf("%w: the schedule of %s was changed meanwhile; its calendarspec is now %q", ErrConflict, key, s.CalendarSpec)
+	}
+	if snap.Spec != spec {
+		return snap, fmt.Errorf("%w: %s was changed meanwhile: its calendar is now %q", ErrConflict, key, snap.Spec)
+	}
+	return snap, nil
+}
+
+func (m *Manager) setCalendarSpec(ctx context.Context, e *schedEntry, key Key, spec string, cal calendar.Info) (Snapshot, error) {
 	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
 		t.mu.Lock()
@@ -435,6 +452,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 		m.pokeElapses()
 		fresh := false
 		if dropIn {
+			var err error
 			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, m.readSystemd(ctx, t, ReadUnit)); err != nil {
 				return false, fmt.Errorf("reloading timer %s: %w", unit, err)
 			}

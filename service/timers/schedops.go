@@ -68,7 +68,10 @@ func (m *Manager) CreateSchedule(ctx context.Context, s schedule.Schedule) error
 	}
 	m.set(e, s.Name, s, true)
 	m.log.Info("schedule created", zap.String("schedule", s.Name))
-	return m.enableSchedule(ctx, s, true)
+	if err := m.enableSchedule(ctx, s, true); err != nil {
+		return err
+	}
+	return m.verify(ctx, e, s, promiseRunning)
 }
 
 // scheduleOp runs fn on the schedule name under its operation lock.
@@ -92,8 +95,14 @@ func (m *Manager) scheduleOp(ctx context.Context, name string, fn func(e *schedE
 
 // EnableSchedule enables both timers, and starts them if start.
 func (m *Manager) EnableSchedule(ctx context.Context, name string, start bool) error {
-	return m.scheduleOp(ctx, name, func(_ *schedEntry, s schedule.Schedule) error {
-		return m.enableSchedule(ctx, s, start)
+	return m.scheduleOp(ctx, name, func(e *schedEntry, s schedule.Schedule) error {
+		if err := m.enableSchedule(ctx, s, start); err != nil {
+			return err
+		}
+		if start {
+			return m.verify(ctx, e, s, promiseRunning)
+		}
+		return m.verify(ctx, e, s, promiseEnabled)
 	})
 }
 
@@ -152,30 +161,35 @@ func (m *Manager) enableSchedule(ctx context.Context, s schedule.Schedule, start
 
 // StartSchedule starts both timers.
 func (m *Manager) StartSchedule(ctx context.Context, name string) error {
-	return m.eachTimer(ctx, name, m.Start)
+	return m.eachTimer(ctx, name, m.Start, promiseRunning)
 }
 
 // StopSchedule stops both timers; they stay enabled.
 func (m *Manager) StopSchedule(ctx context.Context, name string) error {
-	return m.eachTimer(ctx, name, m.Stop)
+	return m.eachTimer(ctx, name, m.Stop, promiseStopped)
 }
 
 // DisableSchedule stops and disables both timers.
 func (m *Manager) DisableSchedule(ctx context.Context, name string) error {
-	return m.eachTimer(ctx, name, m.Disable)
+	return m.eachTimer(ctx, name, m.Disable, promiseDisabled)
 }
 
 // eachTimer runs op on each of the schedule's timers in snapm's order,
-// under the schedule's operation lock; a timer that is not there is
-// skipped, as there is nothing of it to start, stop or disable.
-func (m *Manager) eachTimer(ctx context.Context, name string, op func(context.Context, Key) (Snapshot, error)) error {
-	return m.scheduleOp(ctx, name, func(*schedEntry, schedule.Schedule) error {
+// under the schedule's operation lock, and checks that p holds; a timer
+// that is not there is skipped where that keeps p (nothing to stop or
+// disable).
+func (m *Manager) eachTimer(ctx context.Context, name string, op func(context.Context, Key) (Snapshot, error), p promise) error {
+	return m.scheduleOp(ctx, name, func(e *schedEntry, s schedule.Schedule) error {
 		for _, key := range ScheduleKeys(name) {
-			if _, err := op(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+			_, err := op(ctx, key)
+			if errors.Is(err, ErrNoSuchTimer) && !p.gone {
+				return fmt.Errorf("%w: %s (Enable the schedule first)", ErrNotEnabled, err)
+			}
+			if err != nil && !errors.Is(err, ErrNoSuchTimer) {
 				return err
 			}
 		}
-		return nil
+		return m.verify(ctx, e, s, p)
 	})
 }
 
@@ -219,7 +233,10 @@ func (m *Manager) EditSchedule(ctx context.Context, name string, changes schedul
 			}
 		}
 		m.log.Info("schedule edited", zap.String("schedule", name))
-		return m.enableSchedule(ctx, next, true)
+		if err := m.enableSchedule(ctx, next, true); err != nil {
+			return err
+		}
+		return m.verify(ctx, e, next, promiseRunning)
 	})
 }
 
@@ -237,6 +254,11 @@ func (m *Manager) DeleteSchedule(ctx context.Context, name string) error {
 		}
 		m.set(e, name, schedule.Schedule{}, false)
 		m.log.Info("schedule deleted", zap.String("schedule", name))
+		for _, key := range ScheduleKeys(name) {
+			if snap, err := m.Get(string(key.Type), key.Name); err == nil {
+				return fmt.Errorf("%w: %s was made again meanwhile: %s (%s)", ErrConflict, key, snap.Status, describe(snap))
+			}
+		}
 		return nil
 	})
 }

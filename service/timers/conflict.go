@@ -1,0 +1,118 @@
+// Success means it held: an operation on a schedule, or on a create
+// timer's calendar, checks before it replies that what it promised is
+// what the disk and systemd say, and reports ErrConflict naming what it
+// found when another writer (snapm, a hand) changed it meanwhile.
+//
+// Locks: the checks run under the schedule's operation lock, and read
+// each timer under its own, as the operations do.
+
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
+)
+
+// promise is what an operation left a timer in; gone says whether a
+// timer that is not there keeps it.
+type promise struct {
+	what string
+	gone bool
+	held func(s Snapshot, spec string) bool
+}
+
+var (
+	promiseEnabled = promise{"enabled", false, func(s Snapshot, spec string) bool {
+		return (s.Status == StatusEnabled || s.Status == StatusRunning) && s.Spec == spec
+	}}
+	promiseRunning = promise{"running", false, func(s Snapshot, spec string) bool {
+		return s.Status == StatusRunning && s.Spec == spec
+	}}
+	promiseStopped  = promise{"stopped", true, func(s Snapshot, _ string) bool { return !s.Running }}
+	promiseDisabled = promise{"disabled", true, func(s Snapshot, _ string) bool { return s.Status == StatusDisabled }}
+)
+
+// verify checks that the schedule s (as the operation wrote or read it)
+// is still on disk and that both its timers are as p says, read afresh;
+// the caller holds e's operation lock. A schedule deleted meanwhile takes
+// the timers the operation made or enabled with it, as `snapm schedule
+// delete` would have.
+func (m *Manager) verify(ctx context.Context, e *schedEntry, s schedule.Schedule, p promise) error {
+	found, present, err := m.readSchedule(s.Name)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: schedule %s: %w", ErrConflict, s.Name, err)
+	case !present:
+		m.set(e, s.Name, schedule.Schedule{}, false)
+		var undo []error
+		for _, key := range ScheduleKeys(s.Name) {
+			if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+				undo = append(undo, err)
+			}
+		}
+		return errors.Join(fmt.Errorf("%w: schedule %s was deleted meanwhile; its timers were disabled and removed", ErrConflict, s.Name),
+			errors.Join(undo...))
+	case !equalSchedules(found, s):
+		m.set(e, s.Name, found, true)
+		return fmt.Errorf("%w: schedule %s was changed meanwhile; its file now says calendarspec %q, sources %q, policy %s",
+			ErrConflict, s.Name, found.CalendarSpec, strings.Join(found.Sources, " "), found.PolicyType)
+	}
+	for _, key := range ScheduleKeys(s.Name) {
+		snap, err := m.op(ctx, key, ReadAll, func(*Timer) (bool, error) { return false, nil })
+		if errors.Is(err, ErrNoSuchTimer) && p.gone {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%w: reading %s back: %w", ErrConflict, key, err)
+		}
+		if !p.held(snap, scheduleSpec(s, key.Type)) {
+			return fmt.Errorf("%w: %s should be %s, but is %s (%s)", ErrConflict, key, p.what, snap.Status, describe(snap))
+		}
+	}
+	return nil
+}
+
+// describe names what a timer is, for a conflict's message.
+func describe(s Snapshot) string {
+	out := []string{"calendar " + fmt.Sprintf("%q", s.Spec)}
+	if !s.Enabled {
+		out = append(out, "unit file not enabled")
+	}
+	if s.Running {
+		out = append(out, "active")
+	} else {
+		out = append(out, "inactive")
+	}
+	return strings.Join(out, ", ")
+}
+
+// followDropIn writes spec, the calendar of a create timer's drop-in that
+// someone else changed, into its schedule's file: the drop-in is what
+// systemd runs, and snapm would write the file's calendar back at its
+// next enable. A schedule in an operation is left to it: the operation
+// reads the outcome back (verify).
+func (m *Manager) followDropIn(key Key, spec string) {
+	if key.Type != TypeCreate {
+		return
+	}
+	e := m.entry(key.Name)
+	select {
+	case e.op <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-e.op }()
+	s, present, err := m.readSchedule(key.Name)
+	if err != nil || !present {
+		return
+	}
+	if err := m.writeCalendar(e, s, spec); err != nil {
+		m.log.Warn("writing the calendar of a drop-in changed outside into its schedule, ignoring", zap.Stringer("unit", key), zap.Error(err))
+	}
+}
