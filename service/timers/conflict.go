@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/snapm/snapm-timersd/service/dropin"
 	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
@@ -39,13 +40,17 @@ var (
 )
 
 // verify checks that the schedule s (as the operation wrote or read it)
-// is still on disk and that both its timers are as p says, read afresh;
-// the caller holds e's operation lock. A schedule deleted meanwhile takes
-// the timers the operation made or enabled with it, as `snapm schedule
-// delete` would have.
-func (m *Manager) verify(ctx context.Context, e *schedEntry, s schedule.Schedule, p promise) error {
+// is still on disk and, unless the operation failed with opErr, that
+// both its timers are as p says, read afresh; the caller holds e's
+// operation lock. A schedule deleted meanwhile takes the timers the
+// operation made or enabled with it, as `snapm schedule delete` would
+// have, whether the operation failed (snapm's removal under its feet) or
+// not.
+func (m *Manager) verify(ctx context.Context, e *schedEntry, s schedule.Schedule, p promise, opErr error) error {
 	found, present, err := m.readSchedule(s.Name)
 	switch {
+	case opErr != nil && present:
+		return opErr
 	case err != nil:
 		return fmt.Errorf("%w: schedule %s: %w", ErrConflict, s.Name, err)
 	case !present:
@@ -57,14 +62,23 @@ func (m *Manager) verify(ctx context.Context, e *schedEntry, s schedule.Schedule
 			}
 		}
 		return errors.Join(fmt.Errorf("%w: schedule %s was deleted meanwhile; its timers were disabled and removed", ErrConflict, s.Name),
-			errors.Join(undo...))
+			opErr, errors.Join(undo...))
 	case !equalSchedules(found, s):
 		m.set(e, s.Name, found, true)
 		return fmt.Errorf("%w: schedule %s was changed meanwhile; its file now says calendarspec %q, sources %q, policy %s",
 			ErrConflict, s.Name, found.CalendarSpec, strings.Join(found.Sources, " "), found.PolicyType)
 	}
 	for _, key := range ScheduleKeys(s.Name) {
-		snap, err := m.op(ctx, key, ReadAll, func(*Timer) (bool, error) { return false, nil })
+		// What is, not what is published: a state held back may be the
+		// other writer's.
+		var snap Snapshot
+		_, err := m.housekeep(ctx, key, 0, func(t *Timer) (bool, error) {
+			err := m.refresh(ctx, t, ReadAll)
+			t.mu.Lock()
+			snap = t.derive()
+			t.mu.Unlock()
+			return true, err
+		})
 		if errors.Is(err, ErrNoSuchTimer) && p.gone {
 			continue
 		}
@@ -92,23 +106,35 @@ func describe(s Snapshot) string {
 	return strings.Join(out, ", ")
 }
 
-// followDropIn writes spec, the calendar of a create timer's drop-in that
+// followDropIn writes the calendar of a create timer's drop-in, which
 // someone else changed, into its schedule's file: the drop-in is what
 // systemd runs, and snapm would write the file's calendar back at its
-// next enable. A schedule in an operation is left to it: the operation
-// reads the outcome back (verify).
-func (m *Manager) followDropIn(key Key, spec string) {
+// next enable. A schedule in an operation follows once it is over (see
+// schedEntry.follow).
+func (m *Manager) followDropIn(key Key) {
 	if key.Type != TypeCreate {
 		return
 	}
-	e := m.entry(key.Name)
-	select {
-	case e.op <- struct{}{}:
-	default:
+	e, unlock, ok := m.tryLockSchedule(key.Name)
+	if !ok {
+		m.schedMu.Lock()
+		e.follow = true
+		m.schedMu.Unlock()
 		return
 	}
-	defer func() { <-e.op }()
-	s, present, err := m.readSchedule(key.Name)
+	m.syncCalendar(e, key.Name)
+	unlock()
+}
+
+// syncCalendar makes the calendar of the create timer's drop-in, if there
+// is one, the schedule's; the caller holds e's operation lock.
+func (m *Manager) syncCalendar(e *schedEntry, name string) {
+	key := Key{Type: TypeCreate, Name: name}
+	spec, dropIn, err := dropin.Read(m.cfg.UnitDir, key.Unit())
+	if err != nil || !dropIn {
+		return
+	}
+	s, present, err := m.readSchedule(name)
 	if err != nil || !present {
 		return
 	}

@@ -94,6 +94,31 @@ func TestConflicts(t *testing.T) {
 	})
 }
 
+// TestDropInChangedMidCallFollowed: snapm rewrites the drop-in while the
+// daemon sets the calendar: the call reports the conflict, and once it is
+// over the schedule's file says what the drop-in, which systemd runs,
+// says.
+func TestDropInChangedMidCallFollowed(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	s := mustCreate(t, e, "create", "midcall", "daily")
+	if _, err := e.m.Enable(ctx, s.Key); err != nil {
+		t.Fatal(err)
+	}
+	e.once("UnitState", func() {
+		if err := dropin.Write(e.unitDir, s.Unit(), "weekly"); err != nil {
+			t.Error(err)
+		}
+	})
+	_, err := e.m.SetCalendarSpec(ctx, s.Key, "monthly")
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), `its calendar is now "weekly"`) {
+		t.Errorf("SetCalendarSpec with the drop-in rewritten meanwhile: %v, want ErrConflict", err)
+	}
+	if got, err := schedule.Read(e.schedules, "midcall"); err != nil || got.CalendarSpec != "weekly" {
+		t.Errorf("schedule after the call: %+v (%v), want the drop-in's weekly", got, err)
+	}
+}
+
 // TestDropInEditFollowedIntoSchedule: a create timer's drop-in changed by
 // someone else is what systemd runs, and goes into its schedule's file,
 // which snapm would otherwise write back at its next enable.

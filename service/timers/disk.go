@@ -82,8 +82,12 @@ func (m *Manager) rereadDropIn(ctx context.Context, t *Timer) {
 // or the Python one) or an admin configured it while we ran. It is read
 // in full before it is announced, so that its first appearance is true.
 func (m *Manager) adoptNew(ctx context.Context, key Key) {
-	if _, err := m.timer(key); err == nil {
-		return // known after all
+	if t, err := m.timer(key); err == nil {
+		// Known after all; but adopted meanwhile in a state held back,
+		// and so perhaps missed by the pass that reported it, it is read
+		// again: what it waited for may have come.
+		m.rereadPending(ctx, t)
+		return
 	}
 	log := m.log.With(zap.Stringer("unit", key))
 	spec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit())
@@ -126,4 +130,23 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 	m.announce(t)
 	m.pokeElapses()
 	log.Info("adopted timer configured on disk while running", zap.String("calendar", spec))
+}
+
+// rereadPending reads t again if it waits to be announced (see settle.go)
+// and no operation holds it.
+func (m *Manager) rereadPending(ctx context.Context, t *Timer) {
+	t.mu.Lock()
+	pending := t.pending
+	t.mu.Unlock()
+	if !pending {
+		return
+	}
+	unlock, free := t.tryLock()
+	if !free {
+		return
+	}
+	defer unlock()
+	if err := m.refresh(ctx, t, ReadAll); err != nil && ctx.Err() == nil {
+		t.log.Warn("reading a timer found on disk, ignoring", zap.Error(err))
+	}
 }

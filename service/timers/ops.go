@@ -169,8 +169,20 @@ func (m *Manager) claim(t *Timer) (unlock func(), err error) {
 
 // op runs fn on the timer under its operation lock, then publishes
 // systemd's view of the outcome before returning, unless fn says it left
-// that view fresh. reads: what fn may have changed.
+// that view fresh. reads: what fn may have changed. The outcome of a
+// caller's operation is published as it is, never held back (settle.go).
 func (m *Manager) op(ctx context.Context, key Key, reads Reads, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
+	return m.runOp(ctx, key, reads, true, fn)
+}
+
+// housekeep is op for the daemon's own upkeep (following a file, reading
+// back), whose reads may catch snapm midway: what it finds is held back
+// as any outside change is.
+func (m *Manager) housekeep(ctx context.Context, key Key, reads Reads, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
+	return m.runOp(ctx, key, reads, false, fn)
+}
+
+func (m *Manager) runOp(ctx context.Context, key Key, reads Reads, final bool, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
 	t, err := m.timer(key)
 	if err != nil {
 		return Snapshot{}, err
@@ -187,12 +199,14 @@ func (m *Manager) op(ctx context.Context, key Key, reads Reads, fn func(t *Timer
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
 	}
 	fresh, opErr := fn(t)
-	t.mu.Lock()
-	t.settleNow()
-	if fresh {
-		t.publish(m.cfg.Observer)
+	if final {
+		t.mu.Lock()
+		t.settleNow()
+		if fresh {
+			t.publish(m.cfg.Observer)
+		}
+		t.mu.Unlock()
 	}
-	t.mu.Unlock()
 	if !fresh {
 		if err := m.refresh(ctx, t, reads); err != nil && opErr == nil {
 			opErr = err

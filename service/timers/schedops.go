@@ -68,10 +68,7 @@ func (m *Manager) CreateSchedule(ctx context.Context, s schedule.Schedule) error
 	}
 	m.set(e, s.Name, s, true)
 	m.log.Info("schedule created", zap.String("schedule", s.Name))
-	if err := m.enableSchedule(ctx, s, true); err != nil {
-		return err
-	}
-	return m.verify(ctx, e, s, promiseRunning)
+	return m.verify(ctx, e, s, promiseRunning, m.enableSchedule(ctx, s, true))
 }
 
 // scheduleOp runs fn on the schedule name under its operation lock.
@@ -96,13 +93,11 @@ func (m *Manager) scheduleOp(ctx context.Context, name string, fn func(e *schedE
 // EnableSchedule enables both timers, and starts them if start.
 func (m *Manager) EnableSchedule(ctx context.Context, name string, start bool) error {
 	return m.scheduleOp(ctx, name, func(e *schedEntry, s schedule.Schedule) error {
-		if err := m.enableSchedule(ctx, s, start); err != nil {
-			return err
-		}
+		p := promiseEnabled
 		if start {
-			return m.verify(ctx, e, s, promiseRunning)
+			p = promiseRunning
 		}
-		return m.verify(ctx, e, s, promiseEnabled)
+		return m.verify(ctx, e, s, p, m.enableSchedule(ctx, s, start))
 	})
 }
 
@@ -180,16 +175,19 @@ func (m *Manager) DisableSchedule(ctx context.Context, name string) error {
 // disable).
 func (m *Manager) eachTimer(ctx context.Context, name string, op func(context.Context, Key) (Snapshot, error), p promise) error {
 	return m.scheduleOp(ctx, name, func(e *schedEntry, s schedule.Schedule) error {
+		var opErr error
 		for _, key := range ScheduleKeys(name) {
 			_, err := op(ctx, key)
 			if errors.Is(err, ErrNoSuchTimer) && !p.gone {
-				return fmt.Errorf("%w: %s (Enable the schedule first)", ErrNotEnabled, err)
+				opErr = fmt.Errorf("%w: %s (Enable the schedule first)", ErrNotEnabled, err)
+				break
 			}
 			if err != nil && !errors.Is(err, ErrNoSuchTimer) {
-				return err
+				opErr = err
+				break
 			}
 		}
-		return m.verify(ctx, e, s, p)
+		return m.verify(ctx, e, s, p, opErr)
 	})
 }
 
@@ -233,10 +231,7 @@ func (m *Manager) EditSchedule(ctx context.Context, name string, changes schedul
 			}
 		}
 		m.log.Info("schedule edited", zap.String("schedule", name))
-		if err := m.enableSchedule(ctx, next, true); err != nil {
-			return err
-		}
-		return m.verify(ctx, e, next, promiseRunning)
+		return m.verify(ctx, e, next, promiseRunning, m.enableSchedule(ctx, next, true))
 	})
 }
 

@@ -40,6 +40,10 @@ type schedEntry struct {
 	op      chan struct{}
 	present bool
 	sched   schedule.Schedule
+	// follow: the create timer's drop-in was changed by someone else
+	// while the schedule was in an operation; whoever lets go of the
+	// operation lock writes its calendar into the file (followDropIn).
+	follow bool
 }
 
 // entry returns name's entry, made on first use. Entries are kept for the
@@ -61,10 +65,34 @@ func (m *Manager) lockSchedule(ctx context.Context, name string) (e *schedEntry,
 	e = m.entry(name)
 	select {
 	case e.op <- struct{}{}:
-		return e, func() { <-e.op }, nil
+		return e, func() { m.unlockSchedule(e, name) }, nil
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
+}
+
+// tryLockSchedule takes name's operation lock if it is free.
+func (m *Manager) tryLockSchedule(name string) (e *schedEntry, unlock func(), ok bool) {
+	e = m.entry(name)
+	select {
+	case e.op <- struct{}{}:
+		return e, func() { m.unlockSchedule(e, name) }, true
+	default:
+		return e, nil, false
+	}
+}
+
+// unlockSchedule lets go of e's operation lock, once it has followed a
+// drop-in changed meanwhile (see schedEntry.follow).
+func (m *Manager) unlockSchedule(e *schedEntry, name string) {
+	m.schedMu.Lock()
+	follow := e.follow
+	e.follow = false
+	m.schedMu.Unlock()
+	if follow {
+		m.syncCalendar(e, name)
+	}
+	<-e.op
 }
 
 // current returns the schedule as the daemon last knew it.
@@ -213,15 +241,13 @@ func (m *Manager) SchedulesChanged(ctx context.Context, names []string) (busy []
 		}
 	}
 	for _, name := range names {
-		e := m.entry(name)
-		select {
-		case e.op <- struct{}{}:
-		default:
+		e, unlock, ok := m.tryLockSchedule(name)
+		if !ok {
 			busy = append(busy, name)
 			continue
 		}
 		m.reread(ctx, e, name)
-		<-e.op
+		unlock()
 	}
 	return busy
 }
@@ -239,9 +265,16 @@ func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
 	switch {
 	case present && (!wasPresent || was.CalendarSpec != s.CalendarSpec):
 		m.followCalendar(ctx, Key{Type: TypeCreate, Name: name}, s.CalendarSpec)
-	case !present && wasPresent:
-		for _, typ := range Types {
-			m.forgetIfGone(ctx, Key{Type: typ, Name: name})
+	case !present && wasPresent && err == nil:
+		// Deleted: its timers go too, as `snapm schedule delete` takes
+		// them, and are disabled first if they are not (a call of ours
+		// that enabled one while snapm deleted the schedule): neither
+		// template can run without the schedule. A file that is there
+		// but cannot be loaded is no deletion: its timers stay.
+		for _, key := range ScheduleKeys(name) {
+			if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {
+				m.log.Warn("removing the timer of a deleted schedule, ignoring", zap.Stringer("unit", key), zap.Error(err))
+			}
 		}
 	}
 }
@@ -250,7 +283,7 @@ func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
 // file now has: a drop-in, when there is one, is what systemd runs, and
 // snapm rewrites it with the file.
 func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
-	_, err := m.op(ctx, key, 0, func(t *Timer) (bool, error) {
+	_, err := m.housekeep(ctx, key, 0, func(t *Timer) (bool, error) {
 		t.mu.Lock()
 		dropIn, same := t.dropIn, t.spec == spec
 		t.mu.Unlock()
@@ -267,20 +300,6 @@ func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
 	})
 	if err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {
 		m.log.Warn("following the schedule's calendar, ignoring", zap.Stringer("unit", key), zap.Error(err))
-	}
-}
-
-// forgetIfGone removes the timer key if nothing of it is left (see
-// nothingLeft). That is what `snapm schedule delete` leaves.
-func (m *Manager) forgetIfGone(ctx context.Context, key Key) {
-	_, err := m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) {
-		if err := m.refresh(ctx, t, ReadAll); err != nil {
-			return true, err
-		}
-		return true, m.forgetIfNothingLeft(t)
-	})
-	if err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {
-		m.log.Warn("removing a timer of which nothing is left, ignoring", zap.Stringer("unit", key), zap.Error(err))
 	}
 }
 

@@ -280,3 +280,34 @@ func TestSchedulesFollowDisk(t *testing.T) {
 		t.Errorf("the timer of a deleted schedule stays: %v", err)
 	}
 }
+
+// TestDeletedScheduleTakesItsTimers: a schedule file removed while its
+// timers run (a call of ours enabled them as snapm deleted the schedule)
+// takes them with it, disabled, as neither can run without it; a file
+// that only became unloadable leaves them be.
+func TestDeletedScheduleTakesItsTimers(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	for _, name := range []string{"deleted", "broken"} {
+		if err := e.m.CreateSchedule(ctx, newSchedule(t, e, name, "daily")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(schedule.Path(e.schedules, "deleted")); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, e.schedules, "broken.json", `{"name": "broken"`)
+	e.m.SchedulesChanged(ctx, []string{"deleted", "broken"})
+	for _, unit := range []string{"snapm-create@deleted.timer", "snapm-gc@deleted.timer"} {
+		if got := e.disk(t, unit); got != "no drop-in" {
+			t.Errorf("%s of a deleted schedule: %s", unit, got)
+		}
+	}
+	var left []string
+	for _, s := range e.m.List() {
+		left = append(left, s.Unit()+" "+string(s.Status))
+	}
+	if want := []string{"snapm-create@broken.timer running", "snapm-gc@broken.timer running"}; !slices.Equal(left, want) {
+		t.Errorf("timers left %q, want %q", left, want)
+	}
+}
