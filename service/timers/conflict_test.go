@@ -137,3 +137,34 @@ func TestDropInEditFollowedIntoSchedule(t *testing.T) {
 		t.Errorf("schedule after a hand edit of the drop-in: %+v (%v), want calendarspec Sat 09:00", got, err)
 	}
 }
+
+// TestFailedScheduleCallsChangeNothing: a CreateSchedule that cannot
+// enable its timers leaves no file and no timer; an Enable that cannot
+// start them leaves them disabled, as they were.
+func TestFailedScheduleCallsChangeNothing(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	e.sd.setFail("EnableUnit", errInjected)
+	if err := e.m.CreateSchedule(ctx, newSchedule(t, e, "failing", "daily")); !errors.Is(err, errInjected) {
+		t.Errorf("CreateSchedule with EnableUnit failing: %v", err)
+	}
+	if _, err := os.Stat(schedule.Path(e.schedules, "failing")); !errors.Is(err, os.ErrNotExist) || len(e.m.List()) != 0 {
+		t.Errorf("a failed CreateSchedule left its file (%v) or timers %v", err, e.m.List())
+	}
+	e.sd.setFail("EnableUnit", nil)
+	if err := e.m.CreateSchedule(ctx, newSchedule(t, e, "failing", "daily")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.DisableSchedule(ctx, "failing"); err != nil {
+		t.Fatal(err)
+	}
+	e.sd.setFail("StartUnit", errInjected)
+	if err := e.m.EnableSchedule(ctx, "failing", true); !errors.Is(err, errInjected) {
+		t.Errorf("EnableSchedule with StartUnit failing: %v", err)
+	}
+	for _, s := range e.m.List() {
+		if s.Status != StatusDisabled {
+			t.Errorf("after a failed EnableSchedule %s is %s, want disabled as it was", s.Unit(), s.Status)
+		}
+	}
+}

@@ -68,7 +68,27 @@ func (m *Manager) CreateSchedule(ctx context.Context, s schedule.Schedule) error
 	}
 	m.set(e, s.Name, s, true)
 	m.log.Info("schedule created", zap.String("schedule", s.Name))
-	return m.verify(ctx, e, s, promiseRunning, m.enableSchedule(ctx, s, true))
+	if err := m.enableSchedule(ctx, s, true); err != nil {
+		// All or nothing: a schedule whose timers could not be made is
+		// not left behind to be listed.
+		m.undoCreate(ctx, e, s.Name)
+		return err
+	}
+	return m.verify(ctx, e, s, promiseRunning, nil)
+}
+
+// undoCreate takes away the timers and the file a failed CreateSchedule
+// made; the caller holds e's operation lock.
+func (m *Manager) undoCreate(ctx context.Context, e *schedEntry, name string) {
+	for _, key := range ScheduleKeys(name) {
+		if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+			m.log.Warn("rolling back a new schedule: removing its timer", zap.Stringer("unit", key), zap.Error(err))
+		}
+	}
+	if err := schedule.Remove(m.cfg.ScheduleDir, name); err != nil {
+		m.log.Warn("rolling back a new schedule: removing its file", zap.String("schedule", name), zap.Error(err))
+	}
+	m.set(e, name, schedule.Schedule{}, false)
 }
 
 // scheduleOp runs fn on the schedule name under its operation lock.
@@ -97,7 +117,7 @@ func (m *Manager) EnableSchedule(ctx context.Context, name string, start bool) e
 		if start {
 			p = promiseRunning
 		}
-		return m.verify(ctx, e, s, p, m.enableSchedule(ctx, s, start))
+		return m.verify(ctx, e, s, p, m.enableOrUndo(ctx, s, start))
 	})
 }
 
@@ -152,6 +172,28 @@ func (m *Manager) enableSchedule(ctx context.Context, s schedule.Schedule, start
 		}
 	}
 	return nil
+}
+
+// enableOrUndo is enableSchedule that, if it fails, disables again the
+// timers that were disabled before, so that a failed call leaves the
+// schedule as it was (or as the writer that made it fail left it).
+func (m *Manager) enableOrUndo(ctx context.Context, s schedule.Schedule, start bool) error {
+	var wereOff []Key
+	for _, key := range ScheduleKeys(s.Name) {
+		if snap, err := m.Get(string(key.Type), key.Name); err != nil || snap.Status == StatusDisabled {
+			wereOff = append(wereOff, key)
+		}
+	}
+	err := m.enableSchedule(ctx, s, start)
+	if err == nil {
+		return nil
+	}
+	for _, key := range wereOff {
+		if _, err := m.Disable(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+			m.log.Warn("rolling back a failed enable: disabling the timer", zap.Stringer("unit", key), zap.Error(err))
+		}
+	}
+	return err
 }
 
 // StartSchedule starts both timers.
