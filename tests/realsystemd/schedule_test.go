@@ -51,7 +51,7 @@ func wantScheduleAsSnapm(t testing.TB, conn *dbus.Conn, name string, want bool) 
 	create, gc := snapmStatus(t, conn, "snapm-create@"+name+".timer"), snapmStatus(t, conn, "snapm-gc@"+name+".timer")
 	enabled, running := create == "enabled" || create == "running", create == "running" && gc == "running"
 	var props map[string]dbus.Variant
-	if err := mustCall(t, conn, rootPath+"/schedule/"+dbus.ObjectPath(name), propsIf+".GetAll", scheduleIf).Store(&props); err != nil {
+	if err := mustCall(t, conn, rootPath+"/schedule/"+dbus.ObjectPath(timers.EscapeLabel(name)), propsIf+".GetAll", scheduleIf).Store(&props); err != nil {
 		t.Fatal(err)
 	}
 	if props["Enabled"].Value() != enabled || props["Running"].Value() != running || enabled != want || running != want {
@@ -106,6 +106,9 @@ func TestScheduleOnRealSystemd(t *testing.T) {
 	for drained := false; !drained; {
 		select {
 		case sig := <-ch:
+			if sig.Path != path || sig.Name != propsIf+".PropertiesChanged" {
+				continue // the connection hears every signal recordTruth asked for
+			}
 			for k, v := range sig.Body[1].(map[string]dbus.Variant) {
 				seen[k] = v.Value()
 			}
