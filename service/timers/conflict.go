@@ -54,15 +54,8 @@ func (m *Manager) verify(ctx context.Context, e *schedEntry, s schedule.Schedule
 	case err != nil:
 		return fmt.Errorf("%w: schedule %s: %w", ErrConflict, s.Name, err)
 	case !present:
-		m.set(e, s.Name, schedule.Schedule{}, false)
-		var undo []error
-		for _, key := range ScheduleKeys(s.Name) {
-			if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
-				undo = append(undo, err)
-			}
-		}
 		return errors.Join(fmt.Errorf("%w: schedule %s was deleted meanwhile; its timers were disabled and removed", ErrConflict, s.Name),
-			opErr, errors.Join(undo...))
+			opErr, m.deleted(ctx, e, s.Name))
 	case !equalSchedules(found, s):
 		m.set(e, s.Name, found, true)
 		return fmt.Errorf("%w: schedule %s was changed meanwhile; its file now says calendarspec %q, sources %q, policy %s",

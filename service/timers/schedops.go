@@ -99,12 +99,13 @@ func (m *Manager) scheduleOp(ctx context.Context, name string, fn func(e *schedE
 	}
 	defer unlock()
 	s, present, err := m.readSchedule(name)
-	if err != nil || !present {
-		if err == nil {
-			err = fmt.Errorf("no file %s", schedule.Path(m.cfg.ScheduleDir, name))
-		}
+	switch {
+	case err != nil:
 		m.set(e, name, schedule.Schedule{}, false)
 		return fmt.Errorf("%w: %s: %w", ErrNoSuchSchedule, name, err)
+	case !present:
+		return errors.Join(fmt.Errorf("%w: %s: no file %s", ErrNoSuchSchedule, name, schedule.Path(m.cfg.ScheduleDir, name)),
+			m.deleted(ctx, e, name))
 	}
 	m.set(e, name, s, true)
 	return fn(e, s)

@@ -261,22 +261,35 @@ func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
 		present = false
 	}
 	was, wasPresent := m.current(e)
-	m.set(e, name, s, present)
+	if present || err != nil {
+		m.set(e, name, s, present)
+	}
 	switch {
 	case present && (!wasPresent || was.CalendarSpec != s.CalendarSpec):
 		m.followCalendar(ctx, Key{Type: TypeCreate, Name: name}, s.CalendarSpec)
-	case !present && wasPresent && err == nil:
-		// Deleted: its timers go too, as `snapm schedule delete` takes
-		// them, and are disabled first if they are not (a call of ours
-		// that enabled one while snapm deleted the schedule): neither
-		// template can run without the schedule. A file that is there
-		// but cannot be loaded is no deletion: its timers stay.
-		for _, key := range ScheduleKeys(name) {
-			if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {
-				m.log.Warn("removing the timer of a deleted schedule, ignoring", zap.Stringer("unit", key), zap.Error(err))
-			}
+	case !present && err == nil:
+		// A file that is there but cannot be loaded is no deletion: its
+		// timers stay.
+		if err := m.deleted(ctx, e, name); err != nil && ctx.Err() == nil {
+			m.log.Warn("removing the timers of a deleted schedule, ignoring", zap.Error(err))
 		}
 	}
+}
+
+// deleted records that the file of schedule name is gone, and takes its
+// timers with it, as `snapm schedule delete` does, disabling them first
+// if they are not (a call of ours that enabled one while snapm deleted
+// the schedule): neither template can run without the schedule. The
+// caller holds e's operation lock.
+func (m *Manager) deleted(ctx context.Context, e *schedEntry, name string) error {
+	m.set(e, name, schedule.Schedule{}, false)
+	var errs []error
+	for _, key := range ScheduleKeys(name) {
+		if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // followCalendar gives a timer without a drop-in the calendar its schedule

@@ -85,3 +85,27 @@ func TestSnapmSequencesDoNotFlash(t *testing.T) {
 		}
 	}
 }
+
+// TestRemovedTimerStaysRemoved: nothing publishes a timer once it is
+// removed (whatever still holds it: the end of the Remove itself, the
+// elapse keeper walking the timers): its object would come back.
+func TestRemovedTimerStaysRemoved(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	s := mustCreate(t, e, "create", "held", "daily")
+	tm, err := e.m.timer(s.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Remove(ctx, s.Key); err != nil {
+		t.Fatal(err)
+	}
+	e.obs.take()
+	tm.mu.Lock()
+	tm.unit.LastTrigger = 42 // read late, say
+	tm.publish(e.obs)
+	tm.mu.Unlock()
+	if events := e.obs.take(); len(events) != 0 {
+		t.Errorf("published after the removal: %+v", events)
+	}
+}

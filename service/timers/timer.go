@@ -240,6 +240,11 @@ func (t *Timer) setCalendar(spec string, cal calendar.Info, calErr error) {
 // publish recomputes the snapshot and reports a real change, unless it
 // is a state held back (settle.go); t.mu held.
 func (t *Timer) publish(obs Observer) {
+	if t.removed {
+		// Withdrawn: whatever still holds it (the elapse keeper walking
+		// the timers as it goes) must not bring its object back.
+		return
+	}
 	s := t.derive()
 	if t.holdBack(s) {
 		return
