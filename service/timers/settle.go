@@ -22,14 +22,15 @@ const SettleTime = time.Second
 // settle time when s is the first of its kind; t.mu held.
 func (t *Timer) holdBack(s Snapshot) bool {
 	if s.Status != StatusInvalid {
-		t.settleUntil = time.Time{}
+		t.settleUntil, t.heldBack = time.Time{}, false
 		return false
 	}
 	if t.settleUntil.IsZero() {
 		t.settleUntil = t.now().Add(SettleTime)
 		t.wake()
 	}
-	return t.held()
+	t.heldBack = t.held()
+	return t.heldBack
 }
 
 // held tells whether a state of t is being held back; t.mu held.
@@ -50,7 +51,9 @@ func (t *Timer) reloadedWhileHeld() {
 // settled publishes t if what it held back has lasted SettleTime by now,
 // and returns when it must be looked at again (zero: never); t.mu held.
 func (t *Timer) settled(now time.Time, obs Observer) time.Time {
-	if t.settleUntil.IsZero() {
+	if !t.heldBack {
+		// Nothing withheld: a state made final (settleNow) waits for its
+		// publication by whoever reads it.
 		return time.Time{}
 	}
 	if now.Before(t.settleUntil) {

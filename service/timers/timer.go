@@ -87,9 +87,10 @@ type Timer struct {
 	announced bool
 	pending   bool
 	snap      Snapshot
-	// settleUntil is when a state held back is published (settle.go);
-	// zero when none is.
+	// settleUntil is when a state held back is published (settle.go),
+	// zero when none is; heldBack says one was withheld.
 	settleUntil time.Time
+	heldBack    bool
 	// now is the Manager's clock; wake has its elapse keeper look at the
 	// timers again.
 	now  func() time.Time
