@@ -18,8 +18,9 @@ var files embed.FS
 
 // Interface names, as defined in the XML.
 const (
-	Manager = "com.redhat.Snapm.Timers.Manager"
-	Timer   = "com.redhat.Snapm.Timers.Timer"
+	Manager  = "com.redhat.Snapm.Timers.Manager"
+	Timer    = "com.redhat.Snapm.Timers.Timer"
+	Schedule = "com.redhat.Snapm.Timers.Schedule"
 )
 
 // Interface returns the parsed definition of the named interface.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/snapm/snapm-timersd/service/daemon"
 	"github.com/snapm/snapm-timersd/service/logging"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 func main() {
@@ -27,6 +28,7 @@ func main() {
 	flag.StringVar(&cfg.UnitDir, "unit-dir", "/etc/systemd/system", "directory for timer drop-ins")
 	flag.StringVar(&cfg.RuntimeUnitDir, "runtime-unit-dir", "/run/systemd/system", "systemd's runtime unit directory, read for runtime enablement and masks")
 	flag.StringVar(&cfg.StateDir, "state-dir", stateDir, "directory for the daemon's own state")
+	flag.StringVar(&cfg.ScheduleDir, "schedule-dir", schedule.Dir, "snapm's schedule directory")
 	flag.DurationVar(&cfg.CallTimeout, "call-timeout", 2*time.Minute, "longest a method call may take, systemd jobs included")
 	level := zap.LevelFlag("log-level", zap.InfoLevel, "least severe log level: debug, info, warn, error")
 	version := flag.Bool("version", false, "print the version and exit")

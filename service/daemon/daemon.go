@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -34,6 +35,8 @@ type Config struct {
 	// RuntimeUnitDir is systemd's runtime configuration directory.
 	RuntimeUnitDir string
 	StateDir       string
+	// ScheduleDir is snapm's schedule directory.
+	ScheduleDir string
 	// CallTimeout bounds one D-Bus method call, systemd jobs included.
 	CallTimeout time.Duration
 	Log         *zap.Logger
@@ -92,6 +95,8 @@ func Run(ctx context.Context, cfg Config) error {
 		UnitDir:        cfg.UnitDir,
 		RuntimeUnitDir: cfg.RuntimeUnitDir,
 		StateDir:       cfg.StateDir,
+		ScheduleDir:    cfg.ScheduleDir,
+		Schedules:      srv,
 	})
 	// Every loop of ours is owned here: started through loops, and ended
 	// (ctx cancelled, then waited for) before Run returns, together with
@@ -107,10 +112,10 @@ func Run(ctx context.Context, cfg Config) error {
 		loops.Wait()
 	}()
 	goLoop(func() { mgr.Run(ctx) })
-	// A lost watch ends the daemon: blind to hand edits and to snapm, or
-	// to the zone, it would publish a stale state; systemd restarts it,
+	// A lost watch ends the daemon: blind to hand edits and to snapm's
+	// schedules, or to the zone, it would publish a stale state; systemd restarts it,
 	// and the restart reads everything afresh.
-	watchLost := make(chan error, 2)
+	watchLost := make(chan error, 3)
 	goLoop(func() {
 		err := zoneWatch.Run(ctx, func() {
 			switch changed, err := host.Reload(); {
@@ -135,10 +140,28 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("watching the unit directory: %w", err)
 	}
+	// snapm makes the directory with its first schedule; ours may come
+	// first, and the watch needs it.
+	if err := os.MkdirAll(cfg.ScheduleDir, 0o755); err != nil {
+		watcher.Close()
+		return fmt.Errorf("making the schedule directory: %w", err)
+	}
+	schedWatcher, err := unitwatch.NewFiles(cfg.ScheduleDir, timers.ScheduleNames, log.Named("schedwatch"))
+	if err != nil {
+		watcher.Close()
+		return fmt.Errorf("watching the schedule directory: %w", err)
+	}
+	mgr.LoadSchedules()
 	if err := mgr.Adopt(ctx); err != nil {
 		watcher.Close()
+		schedWatcher.Close()
 		return fmt.Errorf("adopting existing timers: %w", err)
 	}
+	goLoop(func() {
+		if err := schedWatcher.Run(ctx, mgr.SchedulesChanged); err != nil {
+			watchLost <- fmt.Errorf("watching the schedule directory: %w", err)
+		}
+	})
 	// Changes since the watch began wait in the kernel until adoption is
 	// over, then come as one burst.
 	goLoop(func() {
@@ -153,7 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log.Info("ready", zap.String("bus_name", dbusapi.BusName), zap.String("unit_dir", cfg.UnitDir),
-		zap.String("state_dir", cfg.StateDir))
+		zap.String("state_dir", cfg.StateDir), zap.String("schedule_dir", cfg.ScheduleDir))
 
 	select {
 	case <-ctx.Done():

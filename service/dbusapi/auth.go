@@ -22,13 +22,38 @@ const (
 	polkitAllowUserInteraction = uint32(1)
 )
 
-// Action is what a caller asks to do, for the authorizer to judge.
+// Action is what a caller asks to do, for the authorizer to judge: to a
+// timer (Timer), or to a whole schedule (Schedule, Timer zero).
 type Action struct {
-	Method string
-	Timer  timers.Key
+	Method   string
+	Timer    timers.Key
+	Schedule string
 	// Interactive is the caller's ALLOW_INTERACTIVE_AUTHORIZATION flag:
 	// whether it is prepared to wait while polkit asks a human.
 	Interactive bool
+}
+
+// String names what the action acts on, for messages.
+func (a Action) String() string {
+	if a.Timer.Name == "" {
+		return "schedule " + a.Schedule
+	}
+	return a.Timer.String()
+}
+
+// details are polkit's details of the action: a rule targets one schedule
+// with action.lookup("schedule"), one timer with action.lookup("unit").
+func (a Action) details() map[string]string {
+	if a.Timer.Name == "" {
+		return map[string]string{"method": a.Method, "schedule": a.Schedule}
+	}
+	return map[string]string{
+		"method":   a.Method,
+		"type":     string(a.Timer.Type),
+		"name":     a.Timer.Name,
+		"unit":     a.Timer.Unit(),
+		"schedule": a.Timer.Name,
+	}
 }
 
 // Polkit allows root callers and asks polkit about everyone else, as
@@ -62,13 +87,7 @@ func (p *Polkit) Authorize(ctx context.Context, sender string, act Action) (uint
 		Kind    string
 		Details map[string]dbus.Variant
 	}{"system-bus-name", map[string]dbus.Variant{"name": dbus.MakeVariant(sender)}}
-	// Details let a rule target one schedule: action.lookup("unit").
-	details := map[string]string{
-		"method": act.Method,
-		"type":   string(act.Timer.Type),
-		"name":   act.Timer.Name,
-		"unit":   act.Timer.Unit(),
-	}
+	details := act.details()
 	flags := uint32(0)
 	if act.Interactive {
 		flags = polkitAllowUserInteraction
@@ -82,14 +101,14 @@ func (p *Polkit) Authorize(ctx context.Context, sender string, act Action) (uint
 	switch {
 	case err != nil:
 		return uid, fmt.Errorf("%w: %s on %s: polkit could not decide for uid %d: %w",
-			errDenied, act.Method, act.Timer, uid, err)
+			errDenied, act.Method, act, uid, err)
 	case result.Authorized:
 		return uid, nil
 	case result.Challenge && !act.Interactive:
 		return uid, fmt.Errorf("%w: %s on %s needs authentication (uid %d); call with interactive authorization allowed",
-			errInteractiveAuth, act.Method, act.Timer, uid)
+			errInteractiveAuth, act.Method, act, uid)
 	}
-	return uid, fmt.Errorf("%w: %s on %s: polkit refused uid %d", errDenied, act.Method, act.Timer, uid)
+	return uid, fmt.Errorf("%w: %s on %s: polkit refused uid %d", errDenied, act.Method, act, uid)
 }
 
 // UID is the uid behind sender, as the bus knows it.

@@ -19,6 +19,9 @@ const (
 	ErrInvalidCalendar = ErrorPrefix + "InvalidCalendar"
 	ErrNoSuchTimer     = ErrorPrefix + "NoSuchTimer"
 	ErrTimerExists     = ErrorPrefix + "TimerExists"
+	ErrNoSuchSchedule  = ErrorPrefix + "NoSuchSchedule"
+	ErrScheduleExists  = ErrorPrefix + "ScheduleExists"
+	ErrConflict        = ErrorPrefix + "Conflict"
 	ErrNotEnabled      = ErrorPrefix + "NotEnabled"
 	ErrJobFailed       = ErrorPrefix + "JobFailed"
 	ErrSystemdError    = ErrorPrefix + "SystemdError"
@@ -67,6 +70,12 @@ func errorName(err error) string {
 		return ErrNoSuchTimer
 	case errors.Is(err, timers.ErrTimerExists):
 		return ErrTimerExists
+	case errors.Is(err, timers.ErrNoSuchSchedule):
+		return ErrNoSuchSchedule
+	case errors.Is(err, timers.ErrScheduleExists):
+		return ErrScheduleExists
+	case errors.Is(err, timers.ErrConflict):
+		return ErrConflict
 	case errors.Is(err, timers.ErrNotEnabled):
 		return ErrNotEnabled
 	case errors.Is(err, timers.ErrBusy):

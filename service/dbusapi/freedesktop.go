@@ -5,6 +5,7 @@ package dbusapi
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
@@ -35,7 +36,14 @@ func (p properties) props(msg dbus.Message, iface string) (map[string]dbus.Varia
 	}
 	p.s.mu.RLock()
 	o, ok := p.s.objects[path]
+	sched, isSchedule := p.s.schedules[path]
 	p.s.mu.RUnlock()
+	if isSchedule {
+		if iface != introspection.Schedule && iface != "" {
+			return nil, newError("org.freedesktop.DBus.Error.UnknownInterface", fmt.Sprintf("%s has no interface %s", path, iface))
+		}
+		return sched.props, nil
+	}
 	if !ok {
 		return nil, noObject(path)
 	}
@@ -88,8 +96,11 @@ func (o objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[s
 	for path, obj := range o.s.objects {
 		all = append(all, exported{path, obj.snap})
 	}
+	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(all)+len(o.s.schedules))
+	for path, sched := range o.s.schedules {
+		out[path] = map[string]map[string]dbus.Variant{introspection.Schedule: sched.props}
+	}
 	o.s.mu.RUnlock()
-	out := make(map[dbus.ObjectPath]map[string]map[string]dbus.Variant, len(all))
 	for _, e := range all {
 		out[e.path] = interfaces(e.snap)
 	}
@@ -105,6 +116,8 @@ func (i introspectable) Introspect(msg dbus.Message) (string, *dbus.Error) {
 	switch {
 	case path == RootPath:
 		return i.s.intro.root(), nil
+	case path == RootPath+"/"+scheduleNode:
+		return i.s.intro.typeNode(i.s.scheduleLabels()), nil
 	case strings.HasPrefix(string(path), string(RootPath)+"/"):
 		if typ, err := timers.ParseType(string(path[len(RootPath)+1:])); err == nil {
 			return i.s.intro.typeNode(i.s.childLabels(typ)), nil
@@ -112,6 +125,9 @@ func (i introspectable) Introspect(msg dbus.Message) (string, *dbus.Error) {
 	}
 	if _, ok := i.s.lookup(path); ok {
 		return i.s.intro.timer(), nil
+	}
+	if _, ok := i.s.scheduleName(path); ok {
+		return i.s.intro.schedule(), nil
 	}
 	return "", noObject(path)
 }
@@ -124,5 +140,17 @@ func (s *Server) childLabels(typ timers.Type) []string {
 			labels = append(labels, timers.EscapeLabel(snap.Name))
 		}
 	}
+	return labels
+}
+
+// scheduleLabels lists the object path labels of the schedules.
+func (s *Server) scheduleLabels() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	labels := make([]string, 0, len(s.schedules))
+	for _, o := range s.schedules {
+		labels = append(labels, timers.EscapeLabel(o.sched.Name))
+	}
+	slices.Sort(labels)
 	return labels
 }

@@ -23,26 +23,28 @@ var objectManagerData = introspect.Interface{
 
 // introspector renders introspection XML from the interface files.
 type introspector struct {
-	manager, timerIface introspect.Interface
+	manager, timerIface, scheduleIface introspect.Interface
 }
 
 func newIntrospector() (introspector, error) {
-	m, err := introspection.Interface(introspection.Manager)
-	if err != nil {
-		return introspector{}, err
+	var i introspector
+	for _, x := range []struct {
+		name  string
+		iface *introspect.Interface
+	}{{introspection.Manager, &i.manager}, {introspection.Timer, &i.timerIface}, {introspection.Schedule, &i.scheduleIface}} {
+		var err error
+		if *x.iface, err = introspection.Interface(x.name); err != nil {
+			return introspector{}, err
+		}
 	}
-	t, err := introspection.Interface(introspection.Timer)
-	if err != nil {
-		return introspector{}, err
-	}
-	return introspector{manager: m, timerIface: t}, nil
+	return i, nil
 }
 
-// signatures maps every method we serve to the signature of its in
-// arguments; member names are unique across our interfaces.
+// signatures maps every method we serve, as INTERFACE.MEMBER, to the
+// signature of its in arguments: Timer and Schedule share member names.
 func (i introspector) signatures() map[string]string {
 	out := map[string]string{}
-	for _, iface := range append([]introspect.Interface{i.manager, i.timerIface, objectManagerData}, standard...) {
+	for _, iface := range append([]introspect.Interface{i.manager, i.timerIface, i.scheduleIface, objectManagerData}, standard...) {
 		for _, m := range iface.Methods {
 			var sig strings.Builder
 			for _, a := range m.Args {
@@ -50,7 +52,7 @@ func (i introspector) signatures() map[string]string {
 					sig.WriteString(a.Type)
 				}
 			}
-			out[m.Name] = sig.String()
+			out[iface.Name+"."+m.Name] = sig.String()
 		}
 	}
 	return out
@@ -68,6 +70,7 @@ func (i introspector) root() string {
 	for _, t := range timers.Types {
 		children = append(children, introspect.Node{Name: string(t)})
 	}
+	children = append(children, introspect.Node{Name: scheduleNode})
 	return render(introspect.Node{
 		Interfaces: append(append([]introspect.Interface{}, standard...), objectManagerData, i.manager),
 		Children:   children,
@@ -84,4 +87,8 @@ func (i introspector) typeNode(labels []string) string {
 
 func (i introspector) timer() string {
 	return render(introspect.Node{Interfaces: append(append([]introspect.Interface{}, standard...), i.timerIface)})
+}
+
+func (i introspector) schedule() string {
+	return render(introspect.Node{Interfaces: append(append([]introspect.Interface{}, standard...), i.scheduleIface)})
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	introspection "github.com/snapm/snapm-timersd/introspection-xml"
 	"github.com/snapm/snapm-timersd/service/logging"
+	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
@@ -47,6 +49,16 @@ type Domain interface {
 	// caller tells callers apart, for the previews' fairness.
 	ParseCalendar(caller, spec string, iterations uint32) (normalized string, next []uint64, err error)
 	ParseCalendarAt(caller, spec string, base uint64, iterations uint32) (normalized string, next []uint64, err error)
+
+	CheckSchedule(name string, sources []string, spec string, opts schedule.Options) (schedule.Schedule, error)
+	CreateSchedule(ctx context.Context, s schedule.Schedule) error
+	DeleteSchedule(ctx context.Context, name string) error
+	EnableSchedule(ctx context.Context, name string, start bool) error
+	StartSchedule(ctx context.Context, name string) error
+	StopSchedule(ctx context.Context, name string) error
+	DisableSchedule(ctx context.Context, name string) error
+	CheckEdit(name string, changes schedule.Options) (schedule.Schedule, error)
+	EditSchedule(ctx context.Context, name string, changes schedule.Options) error
 }
 
 // Authorizer decides whether sender may do act; it returns the caller's uid
@@ -78,8 +90,12 @@ type Server struct {
 	// signatures maps each method name to its arguments' signature.
 	signatures map[string]string
 
-	mu      sync.RWMutex
-	objects map[dbus.ObjectPath]object
+	mu        sync.RWMutex
+	objects   map[dbus.ObjectPath]object
+	schedules map[dbus.ObjectPath]scheduleObject
+	// schedMu orders each schedule's signals (see showSchedule); it is
+	// taken before mu, never after.
+	schedMu sync.Mutex
 	// named is set just before the name is requested: signals before it
 	// would reach nobody (a client follows the name, and asks for every
 	// object once it appears), and at start-up over 10,000 timers their
@@ -117,7 +133,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), objects: map[dbus.ObjectPath]object{},
-		refusals: logging.NewLimiter(refusalBurst, refusalWindow)}, nil
+		refusals: logging.NewLimiter(refusalBurst, refusalWindow), schedules: map[dbus.ObjectPath]scheduleObject{}}, nil
 }
 
 // TimerPath is the object path of a timer.
@@ -140,6 +156,7 @@ func (s *Server) Export(domain Domain) error {
 		// One registration serves every timer: the path in the message
 		// names the timer, so 10,000 timers cost no more than one.
 		{timerMethods{s}, introspection.Timer, true},
+		{scheduleMethods{s}, introspection.Schedule, true},
 		{properties{s}, propertiesIface, true},
 		{introspectable{s}, introspectIface, true},
 	}
@@ -184,8 +201,19 @@ func (s *Server) lookup(path dbus.ObjectPath) (timers.Key, bool) {
 // one-character string, a string to an object path.
 func (s *Server) checkArgs(msg dbus.Message) *dbus.Error {
 	member, _ := msg.Headers[dbus.FieldMember].Value().(string)
+	iface, _ := msg.Headers[dbus.FieldInterface].Value().(string)
 	got, _ := msg.Headers[dbus.FieldSignature].Value().(dbus.Signature)
-	if want := s.signatures[member]; got.String() != want {
+	want, ok := s.signatures[iface+"."+member]
+	if iface == "" {
+		// No interface named: the bus delivers it to any method of that
+		// name, so the call must fit one of them.
+		for name, sig := range s.signatures {
+			if strings.HasSuffix(name, "."+member) && (!ok || sig == got.String()) {
+				want, ok = sig, true
+			}
+		}
+	}
+	if got.String() != want {
 		return newError(errInvalidArgs, fmt.Sprintf("%s takes arguments (%s), not (%s)", member, want, got.String()))
 	}
 	return nil
@@ -223,6 +251,12 @@ func (s *Server) begin() bool {
 // mutate runs one state-changing call on a validated timer key: authorize,
 // act, log, map errors.
 func (s *Server) mutate(msg dbus.Message, method string, key timers.Key, fn func(ctx context.Context) error) *dbus.Error {
+	return s.act(msg, Action{Method: method, Timer: key}, fn)
+}
+
+// act runs one state-changing call, act (validated) saying on what:
+// authorize, act, log, map errors.
+func (s *Server) act(msg dbus.Message, act Action, fn func(ctx context.Context) error) *dbus.Error {
 	if !s.begin() {
 		return newError(errFailed, "the service is stopping")
 	}
@@ -230,9 +264,14 @@ func (s *Server) mutate(msg dbus.Message, method string, key timers.Key, fn func
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CallTimeout)
 	defer cancel()
 	sender, interactive := caller(msg)
-	log := s.cfg.Log.With(zap.String("method", method), zap.String("sender", sender),
-		zap.String("timer", key.Name), zap.String("unit", key.Unit()))
-	uid, err := s.cfg.Authorizer.Authorize(ctx, sender, Action{Method: method, Timer: key, Interactive: interactive})
+	act.Interactive = interactive
+	log := s.cfg.Log.With(zap.String("method", act.Method), zap.String("sender", sender))
+	if act.Timer.Name == "" {
+		log = log.With(zap.String("schedule", act.Schedule))
+	} else {
+		log = log.With(zap.String("timer", act.Timer.Name), zap.String("unit", act.Timer.Unit()))
+	}
+	uid, err := s.cfg.Authorizer.Authorize(ctx, sender, act)
 	log = log.With(zap.Uint32("caller_uid", uid))
 	if err != nil {
 		if ok, held := s.refusals.Allow(strconv.FormatUint(uint64(uid), 10)); ok {

@@ -31,6 +31,7 @@ func (s *Server) TimerAdded(snap timers.Snapshot) {
 	if s.named.Load() {
 		s.emit(RootPath, objectManagerIface+".InterfacesAdded", path, interfaces(snap))
 	}
+	s.timerMoved(snap.Name)
 }
 
 // TimerChanged emits one PropertiesChanged with every property that changed.
@@ -39,16 +40,10 @@ func (s *Server) TimerChanged(old, new timers.Snapshot) {
 	if !s.named.Load() {
 		return
 	}
-	oldProps, newProps := timerProps(old), timerProps(new)
-	changed := map[string]dbus.Variant{}
-	for name, v := range newProps {
-		if v.String() != oldProps[name].String() {
-			changed[name] = v
-		}
-	}
-	if len(changed) > 0 {
+	if changed := changedProps(timerProps(old), timerProps(new)); len(changed) > 0 {
 		s.emit(path, propertiesIface+".PropertiesChanged", introspection.Timer, changed, []string{})
 	}
+	s.timerMoved(new.Name)
 }
 
 // TimerRemoved withdraws an object.
@@ -62,10 +57,10 @@ func (s *Server) TimerRemoved(snap timers.Snapshot) {
 		delete(s.objects, path)
 	}
 	s.mu.Unlock()
-	if !mine || !s.named.Load() {
-		return
+	if mine && s.named.Load() {
+		s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
 	}
-	s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
+	s.timerMoved(snap.Name)
 }
 
 func (s *Server) emit(path dbus.ObjectPath, name string, values ...any) {

@@ -66,9 +66,19 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	for _, key := range adoptionOrder(dropIns) {
 		m.adopt(m.adoptedDropIn(key, dropIns[key], records))
 	}
+	// What is found at start-up is published as it is: no snapm command
+	// is known to be under way.
+	m.mu.RLock()
+	for _, t := range m.timers {
+		t.mu.Lock()
+		t.settleNow()
+		t.mu.Unlock()
+	}
+	m.mu.RUnlock()
 	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
 	}
+	m.forgetRecordsOnly(dropIns)
 	if err := m.readBusyRuns(ctx); err != nil {
 		m.log.Warn("reading the services' runs in progress, ignoring", zap.Error(err))
 	}
@@ -118,8 +128,12 @@ func (m *Manager) adoptedDropIn(key Key, e dropin.Entry, records map[Key]string)
 	t := m.adoptedTimer(key, e.Spec)
 	t.dropIn = true
 	t.snap = t.derive()
-	if recorded && recSpec != e.Spec {
-		t.log.Info("drop-in changed while the service was not running, saving it", zap.String("calendar", e.Spec), zap.String("was", recSpec))
+	if recSpec != e.Spec {
+		// Kept as the daemon's own are, so that a restart keeps it
+		// whatever becomes of its drop-in.
+		if recorded {
+			t.log.Info("drop-in changed while the service was not running, saving it", zap.String("calendar", e.Spec), zap.String("was", recSpec))
+		}
 		if err := m.store.put(key.record(e.Spec)); err != nil {
 			t.log.Warn("saving the timer, ignoring", zap.Error(err))
 		}
@@ -141,4 +155,28 @@ func (m *Manager) adoptedTimer(key Key, spec string) *Timer {
 
 func adoptionOrder[V any](m map[Key]V) []Key {
 	return slices.SortedFunc(maps.Keys(m), compareUnits)
+}
+
+// forgetRecordsOnly removes the timers that only their record brings
+// back: no drop-in (dropIns), nothing else of them either (nothingLeft),
+// as `snapm schedule delete` while the daemon was stopped leaves them.
+func (m *Manager) forgetRecordsOnly(dropIns map[Key]dropin.Entry) {
+	m.mu.RLock()
+	var recordsOnly []*Timer
+	for key, t := range m.timers {
+		if _, ok := dropIns[key]; !ok {
+			recordsOnly = append(recordsOnly, t)
+		}
+	}
+	m.mu.RUnlock()
+	for _, t := range recordsOnly {
+		unlock, free := t.tryLock() // nobody else has it yet
+		if !free {
+			continue
+		}
+		if err := m.forgetIfNothingLeft(t); err != nil {
+			t.log.Warn("removing a timer of which nothing is left, ignoring", zap.Error(err))
+		}
+		unlock()
+	}
 }

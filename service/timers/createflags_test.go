@@ -80,6 +80,7 @@ func TestCreateWithFlags(t *testing.T) {
 			e.sd.done = func(string) { listed = append(listed, len(e.m.List())) }
 			e.sd.setFail(tc.fail, errInjected)
 			e.sd.calls.take()
+			e.schedule(t, "flags", "hourly")
 			s, err := e.m.CreateWithFlags(ctx, "create", "flags", "hourly", tc.flags)
 			e.sd.setFail(tc.fail, nil)
 			if !errors.Is(err, tc.wantErr) || (err != nil) != (tc.wantErr != nil) {

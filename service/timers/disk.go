@@ -69,6 +69,12 @@ func (m *Manager) rereadDropIn(ctx context.Context, t *Timer) {
 	}
 	if err := m.refresh(ctx, t, ReadUnit); err != nil && ctx.Err() == nil {
 		log.Warn("reading timer whose drop-in changed, ignoring", zap.Error(err))
+		return
+	}
+	if !present {
+		if err := m.forgetIfNothingLeft(t); err != nil {
+			log.Warn("removing a timer of which nothing is left, ignoring", zap.Error(err))
+		}
 	}
 }
 
@@ -76,8 +82,12 @@ func (m *Manager) rereadDropIn(ctx context.Context, t *Timer) {
 // or the Python one) or an admin configured it while we ran. It is read
 // in full before it is announced, so that its first appearance is true.
 func (m *Manager) adoptNew(ctx context.Context, key Key) {
-	if _, err := m.timer(key); err == nil {
-		return // known after all
+	if t, err := m.timer(key); err == nil {
+		// Known after all; but adopted meanwhile in a state held back,
+		// and so perhaps missed by the pass that reported it, it is read
+		// again: what it waited for may have come.
+		m.rereadPending(ctx, t)
+		return
 	}
 	log := m.log.With(zap.Stringer("unit", key))
 	spec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit())
@@ -112,7 +122,31 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 	}
 	m.timers[key] = t
 	m.mu.Unlock()
+	// Kept from now on as the daemon's own are, so that a restart keeps it
+	// whatever becomes of its drop-in.
+	if err := m.store.put(key.record(spec)); err != nil {
+		log.Warn("saving the timer, ignoring", zap.Error(err))
+	}
 	m.announce(t)
 	m.pokeElapses()
 	log.Info("adopted timer configured on disk while running", zap.String("calendar", spec))
+}
+
+// rereadPending reads t again if it waits to be announced (see settle.go)
+// and no operation holds it.
+func (m *Manager) rereadPending(ctx context.Context, t *Timer) {
+	t.mu.Lock()
+	pending := t.pending
+	t.mu.Unlock()
+	if !pending {
+		return
+	}
+	unlock, free := t.tryLock()
+	if !free {
+		return
+	}
+	defer unlock()
+	if err := m.refresh(ctx, t, ReadAll); err != nil && ctx.Err() == nil {
+		t.log.Warn("reading a timer found on disk, ignoring", zap.Error(err))
+	}
 }

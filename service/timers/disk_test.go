@@ -7,11 +7,13 @@ package timers
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // TestDiskChangedHandsBackBusyTimers: the watch of the unit directory
@@ -38,6 +40,7 @@ func TestDiskChangedHandsBackBusyTimers(t *testing.T) {
 	if later := e.m.DiskChanged(ctx, later); len(later) != 0 {
 		t.Errorf("handed back %q once free", later)
 	}
+	e.settle() // a drop-in without enablement, as snapm's enable begins
 	if s := bt.Snapshot(); s.Spec != "daily" {
 		t.Errorf("busy timer's hand edit not read once free: %+v", s)
 	}
@@ -49,10 +52,18 @@ func TestAdoptOddFiles(t *testing.T) {
 		snapmDropIn = "[Timer]\n# Reset the OnCalendar list\nOnCalendar=\n# Configure OnCalendar for this template instance.\nOnCalendar=%s\n"
 		unitDir     = "unit"
 		stateDir    = "state"
+		schedDir    = "schedule"
 	)
 	dropIn := func(spec string) string { return strings.Replace(snapmDropIn, "%s", spec, 1) }
 	record := func(typ, name, spec string) string {
 		return `{"type":"` + typ + `","name":"` + name + `","calendarspec":"` + spec + `"}`
+	}
+	sched := func(name, spec string) string {
+		s, err := schedule.New(name, []string{"/"}, spec, schedule.Options{"policy_type": "all"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(s.Marshal())
 	}
 	for name, tc := range map[string]struct {
 		// files maps "unit/REL" or "state/REL" to content.
@@ -61,7 +72,11 @@ func TestAdoptOddFiles(t *testing.T) {
 		"a drop-in as snapm writes it": {files: map[string]string{
 			"unit/snapm-create@py.timer.d/10-oncalendar.conf": dropIn("Sat,Sun 08:05:40"),
 		}},
-		"a state record only: created, never enabled": {files: map[string]string{
+		"a state record and the schedule: created, never enabled": {files: map[string]string{
+			"state/timers/snapm-gc@rec.timer": record("gc", "rec", "weekly"),
+			"schedule/rec.json":               sched("rec", "weekly"),
+		}},
+		"a state record of which nothing else is left is not brought back": {files: map[string]string{
 			"state/timers/snapm-gc@rec.timer": record("gc", "rec", "weekly"),
 		}},
 		"a drop-in and a record that disagree: the drop-in wins": {files: map[string]string{
@@ -80,6 +95,7 @@ func TestAdoptOddFiles(t *testing.T) {
 		"a temporary file left by a crash in the state directory": {files: map[string]string{
 			"state/timers/.snapm-timersd-123": "{",
 			"state/timers/snapm-gc@rec.timer": record("gc", "rec", "weekly"),
+			"schedule/rec.json":               sched("rec", "weekly"),
 		}},
 		"a drop-in that only resets OnCalendar=": {files: map[string]string{
 			"unit/snapm-create@reset.timer.d/10-oncalendar.conf": "[Timer]\nOnCalendar=\n",
@@ -88,10 +104,12 @@ func TestAdoptOddFiles(t *testing.T) {
 		"an empty state record": {files: map[string]string{
 			"state/timers/snapm-gc@empty.timer": "",
 			"state/timers/snapm-gc@rec.timer":   record("gc", "rec", "weekly"),
+			"schedule/rec.json":                 sched("rec", "weekly"),
 		}},
 		"a corrupt state record": {files: map[string]string{
 			"state/timers/snapm-gc@corrupt.timer": `{"type":"gc","na`,
 			"state/timers/snapm-gc@rec.timer":     record("gc", "rec", "weekly"),
+			"schedule/rec.json":                   sched("rec", "weekly"),
 		}},
 		"a drop-in with a line longer than 64 KiB": {files: map[string]string{
 			"unit/snapm-create@long.timer.d/10-oncalendar.conf": "[Timer]\n#" + strings.Repeat("x", 70000) + "\nOnCalendar=daily\n",
@@ -103,7 +121,7 @@ func TestAdoptOddFiles(t *testing.T) {
 			e := newEnv(t, func(e *env) {
 				for _, rel := range sortedKeys(tc.files) {
 					where, file, _ := strings.Cut(rel, "/")
-					dir := map[string]string{unitDir: e.unitDir, stateDir: e.state}[where]
+					dir := map[string]string{unitDir: e.unitDir, stateDir: e.state, schedDir: e.schedules}[where]
 					e.write(t, dir, file, tc.files[rel])
 				}
 			})
@@ -111,6 +129,15 @@ func TestAdoptOddFiles(t *testing.T) {
 				t.Fatalf("Adopt: %v", err)
 			}
 			golden(t, "adopt/"+fileName(name), e.m.List())
+			// Every timer adopted is kept for the next start, and only those.
+			for _, rec := range []string{"snapm-gc@rec.timer", "snapm-create@py.timer"} {
+				key, _ := ParseUnit(rec)
+				_, err := e.m.Get(string(key.Type), key.Name)
+				_, recErr := os.Stat(filepath.Join(e.state, recordDir, rec))
+				if (err == nil) != (recErr == nil) {
+					t.Errorf("%s: adopted %v, but its record: %v", rec, err == nil, recErr)
+				}
+			}
 		})
 	}
 }
@@ -181,6 +208,7 @@ func TestDiskChanged(t *testing.T) {
 			e.sd.calls.take()
 			tc.change(t, e)
 			e.m.DiskChanged(ctx, tc.units)
+			e.settle()
 			golden(t, "diskchanged/"+fileName(name), struct {
 				Events []event
 				Calls  []string

@@ -39,7 +39,8 @@ func (m *Manager) keepElapsesCurrent(ctx context.Context) {
 }
 
 // advanceElapses recomputes the next elapse of every timer whose next
-// elapse has passed and returns how long until the earliest one.
+// elapse has passed, publishes the states held back long enough
+// (settle.go), and returns how long until the earliest of either.
 func (m *Manager) advanceElapses() time.Duration {
 	now := m.cfg.Now()
 	nowUsec := uint64(now.UnixMicro())
@@ -56,6 +57,11 @@ func (m *Manager) advanceElapses() time.Duration {
 		}
 		if t.cal.Next != 0 && (earliest == 0 || t.cal.Next < earliest) {
 			earliest = t.cal.Next
+		}
+		if until := t.settled(now, m.cfg.Observer); !until.IsZero() {
+			if u := uint64(until.UnixMicro()); earliest == 0 || u < earliest {
+				earliest = u
+			}
 		}
 		t.mu.Unlock()
 	}

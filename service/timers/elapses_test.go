@@ -56,7 +56,7 @@ func TestAdvanceElapses(t *testing.T) {
 				t.Errorf("NextElapse %v, sleep %v; want %v, %v", time.UnixMicro(int64(got.NextElapse)).UTC(), sleep, tc.wantNext, tc.wantSleep)
 			}
 			want := s
-			want.NextElapse, want.Occurs = wantNext, wantNext != 0
+			want.NextElapse, want.CalendarNext, want.Occurs = wantNext, wantNext, wantNext != 0
 			if got != want {
 				t.Errorf("snapshot %+v\nwant     %+v", got, want)
 			}
@@ -75,7 +75,7 @@ func TestElapseMidOperation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	key := mustCreate(t, e, "gc", "mid", "minutely").Key
+	key := mustCreate(t, e, "create", "mid", "minutely").Key
 	e.sd.done = func(string) {
 		// The keeper runs just as systemd answers: a minute has passed.
 		e.clock.Set(e.clock.Now().Add(time.Minute))

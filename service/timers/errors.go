@@ -16,9 +16,17 @@ var (
 	ErrInvalidFlags    = errors.New("invalid flags")
 	ErrInvalidCalendar = calendar.ErrInvalid
 	ErrNoSuchTimer     = errors.New("no such timer")
-	ErrTimerExists     = errors.New("timer already exists")
-	ErrNotEnabled      = errors.New("timer is not enabled")
-	ErrIO              = errors.New("I/O error")
+	// ErrNoSuchSchedule: no schedule file of that name (snapm's
+	// schedule.d), or none that snapm can load.
+	ErrNoSuchSchedule = errors.New("no such schedule")
+	// ErrScheduleExists: a schedule file of that name is already there.
+	ErrScheduleExists = errors.New("schedule already exists")
+	// ErrConflict: another writer changed the timer or schedule while an
+	// operation ran, so the state the operation promised did not hold.
+	ErrConflict    = errors.New("changed by another writer")
+	ErrTimerExists = errors.New("timer already exists")
+	ErrNotEnabled  = errors.New("timer is not enabled")
+	ErrIO          = errors.New("I/O error")
 	// ErrBusy: the timer's service is running, so it cannot be run now.
 	ErrBusy = errors.New("busy")
 )

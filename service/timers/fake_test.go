@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // This file: the fakes the domain is tested against. fakeSystemd keeps
@@ -209,7 +211,13 @@ func (f *fakeSystemd) Reload(context.Context) error {
 		return err
 	}
 	for name, u := range f.units {
-		if u.loaded {
+		_, linkErr := os.Lstat(f.wantsLink(name))
+		switch {
+		case u.loaded && !u.active && linkErr != nil:
+			// Nothing holds it any more: systemd's garbage collection
+			// unloads it.
+			u.loaded = false
+		case u.loaded:
 			f.load(name)
 		}
 	}
@@ -331,14 +339,31 @@ func (r *recorder) TimerChanged(_, s Snapshot) {
 }
 func (r *recorder) TimerRemoved(s Snapshot) { r.add(event{"removed", s}) }
 
+// schedRecorder is a ScheduleObserver that keeps every call, in order,
+// as "added NAME CALENDAR", "changed NAME CALENDAR" or "removed NAME".
+type schedRecorder struct{ journal[string] }
+
+func (r *schedRecorder) ScheduleAdded(s schedule.Schedule) {
+	r.add("added " + s.Name + " " + s.CalendarSpec)
+}
+func (r *schedRecorder) ScheduleChanged(s schedule.Schedule) {
+	r.add("changed " + s.Name + " " + s.CalendarSpec)
+}
+func (r *schedRecorder) ScheduleRemoved(name string) { r.add("removed " + name) }
+
 // env is a Manager wired to the fakes, in its own directories.
 type env struct {
-	m       *Manager
-	sd      *fakeSystemd
-	obs     *recorder
+	m      *Manager
+	sd     *fakeSystemd
+	obs    *recorder
+	scheds *schedRecorder
+	// logs holds what the Manager logged.
+	logs    *observer.ObservedLogs
 	clock   *clock
 	unitDir string
 	state   string
+	// schedules is snapm's schedule directory.
+	schedules string
 }
 
 // newEnv wires a Manager to fresh fakes. setup, if not nil, prepares the
@@ -350,19 +375,28 @@ func newEnv(t *testing.T, setup func(e *env)) *env {
 		t.Fatal(err)
 	}
 	cal := calendar.Engine{Host: host}
-	e := &env{obs: &recorder{changed: make(chan Snapshot, 100)}, clock: &clock{now: epoch}, unitDir: t.TempDir(), state: t.TempDir()}
+	e := &env{obs: &recorder{changed: make(chan Snapshot, 100)}, scheds: &schedRecorder{}, clock: &clock{now: epoch}, unitDir: t.TempDir(), state: t.TempDir(), schedules: t.TempDir()}
 	e.sd = newFakeSystemd(e.unitDir, cal, e.clock.Now)
 	if setup != nil {
 		setup(e)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e.m = NewManager(Config{Systemd: e.sd, Calendar: cal, Observer: e.obs, Log: zap.NewNop(),
-		UnitDir: e.unitDir, RuntimeUnitDir: t.TempDir(), StateDir: e.state, Now: e.clock.Now})
+	core, logs := observer.New(zap.InfoLevel)
+	e.logs = logs
+	e.m = NewManager(Config{Systemd: e.sd, Calendar: cal, Observer: e.obs, Schedules: e.scheds, Log: zap.New(core),
+		UnitDir: e.unitDir, RuntimeUnitDir: t.TempDir(), StateDir: e.state, ScheduleDir: e.schedules, Now: e.clock.Now})
 	e.sd.events = e.m
 	done := make(chan struct{})
 	go func() { defer close(done); e.m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return e
+}
+
+// settle lets SettleTime pass, and the elapse keeper publish what it held
+// back meanwhile.
+func (e *env) settle() {
+	e.clock.Set(e.clock.Now().Add(SettleTime))
+	e.m.advanceElapses()
 }
 
 // write puts a file under the unit directory (rel) or, with state, the

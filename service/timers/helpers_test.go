@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -53,8 +55,34 @@ func fileName(name string) string {
 	}, strings.ToLower(name)) + ".json"
 }
 
+// writeSchedule writes the schedule file of name in dir, as `snapm
+// schedule create` would with calendar spec, one source and the ALL
+// policy.
+func writeSchedule(t *testing.T, dir, name, spec string) {
+	t.Helper()
+	s, err := schedule.New(name, []string{"/"}, spec, schedule.Options{"policy_type": "all"})
+	if err == nil {
+		err = schedule.Write(dir, s)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) schedule(t *testing.T, name, spec string) {
+	t.Helper()
+	writeSchedule(t, e.schedules, name, spec)
+}
+
+// mustCreate creates a timer, and its schedule first: with spec for a
+// create timer, with the default calendar for a gc timer.
 func mustCreate(t *testing.T, e *env, typ, name, spec string) Snapshot {
 	t.Helper()
+	calendar := "daily"
+	if typ == string(TypeCreate) {
+		calendar = spec
+	}
+	e.schedule(t, name, calendar)
 	s, err := e.m.Create(context.Background(), typ, name, spec)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // Systemd is what the domain needs from org.freedesktop.systemd1. Methods
@@ -77,9 +78,22 @@ type Config struct {
 	RuntimeUnitDir string
 	// StateDir keeps timers that exist only in this service (not enabled).
 	StateDir string
+	// ScheduleDir is snapm's schedule directory (schedule.Dir): a timer
+	// is made only for a schedule there, and the schedules are followed
+	// from it.
+	ScheduleDir string
+	// Schedules hears about schedules coming, changing and going.
+	Schedules ScheduleObserver
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// ignoreSchedules is the ScheduleObserver of a Manager given none.
+type ignoreSchedules struct{}
+
+func (ignoreSchedules) ScheduleAdded(schedule.Schedule)   {}
+func (ignoreSchedules) ScheduleChanged(schedule.Schedule) {}
+func (ignoreSchedules) ScheduleRemoved(string)            {}
 
 // Manager owns every timer.
 type Manager struct {
@@ -108,6 +122,10 @@ type Manager struct {
 
 	mu     sync.RWMutex
 	timers map[Key]*Timer
+
+	// schedMu guards scheds and their fields (see schedules.go).
+	schedMu sync.Mutex
+	scheds  map[string]*schedEntry
 }
 
 // refreshParallelism bounds the reads a full resynchronization keeps in
@@ -120,7 +138,10 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Manager{cfg: cfg, log: cfg.Log, store: &store{dir: cfg.StateDir}, timers: map[Key]*Timer{},
+	if cfg.Schedules == nil {
+		cfg.Schedules = ignoreSchedules{}
+	}
+	return &Manager{cfg: cfg, log: cfg.Log, store: &store{dir: cfg.StateDir}, timers: map[Key]*Timer{}, scheds: map[string]*schedEntry{},
 		refreshAll: make(chan struct{}, 1), calendarChanged: make(chan struct{}, 1),
 		owing: map[*Timer]struct{}{}, owingWake: make(chan struct{}, 1)}
 }
@@ -192,9 +213,15 @@ func (m *Manager) timer(key Key) (*Timer, error) {
 	return t, nil
 }
 
+// announce shows t, unless its state is held back (settle.go): then it is
+// shown once that state is published.
 func (m *Manager) announce(t *Timer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.held() {
+		t.pending = true
+		return
+	}
 	t.announced = true
 	m.cfg.Observer.TimerAdded(t.snap)
 }

@@ -50,7 +50,7 @@ func ValidateName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		if !isNameByte(name[i]) {
-			return fmt.Errorf("%w: timer name %q has a character outside [A-Za-z0-9:_.-] at offset %d", ErrInvalidArgument, printable(name), i)
+			return fmt.Errorf("%w: timer name %q has a character outside [A-Za-z0-9:_.-] at offset %d", ErrInvalidArgument, Printable(name), i)
 		}
 	}
 	return nil
@@ -63,8 +63,8 @@ func isNameByte(c byte) bool {
 func isAlpha(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// printable keeps hostile names from corrupting error messages and logs.
-func printable(s string) string {
+// Printable keeps hostile names from corrupting error messages and logs.
+func Printable(s string) string {
 	const max = 64
 	q := fmt.Sprintf("%+q", s)
 	q = q[1 : len(q)-1]

@@ -38,6 +38,9 @@ func (m *Manager) CheckNew(typ, name, spec string, flags uint64) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
+	if err := checkTimerSpec(key, spec); err != nil {
+		return Key{}, err
+	}
 	if _, err := m.parseCalendar(spec); err != nil {
 		return Key{}, fmt.Errorf("timer %s: %w", key, err)
 	}
@@ -52,10 +55,11 @@ func (m *Manager) Create(ctx context.Context, typ, name, spec string) (Snapshot,
 	return m.CreateWithFlags(ctx, typ, name, spec, 0)
 }
 
-// CreateWithFlags makes a new timer and, as flags ask, enables and starts
-// it in the same call (see CreateFlags); flags 0 is Create. A timer whose
-// drop-in is already on disk is adopted as it is, neither enabled nor
-// started, and ErrTimerExists says so.
+// CreateWithFlags makes a new timer of an existing schedule and, as flags
+// ask, enables and starts it in the same call (see CreateFlags); flags 0
+// is Create. A create timer's calendar becomes its schedule's too. A timer
+// whose drop-in is already on disk is adopted as it is, neither enabled
+// nor started, and ErrTimerExists says so.
 func (m *Manager) CreateWithFlags(ctx context.Context, typ, name, spec string, flags uint64) (Snapshot, error) {
 	f, err := ParseCreateFlags(flags)
 	if err != nil {
@@ -65,9 +69,21 @@ func (m *Manager) CreateWithFlags(ctx context.Context, typ, name, spec string, f
 	if err != nil {
 		return Snapshot{}, err
 	}
+	if err := checkTimerSpec(key, spec); err != nil {
+		return Snapshot{}, err
+	}
 	cal, err := m.parseCalendar(spec)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
+	}
+	e, unlockSchedule, err := m.lockSchedule(ctx, key.Name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer unlockSchedule()
+	sched, err := m.requireSchedule(e, key)
+	if err != nil {
+		return Snapshot{}, err
 	}
 	diskSpec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit())
 	if err != nil {
@@ -76,10 +92,17 @@ func (m *Manager) CreateWithFlags(ctx context.Context, typ, name, spec string, f
 	if present {
 		// Configured on disk behind our back (say, by the Python snapm):
 		// take it over as it is, and say that it exists.
-		if _, err := m.insert(ctx, m.adoptedTimer(key, diskSpec), func() {}); err != nil {
+		t := m.adoptedTimer(key, diskSpec)
+		t.settleNow()
+		if _, err := m.insert(ctx, t, func() {}); err != nil {
 			return Snapshot{}, err
 		}
 		return Snapshot{}, fmt.Errorf("%w: %s is already configured on disk (with %q), and is now managed here", ErrTimerExists, key, diskSpec)
+	}
+	if key.Type == TypeCreate {
+		if err := m.writeCalendar(e, sched, spec); err != nil {
+			return Snapshot{}, err
+		}
 	}
 	t := m.newTimer(key, spec, cal, nil)
 	if f != 0 {
@@ -146,8 +169,20 @@ func (m *Manager) claim(t *Timer) (unlock func(), err error) {
 
 // op runs fn on the timer under its operation lock, then publishes
 // systemd's view of the outcome before returning, unless fn says it left
-// that view fresh. reads: what fn may have changed.
+// that view fresh. reads: what fn may have changed. The outcome of a
+// caller's operation is published as it is, never held back (settle.go).
 func (m *Manager) op(ctx context.Context, key Key, reads Reads, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
+	return m.runOp(ctx, key, reads, true, fn)
+}
+
+// housekeep is op for the daemon's own upkeep (following a file, reading
+// back), whose reads may catch snapm midway: what it finds is held back
+// as any outside change is.
+func (m *Manager) housekeep(ctx context.Context, key Key, reads Reads, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
+	return m.runOp(ctx, key, reads, false, fn)
+}
+
+func (m *Manager) runOp(ctx context.Context, key Key, reads Reads, final bool, fn func(t *Timer) (fresh bool, err error)) (Snapshot, error) {
 	t, err := m.timer(key)
 	if err != nil {
 		return Snapshot{}, err
@@ -164,6 +199,14 @@ func (m *Manager) op(ctx context.Context, key Key, reads Reads, fn func(t *Timer
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrNoSuchTimer, key)
 	}
 	fresh, opErr := fn(t)
+	if final {
+		t.mu.Lock()
+		t.settleNow()
+		if fresh {
+			t.publish(m.cfg.Observer)
+		}
+		t.mu.Unlock()
+	}
 	if !fresh {
 		if err := m.refresh(ctx, t, reads); err != nil && opErr == nil {
 			opErr = err
@@ -328,6 +371,9 @@ func (m *Manager) Disable(ctx context.Context, key Key) (Snapshot, error) {
 
 func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	unit := t.key.Unit()
+	t.mu.Lock()
+	loaded := t.unit.loaded()
+	t.mu.Unlock()
 	// Disabling goes ahead even if stopping failed: the schedule must not
 	// come back at the next boot.
 	stopErr := m.cfg.Systemd.StopUnit(ctx, unit)
@@ -340,9 +386,12 @@ func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	// The timer's state in memory is left as it was until the operation
 	// reads it all back: the drop-in gone and the unit still enabled, say,
 	// would be an invalid timer to whoever published it meanwhile.
-	// No daemon-reload for the drop-in that went: the unit is stopped and
-	// disabled, and the next Enable reloads if systemd still has it loaded.
 	crashpoint.Hit(crashpoint.DisableDropInGone)
+	if loaded && sdErr == nil {
+		// snapm counts a unit systemd has loaded, even stopped and
+		// disabled, as enabled; its own disable reloads, which unloads it.
+		sdErr = m.cfg.Systemd.Reload(ctx)
+	}
 	if sdErr != nil {
 		return fmt.Errorf("disabling timer %s: %w", unit, sdErr)
 	}
@@ -357,11 +406,48 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("timer %s: %w", key, err)
 	}
+	if err := checkTimerSpec(key, spec); err != nil {
+		return Snapshot{}, err
+	}
+	e, unlockSchedule, err := m.lockSchedule(ctx, key.Name)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	defer unlockSchedule()
+	snap, err := m.setCalendarSpec(ctx, e, key, spec, cal)
+	if err != nil || key.Type != TypeCreate {
+		return snap, err
+	}
+	// What the call promised: the calendar in the schedule's file and in
+	// the drop-in, which snapm may have rewritten meanwhile.
+	if s, present, err := m.readSchedule(key.Name); err == nil && present && s.CalendarSpec != spec {
+		m.set(e, key.Name, s, true)
+		return snap, fmt.Errorf("%w: the schedule of %s was changed meanwhile; its calendarspec is now %q", ErrConflict, key, s.CalendarSpec)
+	}
+	if snap.Spec != spec {
+		return snap, fmt.Errorf("%w: %s was changed meanwhile: its calendar is now %q", ErrConflict, key, snap.Spec)
+	}
+	return snap, nil
+}
+
+func (m *Manager) setCalendarSpec(ctx context.Context, e *schedEntry, key Key, spec string, cal calendar.Info) (Snapshot, error) {
 	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) {
 		unit := t.key.Unit()
 		t.mu.Lock()
 		oldSpec, oldCal, oldErr, dropIn := t.spec, t.cal, t.calErr, t.dropIn
 		t.mu.Unlock()
+		if key.Type == TypeCreate {
+			// The schedule's file first: snapm writes its calendar back
+			// into the drop-in at every enable and edit, so a change of
+			// the drop-in alone would be undone.
+			if sched, present, err := m.readSchedule(key.Name); err != nil {
+				return false, fmt.Errorf("%w: %w", ErrIO, err)
+			} else if present {
+				if err := m.writeCalendar(e, sched, spec); err != nil {
+					return false, err
+				}
+			}
+		}
 		if dropIn {
 			if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
 				return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
@@ -380,6 +466,7 @@ func (m *Manager) SetCalendarSpec(ctx context.Context, key Key, spec string) (Sn
 		m.pokeElapses()
 		fresh := false
 		if dropIn {
+			var err error
 			if fresh, err = m.syncConfig(ctx, t, cal.Normalized, m.readSystemd(ctx, t, ReadUnit)); err != nil {
 				return false, fmt.Errorf("reloading timer %s: %w", unit, err)
 			}
@@ -403,12 +490,18 @@ func (m *Manager) Remove(ctx context.Context, key Key) error {
 // discard disables t if needed and forgets it everywhere; the caller holds
 // t's operation lock.
 func (m *Manager) discard(ctx context.Context, t *Timer) error {
-	key := t.key
 	if t.Snapshot().Status != StatusDisabled {
 		if err := m.disable(ctx, t); err != nil {
 			return err
 		}
 	}
+	return m.forget(t)
+}
+
+// forget removes what is left of t, a disabled timer, and withdraws it;
+// the caller holds t's operation lock.
+func (m *Manager) forget(t *Timer) error {
+	key := t.key
 	// The key stays taken until the timer is gone everywhere: a Create of
 	// the same name in between would see its record removed and its object
 	// withdrawn.

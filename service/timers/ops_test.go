@@ -127,7 +127,8 @@ func TestLifecycle(t *testing.T) {
 		slices.Sort(calls)
 		steps = append(steps, step{Step: name, Events: e.obs.take(), Calls: calls})
 	}
-	s, err := e.m.Create(ctx, "gc", "life", "hourly")
+	e.schedule(t, "life", "hourly")
+	s, err := e.m.Create(ctx, "create", "life", "hourly")
 	record("Create hourly", err)
 	k := s.Key
 	_, err = e.m.Enable(ctx, k)
@@ -164,7 +165,7 @@ func TestDropInDirFollowsTimer(t *testing.T) {
 	ctx := context.Background()
 	dir := func(name string) []string {
 		t.Helper()
-		entries, err := os.ReadDir(dropin.Dir(e.unitDir, "snapm-gc@"+name+".timer"))
+		entries, err := os.ReadDir(dropin.Dir(e.unitDir, "snapm-create@"+name+".timer"))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -199,7 +200,8 @@ func TestDropInDirFollowsTimer(t *testing.T) {
 		}},
 	} {
 		name := strings.ReplaceAll(tc.name, " ", "-")
-		s, err := e.m.Create(ctx, "gc", name, "daily")
+		e.schedule(t, name, "daily")
+		s, err := e.m.Create(ctx, "create", name, "daily")
 		if err != nil {
 			t.Fatal(err)
 		}

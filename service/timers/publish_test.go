@@ -85,7 +85,7 @@ func newTestManagerWith(t *testing.T, sd Systemd, obs Observer) *Manager {
 		t.Fatal(err)
 	}
 	return NewManager(Config{Systemd: sd, Calendar: calendar.Engine{Host: host}, Observer: obs,
-		Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir()})
+		Log: zap.NewNop(), UnitDir: t.TempDir(), StateDir: t.TempDir(), ScheduleDir: t.TempDir()})
 }
 
 // TestRemoveKeepsKeyUntilGone: a Create of the name a Remove is still
@@ -95,7 +95,8 @@ func TestRemoveKeepsKeyUntilGone(t *testing.T) {
 	obs := &objects{known: map[Key]bool{}}
 	m := newTestManager(t, obs)
 	ctx := context.Background()
-	old, err := m.Create(ctx, "gc", "race", "daily")
+	writeSchedule(t, m.cfg.ScheduleDir, "race", "daily")
+	old, err := m.Create(ctx, "create", "race", "daily")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,13 +104,13 @@ func TestRemoveKeepsKeyUntilGone(t *testing.T) {
 	removed := make(chan error, 1)
 	go func() { removed <- m.Remove(ctx, old.Key) }()
 	<-obs.removing
-	_, createErr := m.Create(ctx, "gc", "race", "hourly")
+	_, createErr := m.Create(ctx, "create", "race", "hourly")
 	close(obs.proceed)
 	if err := <-removed; err != nil {
 		t.Fatal(err)
 	}
 
-	_, getErr := m.Get("gc", "race")
+	_, getErr := m.Get("create", "race")
 	obs.mu.Lock()
 	_, exported := obs.known[old.Key]
 	obs.mu.Unlock()
@@ -133,7 +134,8 @@ func TestCreateWithExpiredContext(t *testing.T) {
 	// lock picks at random between a free lock and a done context.
 	for i := range 32 {
 		name := fmt.Sprintf("late%d", i)
-		if _, err := m.Create(ctx, "gc", name, "daily"); err != nil && !errors.Is(err, context.Canceled) {
+		writeSchedule(t, m.cfg.ScheduleDir, name, "daily")
+		if _, err := m.Create(ctx, "create", name, "daily"); err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("Create %s: %v", name, err)
 		}
 	}
@@ -144,11 +146,18 @@ func TestCreateWithExpiredContext(t *testing.T) {
 func TestSignalledChangePublishedOnce(t *testing.T) {
 	obs := &objects{known: map[Key]bool{}}
 	m := newTestManagerWith(t, runningSystemd{}, obs)
-	s, err := m.Create(context.Background(), "gc", "burst", "daily")
+	writeSchedule(t, m.cfg.ScheduleDir, "burst", "daily")
+	s, err := m.Create(context.Background(), "create", "burst", "daily")
 	if err != nil {
 		t.Fatal(err)
 	}
 	unit := s.Unit()
+	// Active without a drop-in, the timer is invalid: as if that had
+	// lasted, so that its changes are published.
+	tm, _ := m.timer(s.Key)
+	tm.mu.Lock()
+	tm.settleNow()
+	tm.mu.Unlock()
 	obs.mu.Lock()
 	obs.changes = nil
 	obs.mu.Unlock()

@@ -61,7 +61,7 @@ func TestSignalOlderThanReadIgnored(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	s := mustCreate(t, e, "gc", "ordered", "hourly")
+	s := mustCreate(t, e, "create", "ordered", "hourly")
 	if _, err := e.m.Enable(ctx, s.Key); err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +204,7 @@ func TestOutsideChangeOfUnitFiles(t *testing.T) {
 			if _, err := e.m.readInBulk(ctx, ReadUnitFile, nil, true); err != nil {
 				t.Fatal(err)
 			}
+			e.settle()
 			asked := slices.Contains(e.sd.calls.take(), "LoadedUnits ")
 			published := len(e.obs.take()) > 0
 			if asked != tc.asks || published != tc.asks {

@@ -150,6 +150,7 @@ func (m *Manager) apply(t *Timer, r systemdRead) error {
 	t.mu.Unlock()
 	if edited && !removed {
 		m.pokeElapses()
+		m.followDropIn(t.key)
 		return errors.Join(sdErr, m.store.put(t.key.record(spec)))
 	}
 	return sdErr

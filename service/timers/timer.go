@@ -10,6 +10,7 @@ package timers
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -45,6 +46,12 @@ type Snapshot struct {
 	// NeedDaemonReload: systemd runs a configuration other than the one
 	// on disk (CalendarSpec, Normalized) until a daemon-reload.
 	NeedDaemonReload bool
+	// SnapmStatus is the status snapm computes (see snapmStatus), and
+	// CalendarNext the next elapse of Spec as snapm computes it, from the
+	// expression alone; neither is a property of the timer, its
+	// schedule's Enabled, Running and NextElapse come from them.
+	SnapmStatus  Status
+	CalendarNext uint64
 }
 
 // Timer is one schedule. Operations on it are serialized by op; state
@@ -74,9 +81,20 @@ type Timer struct {
 	runSeq  uint64
 	removed bool
 	// announced is set once the Observer knows the timer; changes before
-	// that are folded into its first appearance.
+	// that are folded into its first appearance. pending: found on disk
+	// in a state held back (see settle.go), it is announced once that
+	// state is published.
 	announced bool
+	pending   bool
 	snap      Snapshot
+	// settleUntil is when a state held back is published (settle.go),
+	// zero when none is; heldBack says one was withheld.
+	settleUntil time.Time
+	heldBack    bool
+	// now is the Manager's clock; wake has its elapse keeper look at the
+	// timers again.
+	now  func() time.Time
+	wake func()
 	// owed is what must be read again before the state can be trusted:
 	// set when a resync finds the timer busy, or a signal leaves its
 	// LoadState unknown. The reader pays it; whoever lets go of the
@@ -87,7 +105,7 @@ type Timer struct {
 
 func (m *Manager) newTimer(key Key, spec string, cal calendar.Info, calErr error) *Timer {
 	t := &Timer{key: key, instance: m.instances.Add(1), op: make(chan struct{}, 1), log: m.log.With(zap.String("unit", key.Unit())),
-		spec: spec, cal: cal, calErr: calErr, released: m.queueIfOwed}
+		spec: spec, cal: cal, calErr: calErr, released: m.queueIfOwed, now: m.cfg.Now, wake: m.pokeElapses}
 	t.snap = t.derive()
 	return t
 }
@@ -148,6 +166,8 @@ func (t *Timer) derive() Snapshot {
 		NextElapse:  t.cal.Next,
 
 		NeedDaemonReload: t.unit.loaded() && t.unit.NeedDaemonReload,
+		SnapmStatus:      snapmStatus(t.unit),
+		CalendarNext:     t.cal.Next,
 	}
 	if t.dropInErr != nil {
 		s.Status = StatusInvalid
@@ -218,9 +238,23 @@ func (t *Timer) setCalendar(spec string, cal calendar.Info, calErr error) {
 	t.mu.Unlock()
 }
 
-// publish recomputes the snapshot and reports a real change; t.mu held.
+// publish recomputes the snapshot and reports a real change, unless it
+// is a state held back (settle.go); t.mu held.
 func (t *Timer) publish(obs Observer) {
+	if t.removed {
+		// Withdrawn: whatever still holds it (the elapse keeper walking
+		// the timers as it goes) must not bring its object back.
+		return
+	}
 	s := t.derive()
+	if t.holdBack(s) {
+		return
+	}
+	if t.pending {
+		t.snap, t.pending, t.announced = s, false, true
+		obs.TimerAdded(s)
+		return
+	}
 	if s == t.snap {
 		return
 	}

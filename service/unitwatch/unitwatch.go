@@ -37,7 +37,12 @@ const (
 // watched.
 var ErrLost = errors.New("the unit directory watch is lost")
 
-// Watcher watches one unit directory. Create it before reading the
+// filesMask is what a watch of the files of one directory hears: a file
+// written in place or renamed into place, and one removed or renamed away.
+const filesMask = syscall.IN_CLOSE_WRITE | syscall.IN_MOVED_TO | syscall.IN_MOVED_FROM | syscall.IN_DELETE | syscall.IN_ATTRIB
+
+// Watcher watches one unit directory (or, made by NewFiles, the files of
+// one directory). Create it before reading the
 // directory, so that no change falls between the read and the watch.
 type Watcher struct {
 	dir   string
@@ -52,23 +57,42 @@ type Watcher struct {
 	// touches it after New.
 	units map[int]string
 	full  bool // a watch could not be added: warned once
+	// file names the files of interest of a NewFiles watcher, nil for a
+	// unit directory's.
+	file func(name string) (string, bool)
+}
+
+// NewFiles starts watching the files in dir, reported by the names file
+// gives those of interest; Run works as for a unit directory, with those
+// names for units.
+func NewFiles(dir string, file func(name string) (string, bool), log *zap.Logger) (*Watcher, error) {
+	return watch(&Watcher{dir: dir, file: file, log: log}, filesMask)
 }
 
 // New starts watching dir and every UNIT.d in it whose unit match accepts.
 func New(dir string, match func(unit string) bool, log *zap.Logger) (*Watcher, error) {
+	w, err := watch(&Watcher{dir: dir, match: match, log: log}, dirMask)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.watchAll(); err != nil {
+		w.f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// watch gives w its inotify instance, watching w.dir for mask.
+func watch(w *Watcher, mask uint32) (*Watcher, error) {
 	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
 	// Non-blocking, so reads go through Go's poller and honour deadlines.
-	w := &Watcher{dir: dir, match: match, log: log, f: os.NewFile(uintptr(fd), "inotify"), fd: fd, units: map[int]string{}}
-	if w.top, err = syscall.InotifyAddWatch(fd, dir, dirMask); err != nil {
+	w.f, w.fd, w.units = os.NewFile(uintptr(fd), "inotify"), fd, map[int]string{}
+	if w.top, err = syscall.InotifyAddWatch(fd, w.dir, mask); err != nil {
 		w.f.Close()
-		return nil, fmt.Errorf("watching %s: %w", dir, err)
-	}
-	if err := w.watchAll(); err != nil {
-		w.f.Close()
-		return nil, err
+		return nil, fmt.Errorf("watching %s: %w", w.dir, err)
 	}
 	return w, nil
 }
@@ -190,11 +214,18 @@ func (w *Watcher) parse(buf []byte, pending map[string]bool) (overflow bool, err
 		switch {
 		case mask&syscall.IN_Q_OVERFLOW != 0:
 			overflow = true
+			if w.file != nil {
+				return nil
+			}
 			if err := w.watchAll(); err != nil {
 				return fmt.Errorf("rescanning after lost events: %w", err)
 			}
 		case wd == w.top && mask&syscall.IN_IGNORED != 0:
 			return fmt.Errorf("%w: %s was removed or unmounted", ErrLost, w.dir)
+		case wd == w.top && w.file != nil:
+			if key, ok := w.file(name); ok && mask&syscall.IN_ISDIR == 0 {
+				pending[key] = true
+			}
 		case wd == w.top:
 			unit, ok := w.unitOf(name)
 			if !ok || mask&syscall.IN_ISDIR == 0 {

@@ -18,7 +18,7 @@ func TestDaemonRefusesNonRoot(t *testing.T) {
 	before := e.leftovers()
 	for _, args := range [][]string{
 		{"--object-path", string(path), "--method", timerIf + ".Enable"},
-		{"--object-path", string(rootPath), "--method", managerIf + ".CreateTimer", "gc", "x", "daily"},
+		{"--object-path", string(rootPath), "--method", managerIf + ".CreateTimer", "create", "guarded", "hourly"},
 	} {
 		out, err := runAs(65534, append([]string{"gdbus", "call", "--address", e.addr, "--dest", busName}, args...)...)
 		if err == nil || !contains(out, "org.freedesktop.DBus.Error.AccessDenied") {

@@ -18,22 +18,23 @@ import (
 func TestCreateAdoptsTimerConfiguredOnDisk(t *testing.T) {
 	t.Parallel()
 	e := start(t, 10*time.Second)
-	if err := dropin.Write(e.unitDir, "snapm-gc@legacy.timer", "weekly"); err != nil {
+	e.schedule("legacy", "hourly")
+	if err := dropin.Write(e.unitDir, "snapm-create@legacy.timer", "weekly"); err != nil {
 		t.Fatal(err)
 	}
-	err := e.call(rootPath, managerIf+".CreateTimer", "gc", "legacy", "hourly").Err
+	err := e.call(rootPath, managerIf+".CreateTimer", "create", "legacy", "hourly").Err
 	if errName(err) != errPrefix+"TimerExists" {
 		t.Fatalf("CreateTimer over a drop-in on disk: %v", err)
 	}
 	var path dbus.ObjectPath
-	if err := e.call(rootPath, managerIf+".GetTimer", "gc", "legacy").Store(&path); err != nil {
+	if err := e.call(rootPath, managerIf+".GetTimer", "create", "legacy").Store(&path); err != nil {
 		t.Fatal(err)
 	}
 	spec, err := e.conn.Object(busName, path).GetProperty(timerIf + ".CalendarSpec")
 	if err != nil || spec.Value() != "weekly" {
 		t.Errorf("adopted CalendarSpec %v, %v", spec, err)
 	}
-	if got, _, _ := dropin.Read(e.unitDir, "snapm-gc@legacy.timer"); got != "weekly" {
+	if got, _, _ := dropin.Read(e.unitDir, "snapm-create@legacy.timer"); got != "weekly" {
 		t.Errorf("the drop-in on disk now says %q", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/snapm/snapm-timersd/service/daemon"
+	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/tests/fakesystemd"
 	"github.com/snapm/snapm-timersd/tests/testbus"
 )
@@ -36,18 +37,20 @@ type env struct {
 	fake    *fakesystemd.Fake
 	conn    *dbus.Conn
 	unitDir string
-	addr    string
+	// schedDir is snapm's schedule directory.
+	schedDir string
+	addr     string
 	// stop stops the daemon and returns what daemon.Run did.
 	stop func() error
 }
 
 // start runs a private bus, the fake systemd and the daemon for one test.
 func start(t *testing.T, callTimeout time.Duration) *env {
-	return startIn(t, callTimeout, t.TempDir(), t.TempDir())
+	return startIn(t, callTimeout, t.TempDir(), t.TempDir(), t.TempDir())
 }
 
-// startIn is start on the given unit and state directories.
-func startIn(t *testing.T, callTimeout time.Duration, unitDir, stateDir string) *env {
+// startIn is start on the given unit, state and schedule directories.
+func startIn(t *testing.T, callTimeout time.Duration, unitDir, stateDir, schedDir string) *env {
 	addr := testbus.Start(t)
 	fake, err := fakesystemd.Start(addr, unitDir)
 	if err != nil {
@@ -57,7 +60,7 @@ func startIn(t *testing.T, callTimeout time.Duration, unitDir, stateDir string) 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: stateDir,
+		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: stateDir, ScheduleDir: schedDir,
 			CallTimeout: callTimeout, Log: zaptest.NewLogger(t)})
 	}()
 	stop := sync.OnceValue(func() error {
@@ -75,7 +78,7 @@ func startIn(t *testing.T, callTimeout time.Duration, unitDir, stateDir string) 
 	}
 	t.Cleanup(func() { conn.Close() })
 	waitForName(t, conn)
-	return &env{t: t, fake: fake, conn: conn, unitDir: unitDir, addr: addr, stop: stop}
+	return &env{t: t, fake: fake, conn: conn, unitDir: unitDir, schedDir: schedDir, addr: addr, stop: stop}
 }
 
 func waitForName(t *testing.T, conn *dbus.Conn) {
@@ -92,7 +95,23 @@ func (e *env) call(path dbus.ObjectPath, method string, args ...any) *dbus.Call 
 	return e.conn.Object(busName, path).Call(method, 0, args...)
 }
 
+// schedule writes the schedule file of name, as `snapm schedule create`
+// would with calendar spec, one source and the ALL policy.
+func (e *env) schedule(name, spec string) {
+	e.t.Helper()
+	s, err := schedule.New(name, []string{"/"}, spec, schedule.Options{"policy_type": "all"})
+	if err == nil {
+		err = schedule.Write(e.schedDir, s)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// create makes the create timer of a new hourly schedule name.
 func (e *env) create(name string) dbus.ObjectPath {
+	e.t.Helper()
+	e.schedule(name, "hourly")
 	var path dbus.ObjectPath
 	if err := e.call(rootPath, managerIf+".CreateTimer", "create", name, "hourly").Store(&path); err != nil {
 		e.t.Fatalf("CreateTimer: %v", err)

@@ -18,7 +18,8 @@ func TestNextElapseMovesOn(t *testing.T) {
 	t.Parallel()
 	e := start(t, 10*time.Second)
 	var path dbus.ObjectPath
-	if err := e.call(rootPath, managerIf+".CreateTimer", "gc", "ticking", "*:*:0/2").Store(&path); err != nil {
+	e.schedule("ticking", "*:*:0/2")
+	if err := e.call(rootPath, managerIf+".CreateTimer", "create", "ticking", "*:*:0/2").Store(&path); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.conn.AddMatchSignal(dbus.WithMatchObjectPath(path), dbus.WithMatchMember("PropertiesChanged")); err != nil {

@@ -199,7 +199,7 @@ func TestStartupFaults(t *testing.T) {
 			// A daemon that started anyway serves until the hang guard.
 			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 			t.Cleanup(cancel)
-			err = daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(),
+			err = daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(), ScheduleDir: t.TempDir(),
 				CallTimeout: 10 * time.Second, Log: zaptest.NewLogger(t)})
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "AccessDenied") {
 				t.Fatalf("daemon.Run with %s refused: %v, want %q", method, err, want)

@@ -42,7 +42,7 @@ func runAndStop(t *testing.T, addr string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(),
+		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(), ScheduleDir: t.TempDir(),
 			Log: zaptest.NewLogger(t)})
 	}()
 	conn, err := dbus.Connect(addr)

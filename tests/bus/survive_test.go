@@ -12,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // TestAdoptionSurvivesBadFiles: bad drop-ins and state records are logged
@@ -19,7 +20,7 @@ import (
 // (and can be mended), a bad record is skipped, and a record whose drop-in
 // changed while the daemon was down is rewritten.
 func TestAdoptionSurvivesBadFiles(t *testing.T) {
-	unitDir, stateDir := t.TempDir(), t.TempDir()
+	unitDir, stateDir, schedDir := t.TempDir(), t.TempDir(), t.TempDir()
 	writeFile := func(path string, data []byte) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -59,8 +60,16 @@ func TestAdoptionSurvivesBadFiles(t *testing.T) {
 	writeFile(filepath.Join(stateDir, "timers", "snapm-gc@empty.timer"), nil)
 	writeFile(filepath.Join(stateDir, "timers", "snapm-gc@corrupt.timer"), []byte("{\"type\": \"gc\", \"na"))
 	record("snapm-gc@kept.timer", "hourly")
+	kept, err := schedule.New("kept", []string{"/"}, "hourly", schedule.Options{"policy_type": "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(schedule.Path(schedDir, "kept"), kept.Marshal())
+	// A record of which nothing else is left: snapm deleted the schedule
+	// while the daemon was down.
+	record("snapm-gc@deleted.timer", "hourly")
 
-	e := startIn(t, 10*time.Second, unitDir, stateDir)
+	e := startIn(t, 10*time.Second, unitDir, stateDir, schedDir)
 	for path, want := range map[dbus.ObjectPath]struct{ status, spec string }{
 		rootPath + "/gc/reset":             {"invalid", ""},
 		rootPath + "/gc/toolong":           {"invalid", ""},
@@ -71,6 +80,7 @@ func TestAdoptionSurvivesBadFiles(t *testing.T) {
 		rootPath + "/gc/kept":              {"disabled", "hourly"},
 		rootPath + "/gc/empty":             {"", ""},
 		rootPath + "/gc/corrupt":           {"", ""},
+		rootPath + "/gc/deleted":           {"", ""},
 		rootPath + "/create/never-existed": {"", ""},
 	} {
 		var props map[string]dbus.Variant
@@ -94,9 +104,13 @@ func TestAdoptionSurvivesBadFiles(t *testing.T) {
 		t.Errorf("the record of a drop-in edited while the daemon was down says %s (%v), want weekly", data, err)
 	}
 
-	// A broken timer mends by being written again.
+	// A broken timer mends by being written again, with snapm's calendar
+	// of gc timers.
 	reset := rootPath + "/gc/reset"
-	if err := e.call(reset, timerIf+".SetCalendarSpec", "daily").Err; err != nil {
+	if err := e.call(reset, timerIf+".SetCalendarSpec", "daily").Err; errName(err) != errPrefix+"InvalidArgument" {
+		t.Errorf("SetCalendarSpec daily on a gc timer: %v, want InvalidArgument", err)
+	}
+	if err := e.call(reset, timerIf+".SetCalendarSpec", schedule.GCCalendarSpec).Err; err != nil {
 		t.Fatal(err)
 	}
 	if err := e.call(reset, timerIf+".Enable").Err; err != nil {

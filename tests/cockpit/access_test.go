@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // A session of uid 65534 sees every schedule, live, and can change none:
@@ -15,7 +17,7 @@ import (
 func TestReadOnlyWithoutAdmin(t *testing.T) {
 	conn := bus(t)
 	path := newTimer(t, conn, "create", "read-only", "daily", "Enable", "Start")
-	newTimer(t, conn, "gc", "read-only", "weekly")
+	newTimer(t, conn, "gc", "read-only", schedule.GCCalendarSpec)
 	ctx := tab(t, nobodyURL)
 	waitStatus(t, ctx, "create/read-only", "running")
 	waitStatus(t, ctx, "gc/read-only", "disabled")

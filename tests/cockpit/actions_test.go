@@ -16,8 +16,9 @@ import (
 // and systemd's own view.
 func TestRowActions(t *testing.T) {
 	conn := bus(t)
-	path := newTimer(t, conn, "gc", "row-actions", "daily")
-	const name, unit = "gc/row-actions", "snapm-gc@row-actions.timer"
+	// A create timer: a gc timer's calendar is snapm's, not to edit.
+	path := newTimer(t, conn, "create", "row-actions", "daily")
+	const name, unit = "create/row-actions", "snapm-create@row-actions.timer"
 	dropin := ns.UnitDirPath(unit+".d", "10-oncalendar.conf")
 	ctx := tab(t, rootURL)
 
@@ -82,7 +83,7 @@ func TestRowActions(t *testing.T) {
 	action(t, ctx, name, "Remove")
 	do(t, ctx, chromedp.Click(chromedp.ID("remove-confirm")))
 	waitJS(t, ctx, `!document.querySelector('`+rowSel(name)+`')`)
-	if err := busCall(conn, rootPath, managerIf+".GetTimer", "gc", "row-actions").Err; err == nil {
+	if err := busCall(conn, rootPath, managerIf+".GetTimer", "create", "row-actions").Err; err == nil {
 		t.Error("the timer is still there after Remove")
 	}
 	if _, err := os.Stat(dropin); err == nil {

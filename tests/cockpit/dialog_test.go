@@ -44,6 +44,7 @@ func analyzeCalendar(t *testing.T, spec string, n int) (string, []int64) {
 // Creating through the dialog: the preview is systemd's own, and the
 // schedule that results is on disk and running in systemd.
 func TestCreateThroughDialog(t *testing.T) {
+	withSchedule(t, "weekday-mornings", "Mon..Fri 08:00")
 	ctx := tab(t, rootURL)
 	do(t, ctx, chromedp.Click(chromedp.ID("create-timer")), chromedp.WaitVisible(chromedp.ID("timer-dialog")))
 	typeInto(t, ctx, "#timer-name", "weekday-mornings")
@@ -89,6 +90,7 @@ func TestCreateFailureLeavesNothing(t *testing.T) {
 	const unit = "snapm-create@masked-here.timer"
 	inNS(t, "systemctl", "mask", unit)
 	t.Cleanup(func() { inNS(t, "systemctl", "unmask", unit) })
+	withSchedule(t, "masked-here", "daily")
 	removeLater(t, "create", "masked-here")
 	ctx := tab(t, rootURL)
 	do(t, ctx, chromedp.Click(chromedp.ID("create-timer")), chromedp.WaitVisible(chromedp.ID("timer-dialog")))

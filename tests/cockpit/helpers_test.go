@@ -40,10 +40,26 @@ func busCall(conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) 
 	return conn.Object(busName, path).CallWithContext(ctx, method, 0, args...)
 }
 
-// newTimer creates TYPE/NAME through the bus, takes it through methods
-// (Enable, Start), and removes it when the test ends.
+// withSchedule writes snapm's schedule file of name with calendar spec,
+// which a timer needs, unless one is there, and removes it when the test
+// ends.
+func withSchedule(t *testing.T, name, spec string) {
+	t.Helper()
+	file := ns.SnapmDirPath("schedule.d", name+".json")
+	if _, err := os.Stat(file); err == nil {
+		return
+	}
+	if err := ns.WriteSchedule(name, spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(file) })
+}
+
+// newTimer creates TYPE/NAME (and its schedule) through the bus, takes it
+// through methods (Enable, Start), and removes it when the test ends.
 func newTimer(t *testing.T, conn *dbus.Conn, typ, name, spec string, methods ...string) dbus.ObjectPath {
 	t.Helper()
+	withSchedule(t, name, spec)
 	var path dbus.ObjectPath
 	if err := busCall(conn, rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path); err != nil {
 		t.Fatalf("CreateTimer %s/%s: %v", typ, name, err)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // Existing timers, made through the bus and by systemd, are listed with
@@ -11,9 +13,9 @@ import (
 func TestListsExistingTimers(t *testing.T) {
 	conn := bus(t)
 	newTimer(t, conn, "create", "list-disabled", "daily")
-	newTimer(t, conn, "gc", "list-enabled", "weekly", "Enable")
+	newTimer(t, conn, "gc", "list-enabled", schedule.GCCalendarSpec, "Enable")
 	newTimer(t, conn, "create", "list-running", "Mon..Fri 08:00", "Enable", "Start")
-	newTimer(t, conn, "gc", "list-invalid", "hourly", "Enable")
+	newTimer(t, conn, "gc", "list-invalid", schedule.GCCalendarSpec, "Enable")
 	// A drop-in without enablement: made by someone else, shown as invalid.
 	inNS(t, "systemctl", "disable", "snapm-gc@list-invalid.timer")
 
@@ -34,7 +36,7 @@ func TestListsExistingTimers(t *testing.T) {
 func TestFollowsDarkTheme(t *testing.T) {
 	conn := bus(t)
 	newTimer(t, conn, "create", "theme-running", "Mon..Fri 08:00", "Enable", "Start")
-	newTimer(t, conn, "gc", "theme-disabled", "weekly")
+	newTimer(t, conn, "gc", "theme-disabled", schedule.GCCalendarSpec)
 	ctx := tab(t, rootURL)
 	waitStatus(t, ctx, "create/theme-running", "running")
 	background := `getComputedStyle(document.querySelector(".pf-v5-c-card")).backgroundColor`

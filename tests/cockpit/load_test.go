@@ -29,6 +29,9 @@ const loadHang = 3 * time.Minute
 // hang guard is the only limit.
 func TestThousandTimers(t *testing.T) {
 	conn := bus(t)
+	for i := 0; i < loadTimers; i++ {
+		withSchedule(t, fmt.Sprintf("load-%04d", i), "daily")
+	}
 	paths := make([]dbus.ObjectPath, loadTimers)
 	var wg sync.WaitGroup
 	errs := make(chan error, loadTimers)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // Run now and the last run's outcome are part of the page: Run now in the
@@ -36,7 +38,7 @@ func TestRunNowAndLastRunShown(t *testing.T) {
 // the page must not show as success.
 func TestRunNowThroughPage(t *testing.T) {
 	conn := bus(t)
-	newTimer(t, conn, "gc", "run-page", "daily", "Enable", "Start")
+	newTimer(t, conn, "gc", "run-page", schedule.GCCalendarSpec, "Enable", "Start")
 	const name, service = "gc/run-page", "snapm-gc@run-page.service"
 	ctx := tab(t, rootURL)
 	waitStatus(t, ctx, name, "running")
@@ -80,7 +82,7 @@ const slowIntrospect = `(() => {
 // might ask for is held back.
 func TestMenuNeedsNoIntrospection(t *testing.T) {
 	conn := bus(t)
-	newTimer(t, conn, "gc", "run-later", "daily")
+	newTimer(t, conn, "gc", "run-later", schedule.GCCalendarSpec)
 	const name = "gc/run-later"
 	ctx := blankTab(t)
 	do(t, ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

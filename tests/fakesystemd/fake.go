@@ -423,7 +423,12 @@ func (m manager) Reload() *dbus.Error {
 	m.f.bus().Emit(managerPath, managerIface+".Reloading", true)
 	m.f.mu.Lock()
 	for name, u := range m.f.units {
-		if u.loaded {
+		switch {
+		case u.loaded && !u.active && !u.enabled:
+			// Nothing holds it any more: systemd's garbage collection
+			// unloads it.
+			u.loaded = false
+		case u.loaded:
 			m.f.loadLocked(name)
 		}
 	}

@@ -92,9 +92,10 @@ func dropInPath(unit string) string { return ns.UnitDirPath(unit+".d", "10-oncal
 // The whole life of a timer through the CLI alone, each step checked
 // against systemd and the disk.
 func TestCLILifecycle(t *testing.T) {
-	const id, unit = "gc/cli-life", "snapm-gc@cli-life.timer"
+	const id, unit = "create/cli-life", "snapm-create@cli-life.timer"
+	withSchedule(t, "create", "cli-life", "hourly")
 	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", id) })
-	ctl(t, 0, "create", "gc", "cli-life", "hourly")
+	ctl(t, 0, "create", "create", "cli-life", "hourly")
 	if got := ctl(t, 0, "show", id, "-p", "Status", "--value"); got != "disabled" {
 		t.Fatalf("after create: Status %q", got)
 	}
@@ -104,7 +105,7 @@ func TestCLILifecycle(t *testing.T) {
 		t.Fatal("enable --now: systemd does not have the timer enabled and active with its drop-in")
 	}
 	status := ctl(t, 0, "status", id)
-	for _, want := range []string{"● gc/cli-life - " + unit, "Status: running (enabled, active)", "Calendar: hourly", "Normalized: *-*-* *:00:00"} {
+	for _, want := range []string{"● create/cli-life - " + unit, "Status: running (enabled, active)", "Calendar: hourly", "Normalized: *-*-* *:00:00"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("status lacks %q:\n%s", want, status)
 		}
@@ -135,9 +136,10 @@ func TestCLILifecycle(t *testing.T) {
 	}
 	ctl(t, 5, "stop", id)
 	// Refused input changes nothing.
-	ctl(t, 1, "create", "gc", "cli-bad", "bogus")
-	ctl(t, 5, "show", "gc/cli-bad")
-	if exists(ns.UnitDirPath("snapm-gc@cli-bad.timer.d")) {
+	withSchedule(t, "create", "cli-bad", "daily")
+	ctl(t, 1, "create", "create", "cli-bad", "bogus")
+	ctl(t, 5, "show", "create/cli-bad")
+	if exists(ns.UnitDirPath("snapm-create@cli-bad.timer.d")) {
 		t.Error("a refused create left a drop-in directory")
 	}
 	ctl(t, 2, "create", "weekly", "x", "daily")
@@ -146,9 +148,10 @@ func TestCLILifecycle(t *testing.T) {
 // --json output parses back and says what the bus says.
 func TestCLIJSON(t *testing.T) {
 	conn := connect(t)
+	withSchedule(t, "create", "cli-json", "daily")
 	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", "create/cli-json", "gc/cli-json") })
 	ctl(t, 0, "create", "create", "cli-json", "daily", "--now")
-	ctl(t, 0, "create", "gc", "cli-json", "weekly")
+	ctl(t, 0, "create", "gc", "cli-json", gcSpec)
 	path := rootPath + "/create/cli_2djson"
 	want := props(t, conn, path)
 
@@ -295,6 +298,8 @@ func firstDiff(got, want string) string {
 func TestCLIAccessDenied(t *testing.T) {
 	buildCtl(t)
 	const id, unit = "create/cli-denied", "snapm-create@cli-denied.timer"
+	withSchedule(t, "create", "cli-denied", "daily")
+	withSchedule(t, "gc", "cli-denied2", gcSpec)
 	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", id) })
 	ctl(t, 0, "create", "create", "cli-denied", "daily", "--now")
 	snapshot := func() string {
@@ -308,8 +313,8 @@ func TestCLIAccessDenied(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"stop", id}, {"disable", id}, {"set-calendar", id, "hourly"}, {"remove", id},
-		{"create", "gc", "cli-denied2", "daily"}, {"enable", id, "--now"},
-		{"create", "gc", "cli-denied2", "daily", "--now"}, // one call, the same refusal
+		{"create", "gc", "cli-denied2", gcSpec}, {"enable", id, "--now"},
+		{"create", "gc", "cli-denied2", gcSpec, "--now"}, // one call, the same refusal
 	} {
 		r := runIn(t, 65534, append([]string{ctlInNS, "--no-ask-password"}, args...)...)
 		if r.code != 4 || !strings.Contains(r.stderr, "access denied") || strings.Count(r.stderr, "\n") != 1 {
@@ -371,6 +376,7 @@ func TestCLIRemoteHost(t *testing.T) {
 		}
 		return r.stdout
 	}
+	withSchedule(t, "create", "cli-remote", "daily")
 	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", "create/cli-remote") })
 	remote(0, "create", "create", "cli-remote", "daily", "--now")
 	if systemctlState(t, "is-active", "snapm-create@cli-remote.timer") != "active" {
@@ -416,8 +422,9 @@ func TestCLIMonitor(t *testing.T) {
 		}
 		close(events)
 	}()
+	withSchedule(t, "gc", "cli-mon", gcSpec)
 	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", "gc/cli-mon") })
-	ctl(t, 0, "create", "gc", "cli-mon", "daily", "--now")
+	ctl(t, 0, "create", "gc", "cli-mon", gcSpec, "--now")
 	ctl(t, 0, "remove", "gc/cli-mon")
 	var seen []string
 	status := ""

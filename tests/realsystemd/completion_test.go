@@ -16,7 +16,7 @@ func TestCLICompletion(t *testing.T) {
 	buildCtl(t)
 	conn := connect(t)
 	create(t, conn, "create", "completed", "daily")
-	create(t, conn, "gc", "completed-too", "weekly")
+	create(t, conn, "gc", "completed-too", gcSpec)
 	// Its text, not its path: the namespace's /tmp, where a clone may
 	// live, is its own.
 	script, err := os.ReadFile(filepath.Join(sysns.RepoRoot(), "shell-completion", "bash", "snapm-timersctl"))

@@ -129,8 +129,8 @@ func TestKilledMidOperation(t *testing.T) {
 				method, want = "Disable", facts{FileState: "disabled"}
 			}
 			name := "crash-" + strings.NewReplacer(":", "-").Replace(step)
-			unit := "snapm-gc@" + name + ".timer"
-			path := create(t, conn, "gc", name, crashSpec)
+			unit := "snapm-create@" + name + ".timer"
+			path := create(t, conn, "create", name, crashSpec)
 			if method == "Disable" {
 				mustCall(t, conn, path, timerIf+".Enable")
 				mustCall(t, conn, path, timerIf+".Start")

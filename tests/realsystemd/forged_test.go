@@ -206,7 +206,7 @@ func memKiB(t testing.TB, pid, field string) int {
 func TestForgedSignalFlood(t *testing.T) {
 	conn := connect(t)
 	const unit = "snapm-gc@flood.timer"
-	path := createRunning(t, conn, "gc", "flood", "yearly")
+	path := createRunning(t, conn, "gc", "flood", gcSpec)
 	daemon := daemonName(t, conn)
 	pid := inNS(t, "systemctl", "show", "--value", "-p", "MainPID", "snapm-timersd.service")
 	// Peak RSS from here on (proc(5), clear_refs).

@@ -2,6 +2,8 @@ package realsystemd
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/tests/nstest"
 )
 
@@ -60,8 +63,35 @@ func mustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string
 
 func errName(err error) string { return nstest.ErrName(err) }
 
+// gcSpec is snapm's calendar of every gc timer.
+const gcSpec = schedule.GCCalendarSpec
+
+// withSchedule writes the schedule file of name in the namespace, as
+// `snapm schedule create` would with calendar spec, unless a gc timer's
+// finds it there already; the test's end removes it.
+func withSchedule(t testing.TB, typ, name, spec string) {
+	t.Helper()
+	file := ns.SnapmDirPath("schedule.d", name+".json")
+	if typ == "gc" {
+		if exists(file) {
+			return
+		}
+		spec = "daily"
+	}
+	if err := ns.WriteSchedule(name, spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Error(err)
+		}
+	})
+}
+
+// create makes a timer, and its schedule first (see withSchedule).
 func create(t testing.TB, conn *dbus.Conn, typ, name, spec string) dbus.ObjectPath {
 	t.Helper()
+	withSchedule(t, typ, name, spec)
 	var path dbus.ObjectPath
 	if err := mustCall(t, conn, rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path); err != nil {
 		t.Fatal(err)
@@ -203,4 +233,21 @@ func preciseElapses(t testing.TB, unit string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(filepath.Dir(accuracy)) })
+}
+
+// waitSchedule writes the schedule file of name (see withSchedule) and
+// returns its object once the daemon shows it.
+func waitSchedule(t testing.TB, conn *dbus.Conn, name, spec string) dbus.ObjectPath {
+	t.Helper()
+	withSchedule(t, "create", name, spec)
+	var path dbus.ObjectPath
+	for deadline := time.Now().Add(hangGuard); ; time.Sleep(10 * time.Millisecond) {
+		err := call(t, conn, rootPath, managerIf+".GetSchedule", name).Store(&path)
+		if err == nil {
+			return path
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("schedule %s not on the bus after %v: %v", name, hangGuard, err)
+		}
+	}
 }

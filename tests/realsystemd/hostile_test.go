@@ -42,7 +42,7 @@ var hostileSpecs = []string{
 // timer in systemd, not an object on the bus.
 func TestHostileInput(t *testing.T) {
 	conn := connect(t)
-	victim := createRunning(t, conn, "gc", "hostile-victim", "weekly")
+	victim := createRunning(t, conn, "gc", "hostile-victim", gcSpec)
 	gone := create(t, conn, "create", "hostile-gone", "daily")
 	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", gone)
 	objects := func() string {
@@ -147,7 +147,7 @@ func TestHostileInput(t *testing.T) {
 	if after := objects(); after != beforeObjects {
 		t.Errorf("hostile calls changed the objects: %s, was %s", after, beforeObjects)
 	}
-	if got := props(t, conn, victim); got["Status"].Value() != "running" || got["CalendarSpec"].Value() != "weekly" {
+	if got := props(t, conn, victim); got["Status"].Value() != "running" || got["CalendarSpec"].Value() != gcSpec {
 		t.Errorf("the victim changed: %v", got)
 	}
 	t.Logf("%d hostile calls, each refused with its name; %d corrupt messages: %s", len(calls), len(raw), strings.Join(raw, "; "))

@@ -58,7 +58,7 @@ func TestSignalsBeforeReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	const name = "ordering"
-	path := rootPath + "/gc/" + name
+	path := rootPath + "/create/" + name
 	ch := watch(t, conn, path)
 	// next returns the first signal named member that reached us before
 	// the reply (message serial replySeq) and satisfies ok.
@@ -80,7 +80,8 @@ func TestSignalsBeforeReply(t *testing.T) {
 			}
 		}
 	}
-	reply := mustCall(t, conn, rootPath, managerIf+".CreateTimer", "gc", name, "daily")
+	withSchedule(t, "create", name, "daily")
+	reply := mustCall(t, conn, rootPath, managerIf+".CreateTimer", "create", name, "daily")
 	added := next("CreateTimer", "org.freedesktop.DBus.ObjectManager.InterfacesAdded", reply.ResponseSequence, func(s *dbus.Signal) bool {
 		return s.Body[0] == path
 	})
@@ -120,9 +121,9 @@ func TestSignalsBeforeReply(t *testing.T) {
 func TestRestartAdoptsTimers(t *testing.T) {
 	conn := connect(t)
 	running := createRunning(t, conn, "create", "adopt-running", "hourly")
-	enabled := create(t, conn, "gc", "adopt-enabled", "weekly")
+	enabled := create(t, conn, "gc", "adopt-enabled", gcSpec)
 	mustCall(t, conn, enabled, timerIf+".Enable")
-	created := create(t, conn, "gc", "adopt-created", "Thu,Fri *-*-1,5 11:12:13")
+	created := create(t, conn, "create", "adopt-created", "Thu,Fri *-*-1,5 11:12:13")
 
 	// As snapm's Python code does it: drop-in, enable, reload, start.
 	const legacy = "snapm-create@legacy.timer"
@@ -145,7 +146,7 @@ func TestRestartAdoptsTimers(t *testing.T) {
 	}
 	for path, want := range map[dbus.ObjectPath][2]string{
 		running:                     {"running", "hourly"},
-		enabled:                     {"enabled", "weekly"},
+		enabled:                     {"enabled", gcSpec},
 		created:                     {"disabled", "Thu,Fri *-*-1,5 11:12:13"},
 		rootPath + "/create/legacy": {"running", "Sat,Sun 08:05:40"},
 	} {
@@ -218,30 +219,51 @@ func TestUnprivilegedCaller(t *testing.T) {
 // rendered from the same XML, so comparing it would prove nothing.
 func TestIntrospectionMatchesXML(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "gc", "introspected", "daily")
-	doomed := create(t, conn, "gc", "introspected-doomed", "daily")
+	path := create(t, conn, "gc", "introspected", gcSpec)
+	doomed := create(t, conn, "gc", "introspected-doomed", gcSpec)
+	withSchedule(t, "gc", "introspected-made", gcSpec)
+	withSchedule(t, "gc", "introspected-flagged", gcSpec)
+	sched := waitSchedule(t, conn, "introspected-sched", "daily")
+	doomedSched := waitSchedule(t, conn, "introspected-doomed-sched", "daily")
 	t.Cleanup(func() {
 		call(t, conn, rootPath, managerIf+".RemoveTimer", rootPath+"/gc/introspected_2dmade")
 		call(t, conn, rootPath, managerIf+".RemoveTimer", rootPath+"/gc/introspected_2dflagged")
+		call(t, conn, rootPath, managerIf+".DeleteSchedule", sched)
+		call(t, conn, rootPath, managerIf+".DeleteSchedule", rootPath+"/schedule/introspected_2dnew")
 	})
 	// Arguments each declared method answers with success, in the order
 	// they run; a method the XML declares and this table lacks fails.
-	calls := map[string][]any{
-		"CreateTimer":          {"gc", "introspected-made", "daily"},
-		"CreateTimerWithFlags": {"gc", "introspected-flagged", "daily", uint64(0x1)},
-		"GetTimer":             {"gc", "introspected"},
-		"ListTimers":           nil,
-		"RemoveTimer":          {doomed},
-		"ParseCalendar":        {"daily", uint32(2)},
-		"ParseCalendarAt":      {"daily", uint64(1_700_000_000_000_000), uint32(2)},
-		"RunNow":               nil,
-		"Enable":               nil,
-		"Start":                nil,
-		"Stop":                 nil,
-		"Disable":              nil,
-		"SetCalendarSpec":      {"weekly"},
+	calls := map[string]map[string][]any{
+		introspection.Manager: {
+			"CreateTimer":          {"gc", "introspected-made", gcSpec},
+			"CreateTimerWithFlags": {"gc", "introspected-flagged", gcSpec, uint64(0x1)},
+			"GetTimer":             {"gc", "introspected"},
+			"ListTimers":           nil,
+			"RemoveTimer":          {doomed},
+			"ParseCalendar":        {"daily", uint32(2)},
+			"ParseCalendarAt":      {"daily", uint64(1_700_000_000_000_000), uint32(2)},
+			"CreateSchedule":       {"introspected-new", []string{"/"}, "daily", map[string]dbus.Variant{"policy_type": dbus.MakeVariant("all")}},
+			"DeleteSchedule":       {doomedSched},
+			"GetSchedule":          {"introspected-sched"},
+			"ListSchedules":        nil,
+		},
+		introspection.Timer: {
+			"RunNow":          nil,
+			"Enable":          nil,
+			"Start":           nil,
+			"Stop":            nil,
+			"Disable":         nil,
+			"SetCalendarSpec": {gcSpec},
+		},
+		introspection.Schedule: {
+			"Enable":  {true},
+			"Start":   nil,
+			"Stop":    nil,
+			"Disable": nil,
+			"Edit":    {map[string]dbus.Variant{"autoindex": dbus.MakeVariant(true)}},
+		},
 	}
-	for obj, name := range map[dbus.ObjectPath]string{rootPath: introspection.Manager, path: introspection.Timer} {
+	for obj, name := range map[dbus.ObjectPath]string{rootPath: introspection.Manager, path: introspection.Timer, sched: introspection.Schedule} {
 		want, err := introspection.Interface(name)
 		if err != nil {
 			t.Fatal(err)
@@ -265,7 +287,7 @@ func TestIntrospectionMatchesXML(t *testing.T) {
 			t.Errorf("%s on %s serves properties %v; the XML declares %v", name, obj, served, declared)
 		}
 		for _, m := range want.Methods {
-			args, ok := calls[m.Name]
+			args, ok := calls[name][m.Name]
 			if !ok {
 				t.Errorf("%s.%s is declared; this test does not know how to call it", name, m.Name)
 				continue
@@ -321,7 +343,7 @@ func TestEscapingMatchesSystemd(t *testing.T) {
 // arguments are TestHostileInput's) leave systemd as it was.
 func TestBadInputChangesNothing(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "gc", "not-enabled", "daily")
+	path := create(t, conn, "gc", "not-enabled", gcSpec)
 	if err := call(t, conn, path, timerIf+".Start").Err; errName(err) != "com.redhat.Snapm.Timers.Error.NotEnabled" {
 		t.Errorf("Start on a disabled timer: %v", err)
 	}
@@ -331,7 +353,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if err := call(t, conn, path, timerIf+".SetCalendarSpec", "25:00").Err; errName(err) != "com.redhat.Snapm.Timers.Error.InvalidCalendar" {
 		t.Errorf("SetCalendarSpec(25:00): %v", err)
 	}
-	if err := call(t, conn, rootPath, managerIf+".CreateTimer", "gc", "not-enabled", "daily").Err; errName(err) != "com.redhat.Snapm.Timers.Error.TimerExists" {
+	if err := call(t, conn, rootPath, managerIf+".CreateTimer", "gc", "not-enabled", gcSpec).Err; errName(err) != "com.redhat.Snapm.Timers.Error.TimerExists" {
 		t.Errorf("second CreateTimer: %v", err)
 	}
 }
@@ -340,9 +362,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 // and NextElapse, and the object says so.
 func TestElapseEmitsPropertiesChanged(t *testing.T) {
 	conn := connect(t)
-	const unit = "snapm-gc@elapsing.timer"
+	const unit = "snapm-create@elapsing.timer"
 	preciseElapses(t, unit)
-	path := create(t, conn, "gc", "elapsing", "*:*:0/2")
+	path := create(t, conn, "create", "elapsing", "*:*:0/2")
 	mustCall(t, conn, path, timerIf+".Enable")
 	ch := watch(t, conn, path)
 	mustCall(t, conn, path, timerIf+".Start")

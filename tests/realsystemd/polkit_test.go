@@ -87,7 +87,7 @@ func fingerprint(t testing.TB, conn *dbus.Conn) string {
 func TestPolkitAuthorization(t *testing.T) {
 	conn := connect(t)
 	granted := create(t, conn, "create", "polkit-granted", "daily")
-	other := create(t, conn, "gc", "polkit-other", "weekly")
+	other := create(t, conn, "gc", "polkit-other", gcSpec)
 	mustCall(t, conn, other, timerIf+".Enable")
 
 	// Allowed by the rule: the whole life of a timer, as nobody.
@@ -102,7 +102,8 @@ func TestPolkitAuthorization(t *testing.T) {
 	if got := status(t, conn, granted); got != "running" {
 		t.Errorf("after Start as nobody the status is %s", got)
 	}
-	if out, err := gdbusAs(t, uidGranted, false, rootPath, managerIf+".CreateTimer", "gc", "polkit-granted-2", "hourly"); err != nil {
+	withSchedule(t, "gc", "polkit-granted-2", gcSpec)
+	if out, err := gdbusAs(t, uidGranted, false, rootPath, managerIf+".CreateTimer", "gc", "polkit-granted-2", gcSpec); err != nil {
 		t.Fatalf("CreateTimer as nobody: %v %s", err, out)
 	}
 	created := dbus.ObjectPath(rootPath + "/gc/polkit_2dgranted_2d2")
@@ -113,7 +114,8 @@ func TestPolkitAuthorization(t *testing.T) {
 		t.Errorf("RemoveTimer as nobody of its own timer: %v", err)
 	}
 	// The one-call creation passes the bus policy and the same rule.
-	if out, err := gdbusAs(t, uidGranted, false, rootPath, managerIf+".CreateTimerWithFlags", "gc", "polkit-granted-4", "hourly", "uint64 3"); err != nil {
+	withSchedule(t, "gc", "polkit-granted-4", gcSpec)
+	if out, err := gdbusAs(t, uidGranted, false, rootPath, managerIf+".CreateTimerWithFlags", "gc", "polkit-granted-4", gcSpec, "uint64 3"); err != nil {
 		t.Fatalf("CreateTimerWithFlags as nobody: %v %s", err, out)
 	}
 	created = dbus.ObjectPath(rootPath + "/gc/polkit_2dgranted_2d4")
@@ -137,8 +139,8 @@ func TestPolkitAuthorization(t *testing.T) {
 		{uidGranted, false, other, timerIf + ".Disable", nil, "AccessDenied"},
 		{uidGranted, false, other, timerIf + ".SetCalendarSpec", []string{"hourly"}, "AccessDenied"},
 		{uidGranted, false, rootPath, managerIf + ".RemoveTimer", []string{string(other)}, "AccessDenied"},
-		{uidGranted, false, rootPath, managerIf + ".CreateTimer", []string{"gc", "intruder", "daily"}, "AccessDenied"},
-		{uidGranted, false, rootPath, managerIf + ".CreateTimerWithFlags", []string{"gc", "intruder", "daily", "uint64 3"}, "AccessDenied"},
+		{uidGranted, false, rootPath, managerIf + ".CreateTimer", []string{"gc", "intruder", gcSpec}, "AccessDenied"},
+		{uidGranted, false, rootPath, managerIf + ".CreateTimerWithFlags", []string{"gc", "intruder", gcSpec, "uint64 3"}, "AccessDenied"},
 		{uidAuth, false, rootPath, managerIf + ".CreateTimerWithFlags", []string{"create", "intruder", "daily", "uint64 3"}, "InteractiveAuthorizationRequired"},
 		{uidNoRule, false, granted, timerIf + ".Stop", nil, "AccessDenied"},
 		{uidNoRule, true, granted, timerIf + ".Disable", nil, "AccessDenied"},

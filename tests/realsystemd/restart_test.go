@@ -16,7 +16,7 @@ import (
 func TestSystemdReloadedAndReexecuted(t *testing.T) {
 	conn := connect(t)
 	const unit = "snapm-gc@reexec.timer"
-	path := createRunning(t, conn, "gc", "reexec", "daily")
+	path := createRunning(t, conn, "gc", "reexec", gcSpec)
 	ch := watch(t, conn, path)
 	for _, verb := range []string{"daemon-reload", "daemon-reexec"} {
 		inNS(t, "systemctl", verb)

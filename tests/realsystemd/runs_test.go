@@ -172,7 +172,7 @@ func TestRunNow(t *testing.T) {
 func TestRunNowBusy(t *testing.T) {
 	conn := connect(t)
 	withCommand(t, "gc", "run-busy", "/bin/sleep 3")
-	path := create(t, conn, "gc", "run-busy", "daily")
+	path := create(t, conn, "gc", "run-busy", gcSpec)
 	ch := watch(t, conn, path)
 	mustCall(t, conn, path, timerIf+".RunNow")
 	waitChange(t, ch, path, map[string]any{"Activity": "running"}, 30*time.Second)
@@ -195,12 +195,12 @@ func TestRunFromOutside(t *testing.T) {
 	ns.Output(testCtx(t), "systemctl", "start", "snapm-create@run-outside.service") // fails, as it should
 	waitChange(t, ch, path, map[string]any{"LastRunResult": "exit-code", "Activity": "idle"}, 30*time.Second)
 
-	withCommand(t, "gc", "run-elapse", "/bin/true")
+	withCommand(t, "create", "run-elapse", "/bin/true")
 	// Without it systemd's default AccuracySec=1min lets the elapses of
 	// *:*:0/3 come a minute apart, at a second of its choosing: two of
 	// them then fit in the hang guard only by luck.
-	preciseElapses(t, "snapm-gc@run-elapse.timer")
-	elapsing := createRunning(t, conn, "gc", "run-elapse", "*:*:0/3")
+	preciseElapses(t, "snapm-create@run-elapse.timer")
+	elapsing := createRunning(t, conn, "create", "run-elapse", "*:*:0/3")
 	ech := watch(t, conn, elapsing)
 	var starts []uint64
 	deadline := time.After(90 * time.Second) // a hang guard: elapses come every 3 s

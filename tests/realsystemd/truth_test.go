@@ -85,7 +85,10 @@ func (r *truthRecorder) hear(sig *dbus.Signal) {
 	switch sig.Name {
 	case "org.freedesktop.DBus.ObjectManager.InterfacesAdded":
 		path := sig.Body[0].(dbus.ObjectPath)
-		props := sig.Body[1].(map[string]map[string]dbus.Variant)[timerIf]
+		props, isTimer := sig.Body[1].(map[string]map[string]dbus.Variant)[timerIf]
+		if !isTimer {
+			return // a schedule: its timers are what is checked here
+		}
 		state := map[string]any{}
 		for k, v := range props {
 			state[k] = v.Value()
@@ -214,9 +217,9 @@ func (r *truthRecorder) waitTrigger(path dbus.ObjectPath, since uint64) {
 func TestPublishedStateIsTrue(t *testing.T) {
 	rec, conn := recordTruth(t)
 	const name = "truth"
-	unit := "snapm-gc@" + name + ".timer"
+	unit := "snapm-create@" + name + ".timer"
 	preciseElapses(t, unit)
-	path := create(t, conn, "gc", name, "*:*:0/2")
+	path := create(t, conn, "create", name, "*:*:0/2")
 	rec.settle(conn, path, "disabled", 2*time.Second)
 
 	daemonCall := func(method string) func() { return func() { mustCall(t, conn, path, timerIf+"."+method) } }
@@ -248,9 +251,9 @@ func TestPublishedStateIsTrue(t *testing.T) {
 	}
 
 	// A second fresh timer, started first from outside.
-	outside := create(t, conn, "create", name, "hourly")
+	outside := create(t, conn, "create", name+"-outside", "hourly")
 	mustCall(t, conn, outside, timerIf+".Enable")
-	inNS(t, "systemctl", "start", "snapm-create@"+name+".timer")
+	inNS(t, "systemctl", "start", "snapm-create@"+name+"-outside.timer")
 	rec.settle(conn, outside, "running", time.Second)
 	mustCall(t, conn, outside, timerIf+".Disable")
 	rec.settle(conn, outside, "disabled", 2*time.Second)

@@ -24,8 +24,8 @@ func dirNames(t *testing.T, dir string) []string {
 // temporary files a crash leaves go when the daemon starts.
 func TestSnapmCanDisable(t *testing.T) {
 	conn := connect(t)
-	const unit = "snapm-gc@snapmdisable.timer"
-	path := create(t, conn, "gc", "snapmdisable", "weekly")
+	const unit = "snapm-create@snapmdisable.timer"
+	path := create(t, conn, "create", "snapmdisable", "hourly")
 	mustCall(t, conn, path, timerIf+".Enable")
 	for _, spec := range []string{"daily", "Sat,Sun 08:05:40", "weekly"} {
 		mustCall(t, conn, path, timerIf+".SetCalendarSpec", spec)

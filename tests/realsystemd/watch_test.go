@@ -131,8 +131,8 @@ func TestHandEditSeenWithoutReload(t *testing.T) {
 // stays at the old expression).
 func TestHandEditNeedsDaemonReload(t *testing.T) {
 	conn := connect(t)
-	const unit = "snapm-gc@needreload.timer"
-	path := createRunning(t, conn, "gc", "needreload", "*:0/5")
+	const unit = "snapm-create@needreload.timer"
+	path := createRunning(t, conn, "create", "needreload", "*:0/5")
 	ch := watch(t, conn, path)
 
 	writeDropInAsSnapm(t, unit, "minutely")

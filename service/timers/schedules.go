@@ -1,0 +1,359 @@
+// The schedules: snapm's schedule files (schedule.d/NAME.json) as the
+// daemon knows them, read at start-up and followed as they change on disk,
+// and the lookups the timer operations make in them.
+//
+// Locks: each schedule name has an operation lock (schedEntry.op), held by
+// every operation on the schedule and by timer operations that change its
+// file; it is taken before any timer's operation lock, never after.
+// Manager.schedMu guards the map of entries and each entry's fields, and is
+// held only to read or change them.
+
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
+)
+
+// ScheduleObserver hears about every change of the schedules, in order per
+// schedule. It is called with the schedule's operation lock held; it must
+// not call back into the Manager.
+type ScheduleObserver interface {
+	ScheduleAdded(s schedule.Schedule)
+	ScheduleChanged(s schedule.Schedule)
+	ScheduleRemoved(name string)
+}
+
+// schedEntry is one schedule name: its operation lock, and the schedule
+// as last read from or written to its file.
+type schedEntry struct {
+	op      chan struct{}
+	present bool
+	sched   schedule.Schedule
+	// follow: the create timer's drop-in was changed by someone else
+	// while the schedule was in an operation; whoever lets go of the
+	// operation lock writes its calendar into the file (followDropIn).
+	follow bool
+}
+
+// entry returns name's entry, made on first use. Entries are kept for the
+// names ever seen, so that a lock is never replaced while someone waits
+// on it.
+func (m *Manager) entry(name string) *schedEntry {
+	m.schedMu.Lock()
+	defer m.schedMu.Unlock()
+	e := m.scheds[name]
+	if e == nil {
+		e = &schedEntry{op: make(chan struct{}, 1)}
+		m.scheds[name] = e
+	}
+	return e
+}
+
+// lockSchedule takes name's operation lock, giving up when ctx ends.
+func (m *Manager) lockSchedule(ctx context.Context, name string) (e *schedEntry, unlock func(), err error) {
+	e = m.entry(name)
+	select {
+	case e.op <- struct{}{}:
+		return e, func() { m.unlockSchedule(e, name) }, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+// tryLockSchedule takes name's operation lock if it is free.
+func (m *Manager) tryLockSchedule(name string) (e *schedEntry, unlock func(), ok bool) {
+	e = m.entry(name)
+	select {
+	case e.op <- struct{}{}:
+		return e, func() { m.unlockSchedule(e, name) }, true
+	default:
+		return e, nil, false
+	}
+}
+
+// unlockSchedule lets go of e's operation lock, once it has followed a
+// drop-in changed meanwhile (see schedEntry.follow).
+func (m *Manager) unlockSchedule(e *schedEntry, name string) {
+	m.schedMu.Lock()
+	follow := e.follow
+	e.follow = false
+	m.schedMu.Unlock()
+	if follow {
+		m.syncCalendar(e, name)
+	}
+	<-e.op
+}
+
+// current returns the schedule as the daemon last knew it.
+func (m *Manager) current(e *schedEntry) (schedule.Schedule, bool) {
+	m.schedMu.Lock()
+	defer m.schedMu.Unlock()
+	return e.sched, e.present
+}
+
+// set records what the schedule is now and tells the observer; the caller
+// holds e's operation lock, so the observer hears changes in order.
+func (m *Manager) set(e *schedEntry, name string, s schedule.Schedule, present bool) {
+	m.schedMu.Lock()
+	was, wasPresent := e.sched, e.present
+	e.sched, e.present = s, present
+	m.schedMu.Unlock()
+	switch {
+	case present && !wasPresent:
+		m.cfg.Schedules.ScheduleAdded(s)
+	case present && !equalSchedules(was, s):
+		m.cfg.Schedules.ScheduleChanged(s)
+	case !present && wasPresent:
+		m.cfg.Schedules.ScheduleRemoved(name)
+	}
+}
+
+func equalSchedules(a, b schedule.Schedule) bool {
+	return a.Name == b.Name && slices.Equal(a.Sources, b.Sources) && a.DefaultSizePolicy == b.DefaultSizePolicy &&
+		a.Autoindex == b.Autoindex && a.CalendarSpec == b.CalendarSpec && a.Boot == b.Boot && a.Revert == b.Revert &&
+		a.PolicyName == b.PolicyName && a.PolicyType == b.PolicyType && slices.Equal(a.Params, b.Params)
+}
+
+// readSchedule reads name's file as snapm would load it: present is false
+// when there is no file; err says why snapm could not load one that is
+// there.
+func (m *Manager) readSchedule(name string) (s schedule.Schedule, present bool, err error) {
+	s, err = schedule.Read(m.cfg.ScheduleDir, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return schedule.Schedule{}, false, nil
+	}
+	if err == nil && s.Name != name {
+		err = fmt.Errorf("%w: the file of schedule %q names %q", schedule.ErrInvalid, name, s.Name)
+	}
+	if err != nil {
+		return schedule.Schedule{}, true, fmt.Errorf("%s: %w", schedule.Path(m.cfg.ScheduleDir, name), err)
+	}
+	return s, true, nil
+}
+
+// requireSchedule returns the schedule a timer operation needs, read
+// afresh from its file: a timer whose schedule snapm cannot find can never
+// run, as both templates run snapm with the schedule's name.
+func (m *Manager) requireSchedule(e *schedEntry, key Key) (schedule.Schedule, error) {
+	s, present, err := m.readSchedule(key.Name)
+	if err != nil {
+		return schedule.Schedule{}, fmt.Errorf("%w: %s: %w (create the schedule with CreateSchedule or `snapm schedule create`)", ErrNoSuchSchedule, key, err)
+	}
+	if !present {
+		return schedule.Schedule{}, fmt.Errorf("%w: %s has no schedule %s: create the schedule with CreateSchedule or `snapm schedule create`, which make both timers",
+			ErrNoSuchSchedule, key, schedule.Path(m.cfg.ScheduleDir, key.Name))
+	}
+	m.set(e, key.Name, s, true)
+	return s, nil
+}
+
+// scheduleSpec is the calendar a schedule gives the timer of type typ.
+func scheduleSpec(s schedule.Schedule, typ Type) string {
+	if typ == TypeGC {
+		return schedule.GCCalendarSpec
+	}
+	return s.CalendarSpec
+}
+
+// checkTimerSpec refuses, for a gc timer, any calendar but snapm's fixed
+// one: snapm writes it back at every enable.
+func checkTimerSpec(key Key, spec string) error {
+	if key.Type == TypeGC && spec != schedule.GCCalendarSpec {
+		return fmt.Errorf("%w: timer %s runs on snapm's fixed calendar %q, not %q", ErrInvalidArgument, key, schedule.GCCalendarSpec, spec)
+	}
+	return nil
+}
+
+// LoadSchedules reads every schedule file, as at start-up; a file snapm
+// cannot load is logged and left out. Call it before Adopt, so that the
+// timers of the schedules are adopted with their calendars.
+func (m *Manager) LoadSchedules() {
+	loaded, bad := schedule.Load(m.cfg.ScheduleDir)
+	for file, err := range bad {
+		m.log.Warn("schedule file snapm cannot load, ignoring it", zap.String("file", file), zap.Error(err))
+	}
+	for file, s := range loaded {
+		name := strings.TrimSuffix(file, ".json")
+		if s.Name != name {
+			m.log.Warn("schedule file snapm cannot load, ignoring it", zap.String("file", file),
+				zap.String("reason", fmt.Sprintf("it names schedule %q", s.Name)))
+			continue
+		}
+		e := m.entry(name)
+		m.set(e, name, s, true)
+	}
+}
+
+// scheduled returns the schedules known now, by name.
+func (m *Manager) scheduled() map[string]schedule.Schedule {
+	m.schedMu.Lock()
+	defer m.schedMu.Unlock()
+	out := make(map[string]schedule.Schedule, len(m.scheds))
+	for name, e := range m.scheds {
+		if e.present {
+			out[name] = e.sched
+		}
+	}
+	return out
+}
+
+// ScheduleNames maps the names of files changed in the schedule
+// directory to the schedules they are; ok is false for any other file
+// (snapm's temporary files among them).
+func ScheduleNames(file string) (name string, ok bool) {
+	name, ok = strings.CutSuffix(file, ".json")
+	return name, ok && !strings.HasPrefix(file, ".") && schedule.ValidateName(name) == nil
+}
+
+// SchedulesChanged reads again the schedules named, or every one when
+// names is nil: a new file becomes a schedule, a changed one changes it,
+// and one removed (or that snapm can no longer load) takes with it the
+// timers of which nothing else is left. busy are the names whose schedule
+// is in an operation: ask again later.
+func (m *Manager) SchedulesChanged(ctx context.Context, names []string) (busy []string) {
+	if names == nil {
+		all := map[string]bool{}
+		for name := range m.scheduled() {
+			all[name] = true
+		}
+		entries, err := os.ReadDir(m.cfg.ScheduleDir)
+		if err != nil {
+			m.log.Warn("listing the schedule directory, ignoring", zap.Error(err))
+		}
+		for _, de := range entries {
+			if name, ok := ScheduleNames(de.Name()); ok {
+				all[name] = true
+			}
+		}
+		for name := range all {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		e, unlock, ok := m.tryLockSchedule(name)
+		if !ok {
+			busy = append(busy, name)
+			continue
+		}
+		m.reread(ctx, e, name)
+		unlock()
+	}
+	return busy
+}
+
+// reread brings e up to date with its file; the caller holds e's
+// operation lock.
+func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
+	s, present, err := m.readSchedule(name)
+	if err != nil {
+		m.log.Warn("schedule file snapm cannot load, ignoring it", zap.String("file", schedule.Path(m.cfg.ScheduleDir, name)), zap.Error(err))
+		present = false
+	}
+	was, wasPresent := m.current(e)
+	if present || err != nil {
+		m.set(e, name, s, present)
+	}
+	switch {
+	case present && (!wasPresent || was.CalendarSpec != s.CalendarSpec):
+		m.followCalendar(ctx, Key{Type: TypeCreate, Name: name}, s.CalendarSpec)
+	case !present && err == nil:
+		// A file that is there but cannot be loaded is no deletion: its
+		// timers stay.
+		if err := m.deleted(ctx, e, name); err != nil && ctx.Err() == nil {
+			m.log.Warn("removing the timers of a deleted schedule, ignoring", zap.Error(err))
+		}
+	}
+}
+
+// deleted records that the file of schedule name is gone, and takes its
+// timers with it, as `snapm schedule delete` does, disabling them first
+// if they are not (a call of ours that enabled one while snapm deleted
+// the schedule): neither template can run without the schedule. The
+// caller holds e's operation lock.
+func (m *Manager) deleted(ctx context.Context, e *schedEntry, name string) error {
+	m.set(e, name, schedule.Schedule{}, false)
+	var errs []error
+	for _, key := range ScheduleKeys(name) {
+		if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// followCalendar gives a timer without a drop-in the calendar its schedule
+// file now has: a drop-in, when there is one, is what systemd runs, and
+// snapm rewrites it with the file.
+func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
+	_, err := m.housekeep(ctx, key, 0, func(t *Timer) (bool, error) {
+		t.mu.Lock()
+		dropIn, same := t.dropIn, t.spec == spec
+		t.mu.Unlock()
+		if dropIn || same {
+			return true, nil
+		}
+		cal, calErr := m.cfg.Calendar.Parse(spec, m.cfg.Now())
+		t.mu.Lock()
+		t.spec, t.cal, t.calErr = spec, cal, calErr
+		t.publish(m.cfg.Observer)
+		t.mu.Unlock()
+		m.pokeElapses()
+		return true, m.store.put(key.record(spec))
+	})
+	if err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {
+		m.log.Warn("following the schedule's calendar, ignoring", zap.Stringer("unit", key), zap.Error(err))
+	}
+}
+
+// forgetIfNothingLeft removes t, as just read, if nothing of it is left;
+// the caller holds t's operation lock.
+func (m *Manager) forgetIfNothingLeft(t *Timer) error {
+	if !m.nothingLeft(t) {
+		return nil
+	}
+	t.log.Info("nothing of the timer is left, removing it")
+	return m.forget(t)
+}
+
+// nothingLeft tells whether nothing of t exists: no schedule file, no
+// drop-in or UNIT.d, no enablement, no unit loaded; its record, which
+// only the daemon reads, does not count. The caller holds t's operation
+// lock.
+func (m *Manager) nothingLeft(t *Timer) bool {
+	t.mu.Lock()
+	st, dropIn := t.unit, t.dropIn
+	t.mu.Unlock()
+	if dropIn || st.LoadState != "" || (st.UnitFileState != "" && st.UnitFileState != "disabled") {
+		return false
+	}
+	if _, err := os.Lstat(dropin.Dir(m.cfg.UnitDir, t.key.Unit())); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	_, present, _ := m.readSchedule(t.key.Name)
+	return !present
+}
+
+// writeCalendar makes spec the calendar in sched's file, if it is not
+// already; the caller holds e's operation lock.
+func (m *Manager) writeCalendar(e *schedEntry, sched schedule.Schedule, spec string) error {
+	if sched.CalendarSpec == spec {
+		return nil
+	}
+	next := sched.WithCalendarSpec(spec)
+	if err := schedule.Write(m.cfg.ScheduleDir, next); err != nil {
+		return fmt.Errorf("%w: writing schedule %s: %w", ErrIO, sched.Name, err)
+	}
+	m.set(e, sched.Name, next, true)
+	return nil
+}
