@@ -14,6 +14,8 @@ var OpenToAll = []string{
 	"org.freedesktop.DBus.Properties.Get",
 	"org.freedesktop.DBus.Properties.GetAll",
 	"org.freedesktop.DBus.ObjectManager.GetManagedObjects",
+	"com.redhat.Snapm.Timers.Manager.GetSchedule",
+	"com.redhat.Snapm.Timers.Manager.ListSchedules",
 	"com.redhat.Snapm.Timers.Manager.GetTimer",
 	"com.redhat.Snapm.Timers.Manager.ListTimers",
 	"com.redhat.Snapm.Timers.Manager.ParseCalendar",

@@ -16,8 +16,14 @@ import (
 // introspection-xml/.
 func TestEveryMethodAsNobody(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "gc", "nobody-calls", "daily")
-	doomed := create(t, conn, "gc", "nobody-doomed", "daily")
+	path := create(t, conn, "create", "nobody-calls", "daily")
+	doomed := create(t, conn, "create", "nobody-doomed", "daily")
+	// Schedules for the calls that would make or remove one: the daemon
+	// must refuse them for want of rights, not of a schedule.
+	withSchedule(t, "create", "nobody-made", "daily")
+	withSchedule(t, "create", "nobody-doomed-sched", "daily")
+	sched := rootPath + "/schedule/nobody_2dcalls"
+	doomedSched := rootPath + "/schedule/nobody_2ddoomed_2dsched"
 	t.Cleanup(func() {
 		call(t, conn, rootPath, managerIf+".RemoveTimer", path)
 		call(t, conn, rootPath, managerIf+".RemoveTimer", doomed)
@@ -27,15 +33,23 @@ func TestEveryMethodAsNobody(t *testing.T) {
 	args := map[string][]string{
 		"Introspect": nil, "Ping": nil, "GetMachineId": nil, "GetManagedObjects": nil,
 		"Get": {timerIf, "Status"}, "GetAll": {timerIf},
-		"CreateTimer":          {"gc", "nobody-made", "daily"},
-		"CreateTimerWithFlags": {"gc", "nobody-made", "daily", "1"},
-		"GetTimer":             {"gc", "nobody-calls"},
+		"CreateTimer":          {"create", "nobody-made", "daily"},
+		"CreateTimerWithFlags": {"create", "nobody-made", "daily", "1"},
+		"GetTimer":             {"create", "nobody-calls"},
 		"ListTimers":           nil,
 		"RemoveTimer":          {string(doomed)},
 		"ParseCalendar":        {"daily", "2"},
 		"ParseCalendarAt":      {"daily", "1700000000000000", "2"},
 		"Enable":               nil, "Start": nil, "Stop": nil, "Disable": nil, "RunNow": nil,
 		"SetCalendarSpec": {"weekly"},
+		"CreateSchedule":  {"nobody-new", "['/']", "daily", "{'policy_type': <'all'>}"},
+		"DeleteSchedule":  {string(doomedSched)},
+		"GetSchedule":     {"nobody-calls"},
+		"ListSchedules":   nil,
+		// The Schedule interface's members, where they differ from the
+		// Timer's of the same name.
+		scheduleIf + ".Enable": {"true"},
+		scheduleIf + ".Edit":   {"{'autoindex': <false>}"},
 	}
 	methods := []string{"org.freedesktop.DBus.Introspectable.Introspect", "org.freedesktop.DBus.Peer.Ping",
 		"org.freedesktop.DBus.Peer.GetMachineId", propsIf + ".Get", propsIf + ".GetAll",
@@ -48,14 +62,20 @@ func TestEveryMethodAsNobody(t *testing.T) {
 	before := fingerprint(t, conn)
 	for _, method := range methods {
 		member := method[strings.LastIndexByte(method, '.')+1:]
-		a, ok := args[member]
+		a, ok := args[method]
+		if !ok {
+			a, ok = args[member]
+		}
 		if !ok {
 			t.Errorf("%s is declared; this test does not know how to call it", method)
 			continue
 		}
 		obj := rootPath
-		if strings.HasPrefix(method, timerIf+".") || strings.HasPrefix(method, propsIf+".") {
+		switch {
+		case strings.HasPrefix(method, timerIf+".") || strings.HasPrefix(method, propsIf+"."):
 			obj = path
+		case strings.HasPrefix(method, scheduleIf+"."):
+			obj = sched
 		}
 		_, err := gdbusAs(t, 65534, false, obj, method, a...)
 		switch open := slices.Contains(dbuspolicy.OpenToAll, method); {
@@ -70,7 +90,10 @@ func TestEveryMethodAsNobody(t *testing.T) {
 	if after := fingerprint(t, conn); after != before {
 		t.Errorf("uid 65534's calls changed the unit directory or systemd:\nbefore %s\nafter  %s", before, after)
 	}
-	if err := call(t, conn, rootPath, managerIf+".GetTimer", "gc", "nobody-made").Err; err == nil {
+	if err := call(t, conn, rootPath, managerIf+".GetTimer", "create", "nobody-made").Err; err == nil {
 		t.Error("uid 65534 created a timer")
+	}
+	if err := call(t, conn, rootPath, managerIf+".GetSchedule", "nobody-new").Err; err == nil {
+		t.Error("uid 65534 created a schedule")
 	}
 }
