@@ -37,7 +37,7 @@ func TestLostWatchEndsDaemon(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(),
+		done <- daemon.Run(ctx, daemon.Config{BusAddress: addr, UnitDir: unitDir, StateDir: t.TempDir(), ScheduleDir: t.TempDir(),
 			CallTimeout: 10 * time.Second, Log: zaptest.NewLogger(t)})
 	}()
 	conn, err := dbus.Connect(addr)

@@ -62,6 +62,10 @@ func TestInstalledSystemActivatesAndServes(t *testing.T) {
 	}
 
 	const manager, timer = "/com/redhat/Snapm/Timers", "/com/redhat/Snapm/Timers/create/pkg"
+	// A timer is made for an existing schedule, as snapm would have made it.
+	if err := ns.WriteSchedule("pkg", "*:0/5"); err != nil {
+		t.Fatal(err)
+	}
 	sh("busctl", "call", busName, manager, busName+".Manager", "CreateTimer", "sss", "create", "pkg", "*:0/5")
 	if exec := sh("systemctl", "show", "-P", "ExecStart", "snapm-timersd.service"); !strings.Contains(exec, "path=/usr/libexec/snapm-timersd ") {
 		t.Errorf("the activated service runs %s, want the installed /usr/libexec/snapm-timersd", exec)
@@ -89,14 +93,21 @@ func TestInstalledSystemActivatesAndServes(t *testing.T) {
 		t.Errorf("the drop-in directory is still there after Disable and RemoveTimer: %v", err)
 	}
 
-	// The manual's shell examples, run as written, print what it shows
-	// (times aside).
-	for _, ex := range shellExamples(t) {
-		got := sh("sh", "-c", ex.command)
-		if maskTimes(got) != maskTimes(ex.output) {
-			t.Errorf("the example\n%s\nprints\n%s\nbut com.redhat.Snapm.Timers(5) shows\n%s", ex.command, got, ex.output)
+	// The manual's shell examples, run as written and in its order, print
+	// what it shows (times aside).
+	examples := shellExamples(t)
+	runShell := func(afterPython bool) {
+		for _, ex := range examples {
+			if ex.afterPython != afterPython {
+				continue
+			}
+			got := sh("sh", "-c", ex.command)
+			if maskTimes(got) != maskTimes(ex.output) {
+				t.Errorf("the example\n%s\nprints\n%s\nbut com.redhat.Snapm.Timers(5) shows\n%s", ex.command, got, ex.output)
+			}
 		}
 	}
+	runShell(false)
 
 	// And its Python example lists the timer the shell examples left.
 	// It watches forever; all but its main loop runs here.
@@ -108,9 +119,10 @@ func TestInstalledSystemActivatesAndServes(t *testing.T) {
 	if err != nil {
 		t.Errorf("the Python example of %s: %v", apiPage, err)
 	}
-	if want := "/com/redhat/Snapm/Timers/create/hourly snapm-create@hourly.timer running\n"; !strings.Contains(string(out), want) {
+	if want := "/com/redhat/Snapm/Timers/create/nightly snapm-create@nightly.timer running\n"; !strings.Contains(string(out), want) {
 		t.Errorf("the Python example of com.redhat.Snapm.Timers(5) printed\n%s\nwant the line %q", out, want)
 	}
+	runShell(true)
 
 	// The installed API manual shows each of our interfaces as the running
 	// daemon serves it.
@@ -226,7 +238,13 @@ func TestUnitDocumentationIsInstalled(t *testing.T) {
 	}
 }
 
-type example struct{ command, output string }
+// example is a shell command of the manual with the output it shows;
+// afterPython is set for those the manual gives after its Python example,
+// which watches what the ones before it left.
+type example struct {
+	command, output string
+	afterPython     bool
+}
 
 // shellExamples are the commands ("# " or "$ " prompts, "\\" continuing
 // them) in the fenced blocks of the API manual's EXAMPLES, each with the
@@ -238,7 +256,7 @@ func shellExamples(t *testing.T) []example {
 		t.Fatal(err)
 	}
 	var examples []example
-	inBlock, continued, blockStart := false, false, 0
+	inBlock, continued, blockStart, afterPython := false, false, 0, false
 	for _, line := range section(strings.Split(string(data), "\n"), "# EXAMPLES") {
 		switch {
 		case strings.HasPrefix(line, "```"):
@@ -246,8 +264,10 @@ func shellExamples(t *testing.T) []example {
 		case !inBlock:
 		case continued:
 			examples[len(examples)-1].command += "\n" + line
+		case strings.HasPrefix(line, "import "):
+			afterPython = true
 		case strings.HasPrefix(line, "# ") || strings.HasPrefix(line, "$ "):
-			examples = append(examples, example{command: line[2:]})
+			examples = append(examples, example{command: line[2:], afterPython: afterPython})
 		case len(examples) > blockStart:
 			last := &examples[len(examples)-1]
 			last.output = strings.TrimPrefix(last.output+"\n"+line, "\n")
