@@ -6,7 +6,6 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/snapm/snapm-timersd/service/systemd"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
@@ -52,8 +51,6 @@ var (
 // Order matters where one error wraps several: the most specific cause
 // wins (a failed job before the I/O that followed it).
 func errorName(err error) string {
-	var jobErr *systemd.JobError
-	var callErr *systemd.CallError
 	switch {
 	case errors.Is(err, errDenied):
 		return ErrAccessDenied
@@ -80,9 +77,9 @@ func errorName(err error) string {
 		return ErrNotEnabled
 	case errors.Is(err, timers.ErrBusy):
 		return ErrBusy
-	case errors.As(err, &jobErr):
+	case errors.Is(err, timers.ErrJobFailed):
 		return ErrJobFailed
-	case errors.As(err, &callErr):
+	case errors.Is(err, timers.ErrSystemd):
 		return ErrSystemdError
 	case errors.Is(err, timers.ErrIO):
 		return ErrIOError

@@ -7,14 +7,13 @@ import (
 	"testing"
 
 	"github.com/snapm/snapm-timersd/service/calendar"
-	"github.com/snapm/snapm-timersd/service/systemd"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
 func TestErrorNames(t *testing.T) {
 	t.Parallel()
-	job := &systemd.JobError{Unit: "snapm-gc@x.timer", Type: "start", Result: "failed"}
-	call := &systemd.CallError{Method: "EnableUnitFiles", Name: "org.freedesktop.systemd1.UnitMasked", Message: "masked"}
+	job := fmt.Errorf("start job for snapm-gc@x.timer: %w", timers.ErrJobFailed)
+	call := fmt.Errorf("EnableUnitFiles: %w", timers.ErrSystemd)
 	for _, tc := range []struct {
 		err  error
 		want string

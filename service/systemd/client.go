@@ -44,6 +44,9 @@ func (e *CallError) Error() string {
 	return fmt.Sprintf("systemd %s failed: %s: %s", e.Method, e.Name, e.Message)
 }
 
+// Is makes a CallError the domain's ErrSystemd.
+func (e *CallError) Is(target error) bool { return target == timers.ErrSystemd }
+
 // JobError is a job that ended in a result other than "done".
 type JobError struct {
 	Unit   string
@@ -54,6 +57,9 @@ type JobError struct {
 func (e *JobError) Error() string {
 	return fmt.Sprintf("%s job for %s finished with result %q", e.Type, e.Unit, e.Result)
 }
+
+// Is makes a JobError the domain's ErrJobFailed.
+func (e *JobError) Is(target error) bool { return target == timers.ErrJobFailed }
 
 // Events receives what systemd signals; the timer domain implements it.
 type Events interface {

@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -100,5 +101,19 @@ func TestCalendarsVetted(t *testing.T) {
 				t.Errorf("Calendars = %q, want %q", st.Calendars, tc.want)
 			}
 		})
+	}
+}
+
+// TestErrorClasses: systemd's failures reach the D-Bus surface as the
+// domain's error classes, however deeply they are wrapped.
+func TestErrorClasses(t *testing.T) {
+	t.Parallel()
+	job := fmt.Errorf("enabling: %w", &JobError{Unit: "snapm-gc@x.timer", Type: "start", Result: "failed"})
+	call := fmt.Errorf("enabling: %w", &CallError{Method: "EnableUnitFiles", Name: "org.freedesktop.systemd1.UnitMasked", Message: "masked"})
+	if !errors.Is(job, timers.ErrJobFailed) || errors.Is(job, timers.ErrSystemd) {
+		t.Errorf("a failed job is not (only) timers.ErrJobFailed: %v", job)
+	}
+	if !errors.Is(call, timers.ErrSystemd) || errors.Is(call, timers.ErrJobFailed) {
+		t.Errorf("a failed call is not (only) timers.ErrSystemd: %v", call)
 	}
 }

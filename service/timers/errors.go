@@ -7,8 +7,8 @@ import (
 )
 
 // The error classes callers can tell apart. Every error the domain returns
-// wraps exactly one of them (or a systemd error type), so the D-Bus surface
-// maps errors to names in one place.
+// wraps exactly one of them, so the D-Bus surface maps errors to names in
+// one place; the Systemd port's errors say their class through Is.
 var (
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrInvalidFlags: flags no method takes, or that contradict each
@@ -27,6 +27,10 @@ var (
 	ErrTimerExists = errors.New("timer already exists")
 	ErrNotEnabled  = errors.New("timer is not enabled")
 	ErrIO          = errors.New("I/O error")
+	// ErrJobFailed: a systemd job ended in a result other than "done".
+	ErrJobFailed = errors.New("systemd job failed")
+	// ErrSystemd: systemd refused or failed a call.
+	ErrSystemd = errors.New("systemd call failed")
 	// ErrBusy: the timer's service is running, so it cannot be run now.
 	ErrBusy = errors.New("busy")
 )
