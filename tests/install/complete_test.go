@@ -59,8 +59,9 @@ var pathInString = regexp.MustCompile(`(?:^|[\s'"=])(/(?:usr/)?(?:s?bin|lib|libe
 // executed finds what the test code executes, and where: the command of
 // every exec.Command, exec.CommandContext and exec.LookPath and of every
 // call of a helper taking "argv ...string", when it names a command on
-// this machine; and every absolute path, in any string, to an executable
-// or to a file of bash-completion or cockpit.
+// this machine; every absolute path, in any string, to an executable or
+// to a file of bash-completion or cockpit; and every Python module outside
+// the standard library that a string or a manual's example imports.
 func executed(t *testing.T) map[string][]string {
 	root := sysns.RepoRoot()
 	fset := token.NewFileSet()
@@ -108,6 +109,27 @@ func executed(t *testing.T) map[string][]string {
 		rel, _ := filepath.Rel(root, pos.Filename)
 		found[what] = append(found[what], rel+":"+strconv.Itoa(pos.Line))
 	}
+	// Python the tests run: in their strings, and the manuals' examples
+	// (tests/packaging runs them).
+	stdlib := pythonStdlib(t)
+	pyImports := func(code, where string) {
+		for _, m := range pythonImport.FindAllStringSubmatch(code, -1) {
+			for _, mod := range strings.Split(m[1]+","+m[2], ",") {
+				mod, _, _ = strings.Cut(strings.TrimSpace(mod), ".")
+				if mod != "" && !stdlib[mod] {
+					found["py:"+mod] = append(found["py:"+mod], where)
+				}
+			}
+		}
+	}
+	manuals, _ := filepath.Glob(filepath.Join(root, "man", "*.md"))
+	for _, m := range manuals {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pyImports(string(data), "man/"+filepath.Base(m))
+	}
 	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
@@ -121,6 +143,9 @@ func executed(t *testing.T) map[string][]string {
 				}
 			case *ast.BasicLit:
 				if s, err := strconv.Unquote(n.Value); n.Kind == token.STRING && err == nil {
+					pos := fset.Position(n.Pos())
+					rel, _ := filepath.Rel(root, pos.Filename)
+					pyImports(s, rel+":"+strconv.Itoa(pos.Line))
 					for _, m := range pathInString.FindAllStringSubmatch(s, -1) {
 						if installed(m[1]) {
 							note(n, m[1])
@@ -132,6 +157,22 @@ func executed(t *testing.T) map[string][]string {
 		})
 	}
 	return found
+}
+
+// pythonImport is a Python import line: "import a, b.c" or "from a.b import c".
+var pythonImport = regexp.MustCompile(`(?m)^\s*(?:import\s+([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*$|from\s+([A-Za-z_][\w.]*)\s+import\b)`)
+
+// pythonStdlib is what Debian's python3 brings without a package of ours.
+func pythonStdlib(t *testing.T) map[string]bool {
+	out, err := exec.Command("/usr/bin/python3", "-c", "import sys; print('\\n'.join(sys.stdlib_module_names))").Output()
+	if err != nil {
+		t.Fatal("python3:", err)
+	}
+	mods := map[string]bool{}
+	for _, m := range strings.Fields(string(out)) {
+		mods[m] = true
+	}
+	return mods
 }
 
 // commandArg is the index of the argument that holds the command, for a
