@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/service/calendar"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the output")
@@ -26,6 +28,7 @@ func testApp(t *testing.T, tty bool, env map[string]string) (*app, *bytes.Buffer
 	a := &app{
 		stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] },
 		now: func() time.Time { return fixedNow }, loc: time.UTC, tty: tty,
+		zone: func() (*calendar.Zone, error) { return calendar.UTC, nil },
 		dial: func(context.Context) (*client, error) { return nil, errors.New("no bus in golden tests") },
 	}
 	a.opts.noPager = true
@@ -171,12 +174,18 @@ func TestGoldenCalendar(t *testing.T) {
 		{expr: "*-*-* 00:00:00", normalized: "*-*-* 00:00:00", next: []uint64{d("2026-12-01 00:00:00")}},
 		{expr: "2020-01-01", normalized: "2020-01-01 00:00:00"},
 		{expr: "Sat *-*~07/1", normalized: "Sat *-*~07/1 00:00:00", next: []uint64{d("2023-11-25 00:00:00")}},
+		// The service, in another zone, elapses an hour later; or never;
+		// or rejects the caller's zone abbreviation.
+		{expr: "weekly", normalized: "Mon *-*-* 00:00:00", next: []uint64{d("2026-12-07 00:00:00"), d("2026-12-14 00:00:00")},
+			fired: []uint64{d("2026-12-07 01:00:00"), d("2026-12-14 01:00:00")}, firedDiffers: true},
+		{expr: "2026-12-24 12:00", normalized: "2026-12-24 12:00:00", next: []uint64{d("2026-12-24 12:00:00")}, firedDiffers: true},
+		{expr: "12:00 CET", normalized: "*-*-* 12:00:00 CET", next: []uint64{d("2026-12-01 11:00:00")},
+			serviceErr: dbus.NewError("com.redhat.Snapm.Timers.Error.InvalidCalendar", []any{"invalid calendar expression: unknown zone"})},
 	}
 	for name, loc := range map[string]*time.Location{"calendar-utc": time.UTC, "calendar-berlin": berlin} {
 		t.Run(name, func(t *testing.T) {
 			a, out, errOut := testApp(t, false, nil)
-			a.loc = loc
-			err := a.renderCalendar(out, results, usec(fixedNow))
+			err := a.renderCalendar(out, results, usec(fixedNow), loc)
 			if exitCode(err) != exitFailure {
 				t.Errorf("exit code %d with a rejected expression, want %d as systemd-analyze", exitCode(err), exitFailure)
 			}

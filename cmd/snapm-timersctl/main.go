@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/version"
 )
 
@@ -23,7 +24,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	a := &app{
 		stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
-		now: time.Now, loc: time.Local,
+		now: time.Now, loc: time.Local, zone: calendar.HostZone,
 		tty: isTerminal(os.Stdout), stdinTTY: isTerminal(os.Stdin),
 	}
 	code := a.run(ctx, os.Args[1:])
@@ -45,6 +46,8 @@ type app struct {
 	getenv func(string) string
 	now    func() time.Time
 	loc    *time.Location
+	// zone is the caller's as glibc sees it, which calendar evaluates in.
+	zone func() (*calendar.Zone, error)
 	// tty tells whether stdout (stdinTTY: stdin) is a terminal.
 	tty, stdinTTY bool
 	// dial replaces the bus connection in tests.

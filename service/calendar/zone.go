@@ -29,6 +29,9 @@ type Zone struct {
 	utc bool
 }
 
+// Location is the zone's rules, for printing times in it.
+func (z *Zone) Location() *time.Location { return z.loc }
+
 // UTC is Coordinated Universal Time.
 var UTC = &Zone{loc: time.UTC, names: [2]string{"UTC", "UTC"}, utc: true}
 

@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/snapm/snapm-timersd/tests/calcorpus"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -201,68 +203,27 @@ func TestCLIJSON(t *testing.T) {
 	}
 }
 
-// corpus reads the calendar expressions of service/calendar/testdata with
-// systemd 252's verdict on each.
-func corpus(t *testing.T) (valid, invalid []string) {
-	dir := filepath.Join(sysns.RepoRoot(), "service", "calendar", "testdata")
-	rows := func(name string, fn func(fields []string)) {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		s := bufio.NewScanner(f)
-		for s.Scan() {
-			if line := s.Text(); !strings.HasPrefix(line, "#") && line != "" {
-				fn(strings.Split(line, "\t"))
-			}
-		}
-	}
-	unquote := func(s string) string {
-		u, err := strconv.Unquote(s)
-		if err != nil {
-			t.Fatalf("corpus: %q: %v", s, err)
-		}
-		return u
-	}
-	rows("normalize.tsv", func(f []string) { valid = append(valid, f[0]) })
-	rows("admin.tsv", func(f []string) {
-		if f[1] == "valid" {
-			valid = append(valid, unquote(f[len(f)-1]))
-		} else {
-			invalid = append(invalid, unquote(f[len(f)-1]))
-		}
-	})
-	rows("invalid.tsv", func(f []string) { invalid = append(invalid, unquote(f[0])) })
-	return valid, invalid
-}
-
-// withoutFromNow drops the lines that depend on the moment of the call.
-func withoutFromNow(s string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(l), "From now:") {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 // `calendar` prints what the namespace's systemd-analyze calendar prints,
-// byte for byte apart from "From now", for every row of the corpus, and
+// byte for byte apart from "From now", for every row of the corpus, in the
+// namespace's zone (UTC, the daemon's) and in a caller's TZ beside it, and
 // exits as it does on the rows it rejects.
 func TestCLICalendarMatchesSystemdAnalyze(t *testing.T) {
 	buildCtl(t)
-	valid, invalid := corpus(t)
-	for _, base := range []string{"@1767225600", "2024-03-31 00:30:00 UTC"} {
-		opts := []string{"calendar", "--iterations", "3", "--base-time", base, "--"}
-		ours := runIn(t, 0, append(append([]string{ctlInNS}, opts...), valid...)...)
-		theirs := runIn(t, 0, append(append([]string{"systemd-analyze"}, opts...), valid...)...)
-		if ours.code != 0 || theirs.code != 0 {
-			t.Fatalf("base %s: exit %d, systemd-analyze %d; stderr %q / %q", base, ours.code, theirs.code, ours.stderr, theirs.stderr)
-		}
-		if got, want := withoutFromNow(ours.stdout), withoutFromNow(theirs.stdout); got != want {
-			t.Errorf("base %s: calendar differs from systemd-analyze calendar at line %s", base, firstDiff(got, want))
+	valid, invalid, err := calcorpus.Expressions(filepath.Join(sysns.RepoRoot(), "service", "calendar", "testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tz := range []string{"UTC", ":Europe/Berlin"} {
+		for _, base := range []string{"@1767225600", "2024-03-31 00:30:00 UTC"} {
+			opts := []string{"calendar", "--iterations", "3", "--base-time", base, "--"}
+			ours := runIn(t, 0, append(append([]string{"env", "TZ=" + tz, ctlInNS}, opts...), valid...)...)
+			theirs := runIn(t, 0, append(append([]string{"env", "TZ=" + tz, "systemd-analyze"}, opts...), valid...)...)
+			if ours.code != 0 || theirs.code != 0 {
+				t.Fatalf("TZ=%s base %s: exit %d, systemd-analyze %d; stderr %q / %q", tz, base, ours.code, theirs.code, ours.stderr, theirs.stderr)
+			}
+			if got, want := calcorpus.Comparable(ours.stdout), calcorpus.Comparable(theirs.stdout); got != want {
+				t.Errorf("TZ=%s base %s: calendar differs from systemd-analyze calendar at line %s", tz, base, calcorpus.FirstDiff(got, want))
+			}
 		}
 	}
 	for _, expr := range invalid {
@@ -272,24 +233,39 @@ func TestCLICalendarMatchesSystemdAnalyze(t *testing.T) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; systemd-analyze: exit %d, stdout %q", expr, ours.code, ours.stdout, ours.stderr, theirs.code, theirs.stdout)
 		}
 	}
-	t.Logf("%d valid expressions at 2 base times, %d invalid ones", len(valid), len(invalid))
+	t.Logf("%d valid expressions at 2 base times in 2 zones, %d invalid ones", len(valid), len(invalid))
 }
 
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("%d:\n ours:   %q\n theirs: %q", i+1, a, b)
+// A caller in Berlin sees when the daemon's timers, in UTC, elapse: the
+// times systemd-analyze gives in UTC, shown in Berlin's zone.
+func TestCLICalendarShowsWhenTimersElapse(t *testing.T) {
+	buildCtl(t)
+	opts := []string{"calendar", "--iterations=2", "--base-time=@1774742400", "weekly"}
+	berlin := runIn(t, 0, append([]string{"env", "TZ=:Europe/Berlin", ctlInNS}, opts...)...)
+	utc := runIn(t, 0, append([]string{"systemd-analyze"}, opts...)...)
+	var fired, want []string
+	for _, l := range strings.Split(berlin.stdout, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Timer elapses: "); ok {
+			fired = append(fired, v)
 		}
 	}
-	return "none"
+	berlinZone, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(utc.stdout, "\n") {
+		l = strings.TrimSpace(l)
+		if _, v, ok := strings.Cut(l, ": "); ok && (strings.HasPrefix(l, "Next elapse:") || strings.HasPrefix(l, "Iter. #")) {
+			at, err := time.Parse("Mon 2006-01-02 15:04:05 MST", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, at.In(berlinZone).Format("Mon 2006-01-02 15:04:05 MST"))
+		}
+	}
+	if berlin.code != 0 || len(want) != 2 || !slices.Equal(fired, want) {
+		t.Errorf("TZ=Europe/Berlin: exit %d, timers elapse %q, want %q (from systemd-analyze in UTC)\n%s", berlin.code, fired, want, berlin.stdout)
+	}
 }
 
 // An unprivileged user reads everything, and every change it asks for
