@@ -14,10 +14,12 @@ func TestCLIAuthenticationNeeded(t *testing.T) {
 	buildCtl(t)
 	const id = "create/cli-auth"
 	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", id) })
+	withSchedule(t, "create", "cli-auth", "daily")
+	withSchedule(t, "create", "cli-auth2", "daily")
 	ctl(t, 0, "create", "create", "cli-auth", "daily")
 	for _, args := range [][]string{
 		{"enable", id}, {"set-calendar", id, "hourly"}, {"remove", id},
-		{"create", "gc", "cli-auth2", "daily", "--now"},
+		{"create", "create", "cli-auth2", "daily", "--now"},
 	} {
 		r := runIn(t, uidAuth, append([]string{ctlInNS, "--no-ask-password"}, args...)...)
 		if r.code != 4 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "authentication") {

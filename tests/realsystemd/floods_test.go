@@ -24,7 +24,7 @@ import (
 // caller's next line after the window (service/logging's tests).
 func TestRefusalsRateLimited(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "gc", "flooded", "daily")
+	path := create(t, conn, "create", "flooded", "daily")
 	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", path) })
 	// Users of their own (games, man), so that no other test's refusals
 	// count; the bus takes connections only from users it can look up.
@@ -233,15 +233,16 @@ func TestPreviewsUnderFlood(t *testing.T) {
 // latency quiet and under the flood.
 func TestRefusedCallsFlood(t *testing.T) {
 	conn := connect(t)
-	target := create(t, conn, "gc", "flood-target", "daily")
+	target := create(t, conn, "create", "flood-target", "daily")
 	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", target) })
 	round := 0
 	measure := func(rounds int) (lat []time.Duration) {
 		for range rounds {
 			round++
+			withSchedule(t, "create", "flood-root-"+strconv.Itoa(round), "daily")
 			start := time.Now()
 			var path dbus.ObjectPath
-			if err := call(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "gc", "flood-root-"+strconv.Itoa(round), "daily", uint64(3)).Store(&path); err != nil {
+			if err := call(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "create", "flood-root-"+strconv.Itoa(round), "daily", uint64(3)).Store(&path); err != nil {
 				t.Fatalf("root's create+enable+start: %v", err)
 			}
 			lat = append(lat, time.Since(start))
@@ -296,7 +297,7 @@ func TestPreviewPriorityRefusedLoggedOnce(t *testing.T) {
 	})
 	invocation := restart()
 	conn := connect(t)
-	path := create(t, conn, "gc", "priority-sentinel", "daily")
+	path := create(t, conn, "create", "priority-sentinel", "daily")
 	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", path) })
 	for range 3 {
 		mustCall(t, conn, rootPath, managerIf+".ParseCalendar", "hourly", uint32(100))

@@ -17,7 +17,7 @@ import (
 // call since boot warps the host's clock by the zone's offset.
 func TestZoneChangeFollowed(t *testing.T) {
 	conn := connect(t)
-	path := create(t, conn, "gc", "zoned", "daily")
+	path := create(t, conn, "create", "zoned", "daily")
 	t.Cleanup(func() { call(t, conn, rootPath, managerIf+".RemoveTimer", path) })
 	setZone := func(target string) {
 		inNS(t, "sh", "-c", `ln -sfn "$1" /etc/.localtime.new && mv -Tf /etc/.localtime.new /etc/localtime`, "sh", target)
