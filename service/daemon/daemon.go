@@ -131,9 +131,5 @@ func Run(ctx context.Context, cfg Config) error {
 
 func connect(address string, intercept dbus.Interceptor) (*dbus.Conn, error) {
 	// Signals must reach the domain in the order systemd sent them.
-	opts := []dbus.ConnOption{dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()), dbus.WithIncomingInterceptor(intercept)}
-	if address == "" {
-		return dbus.ConnectSystemBus(opts...)
-	}
-	return dbus.Connect(address, opts...)
+	return systemd.Connect(address, dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()), dbus.WithIncomingInterceptor(intercept))
 }
