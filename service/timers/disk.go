@@ -89,6 +89,12 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 		return // gone again, or a UNIT.d without our drop-in
 	}
 	t := m.adoptedTimer(key, spec)
+	kept := false
+	defer func() {
+		if !kept {
+			m.cfg.Systemd.Unfollow(key)
+		}
+	}()
 	unlock, err := t.lock(ctx) // new, so free unless ctx is over
 	if err != nil {
 		return
@@ -111,6 +117,7 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 		return // created or adopted meanwhile
 	}
 	m.timers[key] = t
+	kept = true
 	m.mu.Unlock()
 	m.announce(t)
 	m.pokeElapses()
