@@ -12,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
 
+	"github.com/snapm/snapm-timersd/service/busconn"
 	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/service/dbusapi"
 	"github.com/snapm/snapm-timersd/service/systemd"
@@ -56,10 +57,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("reading the host's time zone: %w", err)
 	}
-	sd := systemd.New(ctx, conn, files, calendar.Engine{Host: host}, log.Named("systemd"))
+	sd := systemd.New(ctx, conn.Conn, files, calendar.Engine{Host: host}, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
-		Conn:        conn,
-		Authorizer:  dbusapi.NewPolkit(conn),
+		Conn:        conn.Conn,
+		Authorizer:  dbusapi.NewPolkit(conn.Conn),
 		Log:         log.Named("dbus"),
 		Version:     Version,
 		CallTimeout: cfg.CallTimeout,
@@ -129,7 +130,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
-func connect(address string, intercept dbus.Interceptor) (*dbus.Conn, error) {
+func connect(address string, intercept dbus.Interceptor) (*busconn.Conn, error) {
 	// Signals must reach the domain in the order systemd sent them.
-	return systemd.Connect(address, dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()), dbus.WithIncomingInterceptor(intercept))
+	conn, err := busconn.Connect(address, dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()), dbus.WithIncomingInterceptor(intercept))
+	if err != nil {
+		return nil, err
+	}
+	conn.AddFilter(systemd.Foreign)
+	return conn, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
 
+	"github.com/snapm/snapm-timersd/service/busconn"
 	"github.com/snapm/snapm-timersd/service/timers"
 	"github.com/snapm/snapm-timersd/tests/testbus"
 )
@@ -35,11 +36,13 @@ func TestFollowerMatchesOnlyFollowedUnits(t *testing.T) {
 	if reply, err := sd.RequestName(busName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatalf("RequestName: %v, %v", reply, err)
 	}
-	conn, err := Connect(addr)
+	bc, err := busconn.Connect(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer bc.Close()
+	bc.AddFilter(Foreign)
+	conn := bc.Conn
 	const marker = "org.example.Test"
 	if err := conn.AddMatchSignal(dbus.WithMatchInterface(marker)); err != nil {
 		t.Fatal(err)
