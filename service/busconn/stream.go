@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	"github.com/godbus/dbus/v5"
@@ -28,6 +29,9 @@ type stream struct {
 	filters atomic.Pointer[[]Filter]
 	// taken counts the messages filters took, for tests.
 	taken atomic.Uint64
+	// out keeps each message written whole: godbus writes one in a single
+	// Write, and Send holds it across its own.
+	out sync.Mutex
 }
 
 func newStream(c net.Conn) *stream {
@@ -40,7 +44,17 @@ func (s *stream) Write(p []byte) (int, error) {
 	if !s.began.Load() && string(p) == "BEGIN\r\n" {
 		s.began.Store(true)
 	}
+	s.out.Lock()
+	defer s.out.Unlock()
 	return s.Conn.Write(p)
+}
+
+func (s *stream) send(msg [][]byte) error {
+	bufs := net.Buffers(msg)
+	s.out.Lock()
+	defer s.out.Unlock()
+	_, err := bufs.WriteTo(s.Conn)
+	return err
 }
 
 // Read hands godbus the messages kept, whole and in order; godbus's only

@@ -60,6 +60,7 @@ func Run(ctx context.Context, cfg Config) error {
 	sd := systemd.New(ctx, conn.Conn, files, calendar.Engine{Host: host}, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
 		Conn:        conn.Conn,
+		Raw:         conn,
 		Authorizer:  dbusapi.NewPolkit(conn.Conn),
 		Log:         log.Named("dbus"),
 		Version:     Version,

@@ -60,6 +60,10 @@ type Config struct {
 	Version    string
 	// CallTimeout bounds one method call, systemd jobs included.
 	CallTimeout time.Duration
+	// Raw, if set, is Conn's stream: GetManagedObjects is answered
+	// through it from a shared encoded reply (see managed.go), and by
+	// godbus otherwise.
+	Raw RawConn
 }
 
 // Server exports the objects and turns domain changes into signals. It is
@@ -75,6 +79,14 @@ type Server struct {
 
 	mu      sync.RWMutex
 	objects map[dbus.ObjectPath]object
+	// managed is GetManagedObjects' reply, kept encoded; the calls taken
+	// from the connection wait in managedCalls (guarded by managedMu)
+	// for answerManaged, which managedWake wakes and answering joins.
+	managed      managedCache
+	managedMu    sync.Mutex
+	managedCalls []managedCall
+	managedWake  chan struct{}
+	answering    sync.WaitGroup
 	// named is set just before the name is requested: signals before it
 	// would reach nobody (a client follows the name, and asks for every
 	// object once it appears), and at start-up over 10,000 timers their
@@ -102,7 +114,8 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), objects: map[dbus.ObjectPath]object{}}, nil
+	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), objects: map[dbus.ObjectPath]object{},
+		managedWake: make(chan struct{}, 1)}, nil
 }
 
 // TimerPath is the object path of a timer.
@@ -127,6 +140,10 @@ func (s *Server) Export(domain Domain) error {
 		{timerMethods{s}, introspection.Timer, true},
 		{properties{s}, propertiesIface, true},
 		{introspectable{s}, introspectIface, true},
+	}
+	if s.cfg.Raw != nil {
+		s.answering.Go(s.answerManaged)
+		s.cfg.Raw.AddFilter(s.takeManaged)
 	}
 	for _, e := range exports {
 		var err error
@@ -192,6 +209,7 @@ func (s *Server) Wait() {
 	s.stopping = true
 	s.callsMu.Unlock()
 	s.calls.Wait()
+	s.answering.Wait()
 }
 
 // begin counts a call in; false once the server is stopping.

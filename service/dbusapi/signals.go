@@ -18,6 +18,7 @@ func (s *Server) publish(snap timers.Snapshot) dbus.ObjectPath {
 	s.mu.Lock()
 	s.objects[path] = object{snap: snap}
 	s.mu.Unlock()
+	s.managed.changed(path)
 	return path
 }
 
@@ -58,6 +59,9 @@ func (s *Server) TimerRemoved(snap timers.Snapshot) {
 		delete(s.objects, path)
 	}
 	s.mu.Unlock()
+	if mine {
+		s.managed.removed(path)
+	}
 	if !mine || !s.named.Load() {
 		return
 	}
