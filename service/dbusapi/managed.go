@@ -20,6 +20,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
@@ -205,29 +206,82 @@ func (s *Server) takeManaged(msg *busconn.Message) bool {
 	return true
 }
 
+// managedPace spaces the replies to callers other than root, all of them
+// together: a reply costs the daemon next to nothing now, but a caller
+// that asks without end keeps dbus-daemon and itself busy relaying
+// replies, and on a small machine root's calls wait behind them (issue
+// 26). Frontends ask once when they start, so ten a second (after a
+// burst of ten) delays nobody; the uids waiting are served in turn, so
+// that one uid's flood delays another's reply by one turn.
+const (
+	managedPace  = 100 * time.Millisecond
+	managedBurst = 10
+)
+
 // answerManaged replies to the calls takeManaged took until the server's
-// context ends. The calls waiting are few however hard callers push:
-// dbus-daemon bounds each caller's calls awaiting a reply.
+// context ends: root's at once, the others' paced. The calls waiting
+// are few however hard callers push: dbus-daemon bounds each caller's
+// calls awaiting a reply.
 func (s *Server) answerManaged() {
+	waiting := map[uint32][]managedCall{} // by uid
+	var turns []uint32                    // uids with calls waiting, next first
+	var next time.Time                    // when the next paced reply may go
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for {
+		var paced <-chan time.Time
+		if len(turns) > 0 {
+			timer.Reset(time.Until(next))
+			paced = timer.C
+		}
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-s.managedWake:
+		case <-paced:
 		}
 		s.managedMu.Lock()
 		calls := s.managedCalls
 		s.managedCalls = nil
 		s.managedMu.Unlock()
-		body, err := s.managed.reply(s.managedInterfaces)
-		if err != nil {
-			s.cfg.Log.Error("encoding GetManagedObjects' reply", zap.Error(err))
-			continue
-		}
 		for _, call := range calls {
-			if err := s.cfg.Raw.Send(busconn.Reply(call.sender, call.serial, managedSig, len(body)), body); err != nil {
-				s.cfg.Log.Error("sending GetManagedObjects' reply", zap.String("sender", call.sender), zap.Error(err))
+			// A caller the bus cannot name is paced as if unprivileged.
+			uid, err := s.managedCallers.uid(s.ctx, call.sender)
+			if err == nil && uid == 0 {
+				s.answer(call)
+				continue
 			}
+			if len(waiting[uid]) == 0 {
+				turns = append(turns, uid)
+			}
+			waiting[uid] = append(waiting[uid], call)
 		}
+		for now := time.Now(); len(turns) > 0 && !now.Before(next); now = time.Now() {
+			uid := turns[0]
+			turns = turns[1:]
+			s.answer(waiting[uid][0])
+			if waiting[uid] = waiting[uid][1:]; len(waiting[uid]) > 0 {
+				turns = append(turns, uid)
+			} else {
+				delete(waiting, uid)
+			}
+			if earliest := now.Add(-managedBurst * managedPace); next.Before(earliest) {
+				next = earliest
+			}
+			next = next.Add(managedPace)
+		}
+	}
+}
+
+// answer sends call the shared reply.
+func (s *Server) answer(call managedCall) {
+	body, err := s.managed.reply(s.managedInterfaces)
+	if err != nil {
+		s.cfg.Log.Error("encoding GetManagedObjects' reply", zap.Error(err))
+		return
+	}
+	if err := s.cfg.Raw.Send(busconn.Reply(call.sender, call.serial, managedSig, len(body)), body); err != nil {
+		s.cfg.Log.Error("sending GetManagedObjects' reply", zap.String("sender", call.sender), zap.Error(err))
 	}
 }

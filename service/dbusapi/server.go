@@ -86,7 +86,9 @@ type Server struct {
 	managedMu    sync.Mutex
 	managedCalls []managedCall
 	managedWake  chan struct{}
-	answering    sync.WaitGroup
+	// managedCallers knows who is root among the callers answered.
+	managedCallers callers
+	answering      sync.WaitGroup
 	// named is set just before the name is requested: signals before it
 	// would reach nobody (a client follows the name, and asks for every
 	// object once it appears), and at start-up over 10,000 timers their
@@ -142,6 +144,7 @@ func (s *Server) Export(domain Domain) error {
 		{introspectable{s}, introspectIface, true},
 	}
 	if s.cfg.Raw != nil {
+		s.managedCallers.ask = func(ctx context.Context, sender string) (uint32, error) { return CallerUID(ctx, c, sender) }
 		s.answering.Go(s.answerManaged)
 		s.cfg.Raw.AddFilter(s.takeManaged)
 	}

@@ -85,3 +85,46 @@ func TestGetManagedObjectsFollowsChanges(t *testing.T) {
 		t.Error("GetManagedObjects(\"x\") answered, want an error")
 	}
 }
+
+// Callers other than root get GetManagedObjects paced, ten a second after
+// a burst of ten, so that a flood of them cannot crowd out root; root's
+// own are answered at once meanwhile.
+func TestGetManagedObjectsPacesOthers(t *testing.T) {
+	t.Parallel()
+	e := start(t, 10*time.Second)
+	e.create("a")
+	const calls = 30
+	script := fmt.Sprintf(`for i in $(seq %d); do busctl --address=%s call %s %s org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null & done; wait`,
+		calls, e.addr, busName, rootPath)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		out, err := runAs(65534, "sh", "-c", script)
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, out)
+		}
+		done <- err
+	}()
+	var rootTook []time.Duration
+	for flooding := true; flooding; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			flooding = false
+		default:
+			t0 := time.Now()
+			e.managed()
+			rootTook = append(rootTook, time.Since(t0))
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// The burst goes at once, the rest one every pace.
+	if took, least := time.Since(start), (calls-10-1)*100*time.Millisecond; took < least {
+		t.Errorf("%d calls from uid 65534 answered in %v, want at least %v", calls, took, least)
+	}
+	if slow := slices.Max(rootTook); slow > time.Second {
+		t.Errorf("root's GetManagedObjects took up to %v during the flood (%d calls), want them answered at once", slow, len(rootTook))
+	}
+}
