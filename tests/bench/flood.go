@@ -186,6 +186,16 @@ func managedFlood(e *env, r *report, n, samples int, section string) error {
 	if err != nil {
 		return err
 	}
+	// The peak from here on is the flood's, not the timers' creation's;
+	// it starts from what the daemon holds now.
+	if _, err := e.ns.Output(context.Background(), "sh", "-c",
+		"echo 5 > /proc/$(systemctl show -P MainPID snapm-timersd.service)/clear_refs"); err != nil {
+		return err
+	}
+	before, err := procFile(context.Background(), e, "snapm-timersd.service", "status")
+	if err != nil {
+		return err
+	}
 	f, err := startFlood(e, floodManaged, managedConnections, managedInFlight)
 	if err != nil {
 		return err
@@ -212,8 +222,9 @@ func managedFlood(e *env, r *report, n, samples int, section string) error {
 	r.add(row{Section: section, Name: fmt.Sprintf("the same under %dx%d GetManagedObjects from uid 65534 (%d answered)",
 		managedConnections, managedInFlight, counts[0]), Samples: flooded,
 		Target: "p99 <= 2x quiet p99", Met: p99 <= 2*percentile(quiet, 99)})
+	r.add(row{Section: section, Name: "daemon's RSS before the flood", KiB: kib(before, "VmRSS:")})
 	hwm := kib(status, "VmHWM:")
-	r.add(row{Section: section, Name: "daemon's peak RSS (VmHWM) after the flood", KiB: hwm, Target: "< 128 MiB", Met: hwm < 128<<10})
+	r.add(row{Section: section, Name: "daemon's peak RSS (VmHWM) during the flood", KiB: hwm, Target: "< 128 MiB", Met: hwm < 128<<10})
 	return nil
 }
 
