@@ -14,6 +14,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
 
+	"github.com/snapm/snapm-timersd/service/busconn"
 	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/service/dbusapi"
 	"github.com/snapm/snapm-timersd/service/fairrun"
@@ -74,10 +75,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("reading the host's time zone: %w", err)
 	}
 	cal := calendar.Engine{Live: host}
-	sd := systemd.New(ctx, conn, files, cal, log.Named("systemd"))
+	sd := systemd.New(ctx, conn.Conn, files, cal, log.Named("systemd"))
 	srv, err := dbusapi.NewServer(ctx, dbusapi.Config{
-		Conn:        conn,
-		Authorizer:  dbusapi.NewPolkit(conn),
+		Conn:        conn.Conn,
+		Raw:         conn,
+		Authorizer:  dbusapi.NewPolkit(conn.Conn),
 		Log:         log.Named("dbus"),
 		Version:     Version,
 		CallTimeout: cfg.CallTimeout,
@@ -189,11 +191,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
-func connect(address string, intercept dbus.Interceptor) (*dbus.Conn, error) {
+func connect(address string, intercept dbus.Interceptor) (*busconn.Conn, error) {
 	// Signals must reach the domain in the order systemd sent them.
-	opts := []dbus.ConnOption{dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()), dbus.WithIncomingInterceptor(intercept)}
-	if address == "" {
-		return dbus.ConnectSystemBus(opts...)
+	conn, err := busconn.Connect(address, dbus.WithSignalHandler(dbus.NewSequentialSignalHandler()), dbus.WithIncomingInterceptor(intercept))
+	if err != nil {
+		return nil, err
 	}
-	return dbus.Connect(address, opts...)
+	conn.AddFilter(systemd.Foreign)
+	return conn, nil
 }

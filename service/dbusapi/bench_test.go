@@ -28,7 +28,7 @@ func benchSnapshots() []timers.Snapshot {
 }
 
 // benchServer has list published, as after start-up over them.
-func benchServer(b *testing.B, list []timers.Snapshot) *Server {
+func benchServer(b testing.TB, list []timers.Snapshot) *Server {
 	b.Helper()
 	s, err := NewServer(context.Background(), Config{})
 	if err != nil {

@@ -84,6 +84,8 @@ func (p properties) Set(msg dbus.Message, iface, name string, _ dbus.Variant) *d
 
 type objectManager struct{ s *Server }
 
+// GetManagedObjects is godbus's answer, for a connection whose stream is
+// godbus's own (Config.Raw unset); see managed.go for the other.
 func (o objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[string]dbus.Variant, *dbus.Error) {
 	// Copied first, so that publishing waits only for the copy, not for
 	// the properties of every timer to be built.
@@ -105,6 +107,22 @@ func (o objectManager) GetManagedObjects() (map[dbus.ObjectPath]map[string]map[s
 		out[e.path] = interfaces(e.snap)
 	}
 	return out, nil
+}
+
+// managedInterfaces is what GetManagedObjects shows of the object at
+// path, and whether there is one.
+func (s *Server) managedInterfaces(path dbus.ObjectPath) (map[string]map[string]dbus.Variant, bool) {
+	s.mu.RLock()
+	o, ok := s.objects[path]
+	sched, isSched := s.schedules[path]
+	s.mu.RUnlock()
+	switch {
+	case ok:
+		return interfaces(o.snap), true
+	case isSched:
+		return map[string]map[string]dbus.Variant{introspection.Schedule: sched.props}, true
+	}
+	return nil, false
 }
 
 // --- org.freedesktop.DBus.Introspectable ---

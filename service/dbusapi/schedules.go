@@ -78,6 +78,9 @@ func (s *Server) ScheduleRemoved(name string) {
 	_, ok := s.schedules[path]
 	delete(s.schedules, path)
 	s.mu.Unlock()
+	if ok {
+		s.managed.removed(path)
+	}
 	if ok && s.named.Load() {
 		s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Schedule})
 	}
@@ -108,6 +111,7 @@ func (s *Server) showSchedule(name string, sched *schedule.Schedule) {
 	o.props = scheduleProps(o.sched, s.timerSnapshot(keys[0]), s.timerSnapshot(keys[1]))
 	s.schedules[path] = o
 	s.mu.Unlock()
+	s.managed.changed(path)
 	if !s.named.Load() {
 		return
 	}

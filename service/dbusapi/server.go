@@ -77,6 +77,10 @@ type Config struct {
 	Version    string
 	// CallTimeout bounds one method call, systemd jobs included.
 	CallTimeout time.Duration
+	// Raw, if set, is Conn's stream: GetManagedObjects is answered
+	// through it from a shared encoded reply (see managed.go), and by
+	// godbus otherwise.
+	Raw RawConn
 }
 
 // Server exports the objects and turns domain changes into signals. It is
@@ -96,6 +100,16 @@ type Server struct {
 	// schedMu orders each schedule's signals (see showSchedule); it is
 	// taken before mu, never after.
 	schedMu sync.Mutex
+	// managed is GetManagedObjects' reply, kept encoded; the calls taken
+	// from the connection wait in managedCalls (guarded by managedMu)
+	// for answerManaged, which managedWake wakes and answering joins.
+	managed      managedCache
+	managedMu    sync.Mutex
+	managedCalls []managedCall
+	managedWake  chan struct{}
+	// managedCallers knows who is root among the callers answered.
+	managedCallers callers
+	answering      sync.WaitGroup
 	// named is set just before the name is requested: signals before it
 	// would reach nobody (a client follows the name, and asks for every
 	// object once it appears), and at start-up over 10,000 timers their
@@ -133,7 +147,8 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{cfg: cfg, ctx: ctx, intro: intro, signatures: intro.signatures(), objects: map[dbus.ObjectPath]object{},
-		refusals: logging.NewLimiter(refusalBurst, refusalWindow), schedules: map[dbus.ObjectPath]scheduleObject{}}, nil
+		refusals: logging.NewLimiter(refusalBurst, refusalWindow), schedules: map[dbus.ObjectPath]scheduleObject{},
+		managedWake: make(chan struct{}, 1)}, nil
 }
 
 // TimerPath is the object path of a timer.
@@ -159,6 +174,11 @@ func (s *Server) Export(domain Domain) error {
 		{scheduleMethods{s}, introspection.Schedule, true},
 		{properties{s}, propertiesIface, true},
 		{introspectable{s}, introspectIface, true},
+	}
+	if s.cfg.Raw != nil {
+		s.managedCallers.ask = func(ctx context.Context, sender string) (uint32, error) { return CallerUID(ctx, c, sender) }
+		s.answering.Go(s.answerManaged)
+		s.cfg.Raw.AddFilter(s.takeManaged)
 	}
 	for _, e := range exports {
 		var err error
@@ -235,6 +255,7 @@ func (s *Server) Wait() {
 	s.stopping = true
 	s.callsMu.Unlock()
 	s.calls.Wait()
+	s.answering.Wait()
 }
 
 // begin counts a call in; false once the server is stopping.

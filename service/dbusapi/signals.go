@@ -22,6 +22,7 @@ func (s *Server) publish(snap timers.Snapshot) dbus.ObjectPath {
 	s.mu.Lock()
 	s.objects[path] = object{snap: snap}
 	s.mu.Unlock()
+	s.managed.changed(path)
 	return path
 }
 
@@ -57,6 +58,9 @@ func (s *Server) TimerRemoved(snap timers.Snapshot) {
 		delete(s.objects, path)
 	}
 	s.mu.Unlock()
+	if mine {
+		s.managed.removed(path)
+	}
 	if mine && s.named.Load() {
 		s.emit(RootPath, objectManagerIface+".InterfacesRemoved", path, []string{introspection.Timer})
 	}

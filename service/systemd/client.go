@@ -23,11 +23,12 @@ import (
 )
 
 const (
-	busName      = "org.freedesktop.systemd1"
-	managerPath  = dbus.ObjectPath("/org/freedesktop/systemd1")
-	managerIface = busName + ".Manager"
-	unitPrefix   = "/org/freedesktop/systemd1/unit/"
-	propsIface   = "org.freedesktop.DBus.Properties"
+	busName       = "org.freedesktop.systemd1"
+	managerPath   = dbus.ObjectPath("/org/freedesktop/systemd1")
+	managerIface  = busName + ".Manager"
+	unitNamespace = "/org/freedesktop/systemd1/unit"
+	unitPrefix    = unitNamespace + "/"
+	propsIface    = "org.freedesktop.DBus.Properties"
 )
 
 // reloadTimeout bounds one daemon-reload, which on a big system takes seconds.
@@ -87,6 +88,7 @@ type Client struct {
 	manager dbus.BusObject
 	log     *zap.Logger
 	jobs    jobTracker
+	follow  *follower
 	reload  coalesce.Group
 	files   *FileChanges
 	cal     Calendar
@@ -97,11 +99,20 @@ type Client struct {
 // New returns a client; call Subscribe before reading any state. files
 // must be intercepting conn's incoming messages.
 func New(ctx context.Context, conn *dbus.Conn, files *FileChanges, cal Calendar, log *zap.Logger) *Client {
-	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), files: files, cal: cal, log: log}
+	c := &Client{ctx: ctx, conn: conn, manager: conn.Object(busName, managerPath), files: files, cal: cal, log: log,
+		follow: newFollower(conn, log)}
 	c.jobs.init()
 	c.reload = coalesce.Group{Ctx: ctx, Fn: c.doReload}
 	return c
 }
+
+// Follow makes systemd's signals about key's timer and service reach
+// Events before any call made after it returns; each Follow is undone by
+// one Unfollow. Signals about other units are not even received.
+func (c *Client) Follow(key timers.Key) { c.follow.follow(key) }
+
+// Unfollow undoes one Follow of key.
+func (c *Client) Unfollow(key timers.Key) { c.follow.unfollow(key) }
 
 // UnitPath is systemd's object path for unit.
 func UnitPath(unit string) dbus.ObjectPath {
@@ -169,6 +180,8 @@ func (c *Client) runJob(ctx context.Context, method, typ, unit string) error {
 	// before this goroutine sees the reply that names the job.
 	c.jobs.begin()
 	defer c.jobs.end()
+	c.follow.jobBegin()
+	defer c.follow.jobEnd()
 	call, err := c.call(ctx, method, unit, "replace")
 	if err != nil {
 		return err

@@ -16,14 +16,12 @@ import (
 // Subscribe routes systemd's signals to ev and to the job tracker, learns
 // which peer is systemd, and asks systemd to send them; Run handles them.
 // Call it before reading any state: a change between the read and the
-// subscription would otherwise be lost.
+// subscription would otherwise be lost. The units' PropertiesChanged and
+// JobRemoved are matched as Follow and the jobs say (see follower).
 func (c *Client) Subscribe(ctx context.Context, ev Events) error {
 	matches := [][]dbus.MatchOption{
-		{dbus.WithMatchSender(busName), dbus.WithMatchInterface(managerIface), dbus.WithMatchMember("JobRemoved")},
 		{dbus.WithMatchSender(busName), dbus.WithMatchInterface(managerIface), dbus.WithMatchMember("UnitFilesChanged")},
 		{dbus.WithMatchSender(busName), dbus.WithMatchInterface(managerIface), dbus.WithMatchMember("Reloading")},
-		{dbus.WithMatchSender(busName), dbus.WithMatchInterface(propsIface), dbus.WithMatchMember("PropertiesChanged"),
-			dbus.WithMatchPathNamespace(dbus.ObjectPath(unitPrefix[:len(unitPrefix)-1]))},
 		{dbus.WithMatchSender(dbusName), dbus.WithMatchInterface(dbusIface), dbus.WithMatchMember("NameOwnerChanged"),
 			dbus.WithMatchArg(0, busName)},
 	}
@@ -49,6 +47,7 @@ func (c *Client) Run(ctx context.Context) {
 	wg.Go(func() { c.dispatch(ctx) })
 	wg.Go(func() { c.files.judge(ctx, c.ev) })
 	wg.Go(func() { c.resubscribe(ctx) })
+	wg.Go(func() { c.follow.check(ctx, c.ev) })
 	wg.Wait()
 }
 

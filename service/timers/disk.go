@@ -99,6 +99,12 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 		return // gone again, or a UNIT.d without our drop-in
 	}
 	t := m.adoptedTimer(key, spec)
+	kept := false
+	defer func() {
+		if !kept {
+			m.cfg.Systemd.Unfollow(key)
+		}
+	}()
 	unlock, err := t.lock(ctx) // new, so free unless ctx is over
 	if err != nil {
 		return
@@ -121,6 +127,7 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 		return // created or adopted meanwhile
 	}
 	m.timers[key] = t
+	kept = true
 	m.mu.Unlock()
 	// Kept from now on as the daemon's own are, so that a restart keeps it
 	// whatever becomes of its drop-in.

@@ -78,6 +78,25 @@ type fakeSystemd struct {
 	// done, if set, runs as EnableUnit, DisableUnit or UnitState returns
 	// (f.mu held): what the daemon may do meanwhile.
 	done func(method string)
+	// followed counts Follow less Unfollow, by key.
+	followed map[Key]int
+}
+
+func (f *fakeSystemd) Follow(key Key) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.followed == nil {
+		f.followed = map[Key]int{}
+	}
+	f.followed[key]++
+}
+
+func (f *fakeSystemd) Unfollow(key Key) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.followed[key]--; f.followed[key] == 0 {
+		delete(f.followed, key)
+	}
 }
 
 func newFakeSystemd(unitDir string, cal Calendar, now func() time.Time) *fakeSystemd {

@@ -46,6 +46,11 @@ type Systemd interface {
 	// ServiceState reads systemd's view of a service unit without loading
 	// it; seq orders it against the signals delivered to ServiceChanged.
 	ServiceState(ctx context.Context, unit string) (state RunState, seq uint64, err error)
+	// Follow asks for the signals about key's timer and service, from
+	// the next call on: a timer is followed from its making, before it is
+	// first read. Each Follow is undone by one Unfollow.
+	Follow(key Key)
+	Unfollow(key Key)
 }
 
 // Calendar validates expressions and computes their elapses.

@@ -141,6 +141,7 @@ func (m *Manager) insert(ctx context.Context, t *Timer, meanwhile func()) (Snaps
 		m.mu.Lock()
 		delete(m.timers, t.key)
 		m.mu.Unlock()
+		m.cfg.Systemd.Unfollow(t.key)
 		return Snapshot{}, err
 	}
 	m.announce(t)
@@ -161,6 +162,7 @@ func (m *Manager) claim(t *Timer) (unlock func(), err error) {
 	defer m.mu.Unlock()
 	if m.timers[t.key] != nil {
 		unlock()
+		m.cfg.Systemd.Unfollow(t.key)
 		return nil, fmt.Errorf("%w: %s", ErrTimerExists, t.key)
 	}
 	m.timers[t.key] = t
@@ -521,6 +523,7 @@ func (m *Manager) forget(t *Timer) error {
 	m.mu.Lock()
 	delete(m.timers, key)
 	m.mu.Unlock()
+	m.cfg.Systemd.Unfollow(key)
 	t.log.Info("timer removed")
 	return nil
 }

@@ -27,6 +27,8 @@ func (idleSystemd) UnitState(context.Context, string) (UnitState, uint64, error)
 }
 func (idleSystemd) UnitFileState(context.Context, string) (string, error) { return "disabled", nil }
 func (idleSystemd) QueueStart(context.Context, string) error              { return nil }
+func (idleSystemd) Follow(Key)                                            {}
+func (idleSystemd) Unfollow(Key)                                          {}
 func (idleSystemd) ServiceState(context.Context, string) (RunState, uint64, error) {
 	return RunState{}, 1, nil
 }

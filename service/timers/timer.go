@@ -107,6 +107,9 @@ func (m *Manager) newTimer(key Key, spec string, cal calendar.Info, calErr error
 	t := &Timer{key: key, instance: m.instances.Add(1), op: make(chan struct{}, 1), log: m.log.With(zap.String("unit", key.Unit())),
 		spec: spec, cal: cal, calErr: calErr, released: m.queueIfOwed, now: m.cfg.Now, wake: m.pokeElapses}
 	t.snap = t.derive()
+	// Before anything reads it: a change between a read and the match
+	// would be lost.
+	m.cfg.Systemd.Follow(key)
 	return t
 }
 

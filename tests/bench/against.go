@@ -10,15 +10,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
 // against runs the side-by-side pairs (see sideBySide) over n timers in
 // rounds, each round a namespace with rev's daemon, units and policy and
-// then one with this tree's, and reports each side's pairs pooled. rev
-// must have CreateTimerWithFlags (81536c4 or later).
-func against(r *report, rev string, n, rounds, pairs int) error {
+// then one with this tree's, and reports each side's pairs pooled. With
+// churnUnits, each round also measures the churn of that many unrelated
+// units (see churn) on each side, in namespaces of their own. rev must
+// have CreateTimerWithFlags (81536c4 or later).
+func against(r *report, rev string, n, rounds, pairs, churnUnits int) error {
 	tmp, err := os.MkdirTemp("", "snapm-bench-against-")
 	if err != nil {
 		return err
@@ -40,6 +43,7 @@ func against(r *report, rev string, n, rounds, pairs int) error {
 		label string
 		opts  sysns.Options
 		rows  []row
+		churn []row
 	}{{label: rev, opts: revOpts}, {label: "this tree", opts: treeOpts}}
 	for round := 1; round <= rounds; round++ {
 		for i := range sides {
@@ -50,30 +54,61 @@ func against(r *report, rev string, n, rounds, pairs int) error {
 				if _, err := createMany(e, n, 16); err != nil {
 					return err
 				}
-				return sideBySide(e, sub, "", pairs)
+				if err := sideBySide(e, sub, "", pairs); err != nil {
+					return err
+				}
+				if err := managedCPU(e, sub, n, ""); err != nil {
+					return err
+				}
+				return managedFlood(e, sub, n, pairs, "")
 			})
 			if err != nil {
 				return fmt.Errorf("%s: %w", side.label, err)
 			}
 			side.rows = pool(side.rows, sub.Rows)
+			if churnUnits == 0 {
+				continue
+			}
+			sub = &report{}
+			section := fmt.Sprintf("unrelated unit churn, %s (round %d)", side.label, round)
+			if err := withNS(side.opts, func(e *env) error { return churn(e, sub, section, churnUnits) }); err != nil {
+				return fmt.Errorf("%s: %w", side.label, err)
+			}
+			side.churn = append(side.churn, sub.Rows...)
 		}
 	}
 	for _, side := range sides {
 		for _, x := range side.rows {
 			x.Section = fmt.Sprintf("%d timers, %s (rounds in turn: %d)", n, side.label, rounds)
+			x.Total /= time.Duration(rounds)
 			r.add(x)
+		}
+	}
+	// Each round's churn as it was: its figures are totals, not samples.
+	for round := range rounds {
+		for _, side := range sides {
+			if len(side.churn) == 0 {
+				continue
+			}
+			per := len(side.churn) / rounds
+			r.Rows = append(r.Rows, side.churn[round*per:(round+1)*per]...)
 		}
 	}
 	return nil
 }
 
-// pool adds each row's samples to the row of the same name in into.
+// pool adds each row's samples to the row of the same place in into, and
+// its total (divided by the rounds at the end), keeps the largest memory
+// figure, and a target met only if met in every round.
 func pool(into, rows []row) []row {
 	if into == nil {
 		return rows
 	}
 	for i := range into {
 		into[i].Samples = append(into[i].Samples, rows[i].Samples...)
+		into[i].Total += rows[i].Total
+		into[i].KiB = max(into[i].KiB, rows[i].KiB)
+		into[i].Met = into[i].Met && rows[i].Met
 	}
 	return into
 }

@@ -1,24 +1,17 @@
 // The runs of programs inside the namespace: `snapm-timersctl list` beside
 // `systemctl list-timers` over the same timers, and root's Stop+Start under
-// a flood of unprivileged previews, with the flooding helper's own side.
+// a flood of unprivileged previews (flood.go).
 
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
@@ -109,64 +102,16 @@ func previewFlood(e *env, r *report, samples int, floor time.Duration) error {
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	flood, err := startFlood(e, floodPreview, floodConnections, floodInFlight)
 	if err != nil {
 		return err
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		return err
-	}
-	bin, err := installInNS(e, "snapm-bench", data)
-	if err != nil {
-		return err
-	}
-	type helper struct {
-		cmd   *exec.Cmd
-		stdin io.WriteCloser
-		out   *bufio.Reader
-	}
-	var helpers []helper
-	defer func() {
-		for _, h := range helpers {
-			h.stdin.Close()
-			h.cmd.Wait() //nolint:errcheck // a helper's end is read from its output
-		}
-	}()
-	for i := 0; i < floodConnections; i++ {
-		cmd := e.ns.CommandAs(context.Background(), 65534, bin, "-flood", fmt.Sprint(floodInFlight))
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			return err
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			return err
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		h := helper{cmd, stdin, bufio.NewReader(stdout)}
-		helpers = append(helpers, h)
-		// "flooding" once its previews are in flight.
-		if line, err := h.out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "flooding" {
-			return fmt.Errorf("flood helper: %q %v", line, err)
-		}
 	}
 	flooded, err := stopStart()
+	counts := flood.stop()
 	if err != nil {
 		return err
 	}
-	var answered, overBudget, busy, failed int
-	for _, h := range helpers {
-		h.stdin.Close()
-		var a, o, b, f int
-		if line, _ := h.out.ReadString('\n'); line != "" {
-			fmt.Sscan(line, &a, &o, &b, &f) //nolint:errcheck // a short line counts as zeros
-		}
-		answered, overBudget, busy, failed = answered+a, overBudget+o, busy+b, failed+f
-	}
+	answered, overBudget, busy, failed := counts[0], counts[1], counts[2], counts[3]
 	// Quiet again: on a shared machine the load drifts, so the baseline
 	// is measured on both sides of the flood.
 	after, err := stopStart()
@@ -183,51 +128,4 @@ func previewFlood(e *env, r *report, samples int, floor time.Duration) error {
 		floodConnections, floodInFlight, floodExpr, floodIterations, answered, overBudget, busy), Samples: flooded, Baseline: floor,
 		Target: "median <= 2x quiet", Met: median(flooded) <= 2*median(quiet)})
 	return nil
-}
-
-// floodPreviews is the helper's side: inFlight previews on one connection
-// to the system bus, each sent again as soon as it is answered, until
-// stdin closes; then "answered over-budget too-many failed" on stdout.
-func floodPreviews(inFlight int) int {
-	conn, err := dbus.ConnectSystemBus()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "flood:", err)
-		return 1
-	}
-	defer conn.Close()
-	obj := conn.Object(busName, rootPath)
-	var answered, overBudget, busy, failed atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := 0; i < inFlight; i++ {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				err := obj.Call(managerIf+".ParseCalendar", 0, floodExpr, uint32(floodIterations)).Err
-				var derr dbus.Error
-				switch {
-				case err == nil:
-					answered.Add(1)
-				case errors.As(err, &derr) && derr.Name == "com.redhat.Snapm.Timers.Error.InvalidArgument" &&
-					strings.Contains(fmt.Sprint(derr.Body...), "budget"):
-					overBudget.Add(1)
-				case errors.As(err, &derr) && derr.Name == "com.redhat.Snapm.Timers.Error.InvalidArgument" &&
-					strings.Contains(fmt.Sprint(derr.Body...), "too many"):
-					busy.Add(1)
-				default:
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	fmt.Println("flooding")
-	io.Copy(io.Discard, os.Stdin) //nolint:errcheck // any end of stdin stops the flood
-	close(stop)
-	wg.Wait()
-	fmt.Println(answered.Load(), overBudget.Load(), busy.Load(), failed.Load())
-	return 0
 }

@@ -55,10 +55,13 @@ func main() {
 	jsonPath := flag.String("json", "", "write the results as JSON here")
 	rev := flag.String("against", "", "measure the side-by-side pairs of this git revision and of the tree in turn, and nothing else")
 	rounds := flag.Int("rounds", 4, "with -against, namespaces of each side, in turn")
-	flood := flag.Int("flood", 0, "internal: keep this many previews in flight on the system bus until stdin closes")
+	churnUnits := flag.Int("churn", 1000, "unrelated transient units to start and end beside 20 running timers (0: none)")
+	smoke := flag.Bool("smoke", false, "run each kind of row once, tiny, in one namespace, so that the bench cannot rot; measures nothing")
+	flood := flag.Int("flood", 0, "internal: keep this many calls in flight on the system bus until stdin closes")
+	floodKind := flag.String("flood-kind", floodPreview, "internal: with -flood, the calls: "+floodPreview+" or "+floodManaged)
 	flag.Parse()
 	if *flood > 0 {
-		os.Exit(floodPreviews(*flood))
+		os.Exit(floodCalls(*floodKind, *flood))
 	}
 	var ns []int
 	for _, f := range strings.Split(*scales, ",") {
@@ -69,13 +72,22 @@ func main() {
 		}
 		ns = append(ns, n)
 	}
-	r := &report{Started: time.Now().UTC(), Samples: *samples, Clients: *clients}
-	do := func() error { return run(r, ns, *samples, *clients, *concurrentOnly) }
+	r := &report{Started: time.Now().UTC(), Machine: machine(), Args: strings.Join(os.Args[1:], " "),
+		Samples: *samples, Clients: *clients}
+	do := func() error {
+		return withProject(func(opts sysns.Options) error {
+			return run(r, opts, ns, *samples, *clients, *churnUnits, *concurrentOnly)
+		})
+	}
+	if *smoke {
+		r.Samples = 0
+		do = func() error { return withProject(func(opts sysns.Options) error { return smokeRun(r, opts) }) }
+	}
 	if *rev != "" {
 		r.Samples = 0 // its rows are pairs, 20 a namespace
 		do = func() error {
 			for _, n := range ns {
-				if err := against(r, *rev, n, *rounds, 20); err != nil {
+				if err := against(r, *rev, n, *rounds, 20, *churnUnits); err != nil {
 					return err
 				}
 			}
@@ -103,7 +115,9 @@ func main() {
 	}
 }
 
-func run(r *report, scales []int, samples, clients int, concurrentOnly bool) error {
+// withProject runs fn with the options of namespaces running this tree's
+// daemon, built in a directory removed after.
+func withProject(fn func(opts sysns.Options) error) error {
 	tmp, err := os.MkdirTemp("", "snapm-bench-")
 	if err != nil {
 		return err
@@ -113,8 +127,18 @@ func run(r *report, scales []int, samples, clients int, concurrentOnly bool) err
 	if err != nil {
 		return err
 	}
+	return fn(opts)
+}
+
+func run(r *report, opts sysns.Options, scales []int, samples, clients, churnUnits int, concurrentOnly bool) error {
 	if !concurrentOnly {
 		if err := withNS(opts, func(e *env) error { return oneTimer(e, r, samples) }); err != nil {
+			return err
+		}
+	}
+	if churnUnits > 0 {
+		progress("unrelated unit churn, %d units", churnUnits)
+		if err := withNS(opts, func(e *env) error { return churn(e, r, "unrelated unit churn", churnUnits) }); err != nil {
 			return err
 		}
 	}
@@ -134,6 +158,20 @@ func run(r *report, scales []int, samples, clients int, concurrentOnly bool) err
 		}
 	}
 	return nil
+}
+
+// smokeRun runs the rows of the runs at scale, the churn and the pairs
+// beside systemd alone, over 20 timers, in one namespace.
+func smokeRun(r *report, opts sysns.Options) error {
+	return withNS(opts, func(e *env) error {
+		if err := churn(e, r, "smoke", 20); err != nil {
+			return err
+		}
+		if err := sideBySide(e, r, "smoke", 2); err != nil {
+			return err
+		}
+		return concurrent(e, r, 20, 2)
+	})
 }
 
 func progress(format string, args ...any) {
@@ -189,8 +227,14 @@ func (e *env) must(path dbus.ObjectPath, method string, args ...any) error {
 	return nil
 }
 
+// create makes a timer through CreateTimer. Every create writes the
+// schedule's file first (a write of a few hundred bytes, not synced): the
+// daemon may refuse a name snapm has no schedule for.
 func (e *env) create(typ, name, spec string) (dbus.ObjectPath, error) {
 	var path dbus.ObjectPath
+	if err := e.ns.WriteSchedule(name, spec); err != nil {
+		return "", err
+	}
 	err := e.call(rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path)
 	return path, err
 }
@@ -203,6 +247,9 @@ const (
 
 func (e *env) createWithFlags(typ, name, spec string, flags uint64) (dbus.ObjectPath, error) {
 	var path dbus.ObjectPath
+	if err := e.ns.WriteSchedule(name, spec); err != nil {
+		return "", err
+	}
 	err := e.call(rootPath, managerIf+".CreateTimerWithFlags", typ, name, spec, flags).Store(&path)
 	return path, err
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,9 +33,13 @@ type row struct {
 
 type report struct {
 	Started time.Time `json:"started"`
-	Samples int       `json:"samples"`
-	Clients int       `json:"clients"`
-	Rows    []row     `json:"rows"`
+	// Machine says what ran it: the figures are this machine's.
+	Machine string `json:"machine"`
+	// Args are the bench's command line.
+	Args    string `json:"args"`
+	Samples int    `json:"samples"`
+	Clients int    `json:"clients"`
+	Rows    []row  `json:"rows"`
 }
 
 func (r *report) add(x row) {
@@ -52,11 +57,14 @@ func (r *report) add(x row) {
 
 func (r *report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "snapm-timersd on systemd in a private namespace, %s", r.Started.Format(time.RFC3339))
+	b.WriteString("# snapm-timersd benchmarks\n\n")
+	fmt.Fprintf(&b, "Written by `go run ./tests/bench %s` (`make bench`): do not edit. "+
+		"Each daemon figure is beside what systemd alone takes for the same in the same run; "+
+		"compare runs only on the same machine, and a change with `-against REV`.\n\n", r.Args)
+	fmt.Fprintf(&b, "- date: %s\n- machine: %s\n", r.Started.Format(time.RFC3339), r.Machine)
 	if r.Samples > 0 {
-		fmt.Fprintf(&b, "; %d samples per one-timer figure", r.Samples)
+		fmt.Fprintf(&b, "- %d samples per one-timer figure\n", r.Samples)
 	}
-	b.WriteString("\n")
 	section := ""
 	for _, x := range r.Rows {
 		if x.Section != section {
@@ -109,4 +117,23 @@ func percentile(d []time.Duration, p int) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[(len(s)-1)*p/100]
+}
+
+// machine describes this machine in one line: processors, memory, kernel.
+func machine() string {
+	cpu, cpus := "unknown processor", 0
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				cpus++
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+			}
+		}
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		mem = fmt.Sprintf(", %.1f GiB", float64(kib(string(data), "MemTotal:"))/(1<<20))
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return fmt.Sprintf("%d x %s%s, Linux %s", cpus, cpu, mem, strings.TrimSpace(string(kernel)))
 }

@@ -296,6 +296,12 @@ func concurrent(e *env, r *report, n, clients int) error {
 		gmoRow.Target, gmoRow.Met = "< 250 ms", median(raw) < 250*time.Millisecond
 	}
 	r.add(gmoRow)
+	if err := managedCPU(e, r, n, section); err != nil {
+		return err
+	}
+	if err := managedFlood(e, r, n, 20, section); err != nil {
+		return err
+	}
 	if err := cliList(e, r, n, section); err != nil {
 		return err
 	}
