@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,18 +22,22 @@ func (e *env) managed() managed {
 	return out
 }
 
-// same says whether GetManagedObjects shows each of paths as GetAll
-// does, and nothing else.
+// same says whether GetManagedObjects shows each of paths (timers and
+// schedules) as GetAll does, and nothing else.
 func (e *env) same(got managed, paths ...dbus.ObjectPath) string {
 	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, slices.Sorted(slices.Values(paths))) {
 		return fmt.Sprintf("objects %v, want %v", keys, paths)
 	}
 	for _, path := range paths {
+		iface := timerIf
+		if strings.HasPrefix(string(path), string(rootPath)+"/schedule/") {
+			iface = scheduleIf
+		}
 		var all map[string]dbus.Variant
-		if err := e.call(path, "org.freedesktop.DBus.Properties.GetAll", timerIf).Store(&all); err != nil {
+		if err := e.call(path, "org.freedesktop.DBus.Properties.GetAll", iface).Store(&all); err != nil {
 			e.t.Fatal(err)
 		}
-		if len(got[path]) != 1 || fmt.Sprint(got[path][timerIf]) != fmt.Sprint(all) {
+		if len(got[path]) != 1 || fmt.Sprint(got[path][iface]) != fmt.Sprint(all) {
 			return fmt.Sprintf("%s shows\n%v\nGetAll says\n%v", path, got[path], all)
 		}
 	}
@@ -48,8 +53,11 @@ func TestGetManagedObjectsFollowsChanges(t *testing.T) {
 	if diff := e.same(e.managed()); diff != "" {
 		t.Errorf("no timers: %s", diff)
 	}
+	// Each timer is made for a schedule, which is an object too, and stays
+	// when its timer goes.
 	a, b, c := e.create("a"), e.create("b"), e.create("c")
-	if diff := e.same(e.managed(), a, b, c); diff != "" {
+	sa, sb, sc := rootPath+"/schedule/a", rootPath+"/schedule/b", rootPath+"/schedule/c"
+	if diff := e.same(e.managed(), a, b, c, sa, sb, sc); diff != "" {
 		t.Errorf("created: %s", diff)
 	}
 	if err := e.call(b, timerIf+".Enable").Err; err != nil {
@@ -57,13 +65,13 @@ func TestGetManagedObjectsFollowsChanges(t *testing.T) {
 	}
 	e.waitStatus(b, "enabled")
 	got := e.managed()
-	if diff := e.same(got, a, b, c); diff != "" || got[b][timerIf]["Status"].Value() != "enabled" {
+	if diff := e.same(got, a, b, c, sa, sb, sc); diff != "" || got[b][timerIf]["Status"].Value() != "enabled" {
 		t.Errorf("enabled: %s; status %v", diff, got[b][timerIf]["Status"].Value())
 	}
 	if err := e.call(rootPath, managerIf+".RemoveTimer", c).Err; err != nil {
 		t.Fatal(err)
 	}
-	if diff := e.same(e.managed(), a, b); diff != "" {
+	if diff := e.same(e.managed(), a, b, sa, sb, sc); diff != "" {
 		t.Errorf("removed: %s", diff)
 	}
 	calls := make([]*dbus.Call, 16)
@@ -76,7 +84,7 @@ func TestGetManagedObjectsFollowsChanges(t *testing.T) {
 		if err := call.Store(&got); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
-		if diff := e.same(got, a, b); diff != "" {
+		if diff := e.same(got, a, b, sa, sb, sc); diff != "" {
 			t.Errorf("call %d of 16 at once: %s", i, diff)
 		}
 	}
