@@ -62,6 +62,10 @@ func TestInstalledSystemActivatesAndServes(t *testing.T) {
 	}
 
 	const manager, timer = "/com/redhat/Snapm/Timers", "/com/redhat/Snapm/Timers/create/pkg"
+	// A timer belongs to a schedule: the one snapm would have written.
+	if err := ns.WriteSchedule("pkg", "*:0/5"); err != nil {
+		t.Fatal(err)
+	}
 	sh("busctl", "call", busName, manager, busName+".Manager", "CreateTimer", "sss", "create", "pkg", "*:0/5")
 	if exec := sh("systemctl", "show", "-P", "ExecStart", "snapm-timersd.service"); !strings.Contains(exec, "path=/usr/libexec/snapm-timersd ") {
 		t.Errorf("the activated service runs %s, want the installed /usr/libexec/snapm-timersd", exec)
