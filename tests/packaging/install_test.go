@@ -112,7 +112,7 @@ func TestInstalledSystemActivatesAndServes(t *testing.T) {
 	if err != nil {
 		t.Errorf("the Python example of %s: %v", apiPage, err)
 	}
-	if want := "/com/redhat/Snapm/Timers/create/hourly snapm-create@hourly.timer running\n"; !strings.Contains(string(out), want) {
+	if want := "/com/redhat/Snapm/Timers/create/nightly snapm-create@nightly.timer running\n"; !strings.Contains(string(out), want) {
 		t.Errorf("the Python example of com.redhat.Snapm.Timers(5) printed\n%s\nwant the line %q", out, want)
 	}
 
