@@ -48,12 +48,16 @@ cockpit/dist/index.js: cockpit/node_modules/.package-lock.json $(COCKPIT_SOURCES
 
 # Builds the daemon and runs it against a real systemd booted in a private
 # namespace (root needed; nothing system-wide is touched); it prints how to
-# use the CLI, built first, in there.
+# use the CLI, built first, in there. The real snapm 0.7 runs in there too
+# when its archives are at hand (../shared/interop beside the repository,
+# or SNAPM_INTEROP=DIR); else a stand-in does.
 run: requirements-run bin/snapm-timersctl
 	$(GO) run ./tests/sandbox
 
 # The whole suite: static checks, unit tests, private-bus tests with a
-# fault-injecting systemd1, and the real-systemd suite (root needed).
+# fault-injecting systemd1, the real-systemd suite (root needed), and the
+# real snapm beside the daemon (tests/interop) when its archives are at hand
+# (as for run; a summary line says when they are not).
 # Tests that measure (TestLoad) append a summary line to SNAPM_TEST_SUMMARY,
 # shown after the suite: go test prints a passing package's output only with -v.
 test: requirements-test lint cockpit/dist/index.js

@@ -87,9 +87,14 @@ func run(m *testing.M) int {
 		if snapm.Built {
 			verb = "built"
 		}
-		fmt.Printf("interop: snapm's venv %s in %v, installed in the namespace in %v\n",
-			verb, prepared.Round(time.Millisecond), installed.Round(time.Millisecond))
+		line := fmt.Sprintf("interop: ran beside the real snapm 0.7 from %s (its venv %s in %v, installed in the namespace in %v)",
+			snapm.Archives, verb, prepared.Round(time.Millisecond), installed.Round(time.Millisecond))
+		fmt.Println(line)
 		code = m.Run()
+		if err := nstest.Summary(line); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
 		if err := nstest.CheckJournal(ctx, ns); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = 1

@@ -43,55 +43,78 @@ var deleted = outcome{"deleted", func(t testing.TB, name string) bool { return !
 func TestRacesWithSnapm(t *testing.T) {
 	conn := connect(t)
 	type side struct {
-		daemon  func(conn *dbus.Conn, schedule, createTimer dbus.ObjectPath) *dbus.Call
+		daemon  func(conn *dbus.Conn, name string, schedule, createTimer dbus.ObjectPath) *dbus.Call
 		promise outcome
 	}
+	// The schedule's state before the race.
+	const (
+		absent = iota
+		enabled
+		disabled
+	)
 	cases := []struct {
-		name     string
-		disabled bool // the schedule's state before the race
-		snapm    []string
-		snapmDid outcome
-		daemon   side
+		name      string
+		before    int
+		snapm     []string
+		snapmDid  outcome
+		daemon    side
+		exclusive bool // at most one side may succeed
 	}{
-		{"enable-vs-Disable", true, []string{"enable", "--start"}, enabledRunning("yes", "yes"), side{
-			func(c *dbus.Conn, s, _ dbus.ObjectPath) *dbus.Call { return nstest.Call(c, s, scheduleIf+".Disable") },
-			enabledRunning("no", "no")}},
-		{"disable-vs-Enable", false, []string{"disable"}, enabledRunning("no", "no"), side{
-			func(c *dbus.Conn, s, _ dbus.ObjectPath) *dbus.Call {
+		{"enable-vs-Disable", disabled, []string{"enable", "--start"}, enabledRunning("yes", "yes"), side{
+			func(c *dbus.Conn, _ string, s, _ dbus.ObjectPath) *dbus.Call {
+				return nstest.Call(c, s, scheduleIf+".Disable")
+			},
+			enabledRunning("no", "no")}, false},
+		{"disable-vs-Enable", enabled, []string{"disable"}, enabledRunning("no", "no"), side{
+			func(c *dbus.Conn, _ string, s, _ dbus.ObjectPath) *dbus.Call {
 				return nstest.Call(c, s, scheduleIf+".Enable", true)
 			},
-			enabledRunning("yes", "yes")}},
-		{"edit-vs-SetCalendarSpec", false, []string{"edit", "--calendarspec", "weekly"}, calendar("weekly"), side{
-			func(c *dbus.Conn, _, ct dbus.ObjectPath) *dbus.Call {
+			enabledRunning("yes", "yes")}, false},
+		{"edit-vs-SetCalendarSpec", enabled, []string{"edit", "--calendarspec", "weekly"}, calendar("weekly"), side{
+			func(c *dbus.Conn, _ string, _, ct dbus.ObjectPath) *dbus.Call {
 				return nstest.Call(c, ct, nstest.TimerIf+".SetCalendarSpec", "monthly")
 			},
-			calendar("monthly")}},
-		{"delete-vs-Enable", true, []string{"delete"}, deleted, side{
-			func(c *dbus.Conn, s, _ dbus.ObjectPath) *dbus.Call {
+			calendar("monthly")}, false},
+		{"delete-vs-Enable", disabled, []string{"delete"}, deleted, side{
+			func(c *dbus.Conn, _ string, s, _ dbus.ObjectPath) *dbus.Call {
 				return nstest.Call(c, s, scheduleIf+".Enable", true)
 			},
-			enabledRunning("yes", "yes")}},
+			enabledRunning("yes", "yes")}, false},
+		{"create-vs-CreateSchedule", absent, []string{"create", "--policy-type", "count", "--keep-count", "2", "--calendarspec", "hourly"},
+			calendar("hourly"), side{
+				func(c *dbus.Conn, name string, _, _ dbus.ObjectPath) *dbus.Call {
+					return nstest.Call(c, nstest.RootPath, nstest.ManagerIf+".CreateSchedule", name, []string{"/"}, "daily",
+						variants(map[string]any{"policy_type": "count", "keep_count": uint32(2)}))
+				},
+				calendar("daily")}, true},
 	}
 	// snapm spends a few hundred milliseconds starting Python before it
 	// touches anything: the daemon's call goes out across that span, so
 	// that the rounds meet snapm before, amid and after its changes.
 	delays := []time.Duration{0, 300 * time.Millisecond, 500 * time.Millisecond}
-	for _, c := range cases {
+	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for round, delay := range delays {
-				name := fmt.Sprintf("race-%d", round)
-				snapm(t, "schedule", "create", "--policy-type", "count", "--keep-count", "2", "--calendarspec", "hourly", name, "/")
+				name := fmt.Sprintf("race%d-%d", i, round) // a case's leftovers never meet the next case
 				deleteAtEnd(t, name)
-				if c.disabled {
-					snapm(t, "schedule", "disable", name)
+				var schedule, createTimer dbus.ObjectPath
+				if c.before != absent {
+					snapm(t, "schedule", "create", "--policy-type", "count", "--keep-count", "2", "--calendarspec", "hourly", name, "/")
+					if c.before == disabled {
+						snapm(t, "schedule", "disable", name)
+					}
+					time.Sleep(follow)
+					schedule = getSchedule(t, conn, name)
+					createTimer, _ = timerProps(t, conn, "create", name)
 				}
-				time.Sleep(follow)
-				schedule := getSchedule(t, conn, name)
-				createTimer, _ := timerProps(t, conn, "create", name)
 
 				snapmDone := make(chan string, 1)
 				go func() {
-					res, err := ns.Snapm(testCtx(t), append([]string{"schedule"}, append(c.snapm, name)...)...)
+					args := append(append([]string{"schedule"}, c.snapm...), name)
+					if c.before == absent {
+						args = append(args, "/")
+					}
+					res, err := ns.Snapm(testCtx(t), args...)
 					switch {
 					case err != nil:
 						snapmDone <- err.Error()
@@ -102,7 +125,7 @@ func TestRacesWithSnapm(t *testing.T) {
 					}
 				}()
 				time.Sleep(delay)
-				daemonErr := c.daemon.daemon(conn, schedule, createTimer).Err
+				daemonErr := c.daemon.daemon(conn, name, schedule, createTimer).Err
 				snapmErr := <-snapmDone
 				t.Logf("round %d (daemon %v later): snapm %v: %q; daemon: %v", round, delay, c.snapm, snapmErr, daemonErr)
 				if daemonErr != nil && !strings.HasPrefix(nstest.ErrName(daemonErr), nstest.ErrPrefix) {
@@ -120,6 +143,9 @@ func TestRacesWithSnapm(t *testing.T) {
 						promised = append(promised, s.o.says)
 						held = held || s.o.holds(t, name)
 					}
+				}
+				if c.exclusive && len(promised) > 1 {
+					t.Errorf("round %d: both sides reported success (%s), at most one may", round, strings.Join(promised, ", "))
 				}
 				if len(promised) > 0 && !held {
 					t.Errorf("round %d: the sides that succeeded promised %s; none holds (schedule exists: %v)",

@@ -60,13 +60,24 @@ func TestNoFlashOverSnapmCycles(t *testing.T) {
 	deleteAtEnd(t, name)
 	from := r.mark()
 	const cycles = 20
+	// Each command and when it ended, to say which one an invalid
+	// followed.
+	type ran struct {
+		args string
+		end  time.Time
+	}
+	var log []ran
+	run := func(args ...string) {
+		snapm(t, append([]string{"schedule"}, args...)...)
+		log = append(log, ran{strings.Join(args, " "), time.Now()})
+	}
 	start := time.Now()
 	for i := range cycles {
-		snapm(t, "schedule", "create", "--policy-type", "count", "--keep-count", "3", "--calendarspec", "hourly", name, "/")
-		snapm(t, "schedule", "disable", name)
-		snapm(t, "schedule", "enable", "--start", name)
-		snapm(t, "schedule", "edit", "--calendarspec", []string{"daily", "weekly"}[i%2], name)
-		snapm(t, "schedule", "delete", name)
+		run("create", "--policy-type", "count", "--keep-count", "3", "--calendarspec", "hourly", name, "/")
+		run("disable", name)
+		run("enable", "--start", name)
+		run("edit", "--calendarspec", []string{"daily", "weekly"}[i%2], name)
+		run("delete", name)
 	}
 	t.Logf("%d cycles of 5 snapm commands in %v", cycles, time.Since(start).Round(time.Millisecond))
 	// The last delete's removal, and a settle time beyond it, so that a
@@ -74,9 +85,17 @@ func TestNoFlashOverSnapmCycles(t *testing.T) {
 	time.Sleep(2 * follow)
 	var invalid []string
 	for _, e := range r.since(from) {
-		if publishedStatus(e.sig) == "invalid" {
-			invalid = append(invalid, describe(e))
+		if publishedStatus(e.sig) != "invalid" {
+			continue
 		}
+		during := "after the last command"
+		for _, c := range log {
+			if e.at.Before(c.end) {
+				during = "by the end of snapm schedule " + c.args
+				break
+			}
+		}
+		invalid = append(invalid, describe(e)+" ("+during+")")
 	}
 	if len(invalid) > 0 {
 		t.Errorf("%d signals published Status=invalid, the first:\n%s", len(invalid), strings.Join(invalid[:min(5, len(invalid))], "\n"))

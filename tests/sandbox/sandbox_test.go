@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +51,29 @@ func TestSandbox(t *testing.T) {
 		}
 		// A timer without its schedule fails as it would on a real system.
 		sb.wantServiceRun(t, "snapm-create@nope.service", "exit-code", "No schedule configuration matching 'nope' found.")
+	})
+
+	t.Run("CockpitPage", func(t *testing.T) {
+		line := sb.greetingLine(t, "The Cockpit page")
+		url := regexp.MustCompile(`http://\S+`).FindString(line)
+		if _, err := os.Stat(filepath.Join(sysns.RepoRoot(), "cockpit", "dist", "index.js")); err != nil {
+			if url != "" || !strings.Contains(line, "make cockpit/dist/index.js") {
+				t.Errorf("without a built page, the greeting says %q, want how to build it", line)
+			}
+			t.Skip("the page is not built: ", err)
+		}
+		if url == "" {
+			t.Fatalf("the page is built, but the greeting gives no URL: %q", line)
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<title translate>Snapshot schedules</title>") {
+			t.Errorf("GET %s: %s, want the page:\n%.500s", url, resp.Status, body)
+		}
 	})
 
 	t.Run("CtrlCExitsCleanlyWithin3s", func(t *testing.T) {

@@ -8,25 +8,6 @@ import (
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
-// standIn takes the place of Snapshot Manager's snapm, which the units'
-// ExecStart= run, when the real one's archives are not at hand: like
-// snapm, it fails for a schedule that does not exist (so that a timer
-// without its schedule shows the failure it would have), and for one that
-// does it says what snapm would do.
-const standIn = `#!/bin/sh
-# A stand-in for snapm inside the snapm-timersd sandbox.
-name= prev=
-for arg; do [ "$prev" = -c ] && name=$arg; prev=$arg; done
-if [ -n "$name" ] && [ ! -e "/etc/snapm/schedule.d/$name.json" ]; then
-	case "$1 $2" in
-	"snapset create-scheduled") echo "ERROR - No schedule configuration matching '$name' found." >&2 ;;
-	*) echo "ERROR - Command failed: No schedule named $name" >&2 ;;
-	esac
-	exit 1
-fi
-echo "snapm (sandbox stand-in): would run: snapm $*"
-`
-
 // standInDir is where the stand-in lands in the namespace's private
 // /usr/libexec, from where an overlay adds it to the namespace's /usr/bin.
 const standInDir = "snapm-sandbox/bin"
@@ -46,7 +27,7 @@ func chooseSnapm(opts sysns.Options) (real *sysns.Snapm, note string, err error)
 	if !errors.Is(err, sysns.ErrNoInterop) {
 		return nil, "", err
 	}
-	opts.Files["libexec"][standInDir+"/snapm"] = []byte(standIn)
+	opts.Files["libexec"][standInDir+"/snapm"] = []byte(sysns.SnapmStandIn)
 	opts.Modes[standInDir+"/snapm"] = 0o755
 	return nil, fmt.Sprintf("a stand-in for snapm (%v)", err), nil
 }

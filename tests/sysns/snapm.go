@@ -142,6 +142,10 @@ func DefaultSnapmCache() (string, error) {
 // says: Debian's python3-dbus is seen through --system-site-packages, and
 // nothing is fetched.
 func (s *Snapm) build() error {
+	// Debian splits both out of python3: say so rather than fail half-way.
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import ensurepip, dbus").CombinedOutput(); err != nil {
+		return fmt.Errorf("the real snapm needs Debian's python3-venv and python3-dbus: %w: %s", err, strings.TrimSpace(string(out)))
+	}
 	if err := os.RemoveAll(s.dir); err != nil {
 		return err
 	}
