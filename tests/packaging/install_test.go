@@ -62,7 +62,7 @@ func TestInstalledSystemActivatesAndServes(t *testing.T) {
 	}
 
 	const manager, timer = "/com/redhat/Snapm/Timers", "/com/redhat/Snapm/Timers/create/pkg"
-	// A timer is made for an existing schedule, as snapm would have made it.
+	// A timer belongs to a schedule: the one snapm would have written.
 	if err := ns.WriteSchedule("pkg", "*:0/5"); err != nil {
 		t.Fatal(err)
 	}
