@@ -47,14 +47,15 @@ func TestFollowedAreTheTimers(t *testing.T) {
 			t.Errorf("%s before any Follow", method)
 		}
 	}
-	mustCreate(t, e, "gc", "new", "hourly")
+	mustCreate(t, e, "create", "new", "hourly")
 	check("created")
-	if _, err := e.m.Create(ctx, "gc", "new", "hourly"); !errors.Is(err, ErrTimerExists) {
+	if _, err := e.m.Create(ctx, "create", "new", "hourly"); !errors.Is(err, ErrTimerExists) {
 		t.Fatalf("second create: %v, want ErrTimerExists", err)
 	}
 	check("created twice")
+	e.schedule(t, "rolledback", "hourly")
 	e.sd.setFail("EnableUnit", errInjected)
-	if _, err := e.m.CreateWithFlags(ctx, "gc", "rolledback", "hourly", uint64(CreateEnable)); !errors.Is(err, errInjected) {
+	if _, err := e.m.CreateWithFlags(ctx, "create", "rolledback", "hourly", uint64(CreateEnable)); !errors.Is(err, errInjected) {
 		t.Fatalf("create with a failing enable: %v", err)
 	}
 	e.sd.setFail("EnableUnit", nil)
