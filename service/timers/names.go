@@ -20,9 +20,10 @@ const (
 // Types lists every timer type in a stable order.
 var Types = []Type{TypeCreate, TypeGC}
 
-// MaxNameLen keeps unit names (prefix + name + ".timer" + ".d") well under
-// systemd's 255-byte unit-name and NAME_MAX limits.
-const MaxNameLen = 200
+// MaxNameLen is snapm's own limit: the longest name made of a timer's,
+// its create timer's drop-in directory "snapm-create@NAME.timer.d", is
+// then at most 255 characters, systemd's unit-name and NAME_MAX limits.
+const MaxNameLen = 255 - len("snapm-create@.timer.d")
 
 // ParseType validates a type string from a caller.
 func ParseType(s string) (Type, error) {
@@ -34,10 +35,12 @@ func ParseType(s string) (Type, error) {
 	return "", fmt.Errorf("%w: unknown timer type %q (expected \"create\" or \"gc\")", ErrInvalidArgument, s)
 }
 
-// ValidateName accepts exactly the names that are safe both as a systemd
-// template instance and as a single path component under /etc/systemd/system:
-// no separators, no "..", nothing systemd would escape, nothing that looks
-// like an option or a hidden file.
+// ValidateName accepts exactly the names that are safe as a systemd
+// template instance inside one path component under /etc/systemd/system
+// (no separator, nothing systemd would escape) and that take in every
+// name snapm gives a schedule: a name is never a path component of its
+// own, so a leading "." or "-" is as safe as snapm finds it; only "." is
+// refused, as snapm refuses it.
 func ValidateName(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: timer name is empty", ErrInvalidArgument)
@@ -45,8 +48,8 @@ func ValidateName(name string) error {
 	if len(name) > MaxNameLen {
 		return fmt.Errorf("%w: timer name is %d characters long (at most %d)", ErrInvalidArgument, len(name), MaxNameLen)
 	}
-	if name[0] == '.' || name[0] == '-' {
-		return fmt.Errorf("%w: timer name %q must not start with %q", ErrInvalidArgument, name, name[:1])
+	if name == "." {
+		return fmt.Errorf("%w: timer name cannot be \".\"", ErrInvalidArgument)
 	}
 	for i := 0; i < len(name); i++ {
 		if !isNameByte(name[i]) {

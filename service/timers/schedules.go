@@ -210,10 +210,11 @@ func (m *Manager) scheduled() map[string]schedule.Schedule {
 
 // ScheduleNames maps the names of files changed in the schedule
 // directory to the schedules they are; ok is false for any other file
-// (snapm's temporary files among them).
+// (snapm's temporary ".tmp_*" and ours, which do not end in ".json",
+// among them). A hidden ".x.json" is schedule ".x", as snapm loads it.
 func ScheduleNames(file string) (name string, ok bool) {
 	name, ok = strings.CutSuffix(file, ".json")
-	return name, ok && !strings.HasPrefix(file, ".") && schedule.ValidateName(name) == nil
+	return name, ok && schedule.ValidateName(name) == nil
 }
 
 // SchedulesChanged reads again the schedules named, or every one when

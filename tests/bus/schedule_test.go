@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,4 +209,36 @@ func TestSchedulesFollowTheDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	within("a removed file withdrawn", func() bool { return !shown() })
+}
+
+// TestScheduleNamesAsSnapm: CreateSchedule takes exactly the names snapm
+// gives a schedule (service/schedule.ValidateName, which a differential
+// test holds to snapm 0.7's own verdicts), its longest and its odd ones
+// too, and each taken name is a schedule object with both timers.
+// Planted bug (the timer-name rule of 200 characters, no leading "." or
+// "-"): the names snapm takes beyond it are refused.
+func TestScheduleNamesAsSnapm(t *testing.T) {
+	t.Parallel()
+	e := start(t, 20*time.Second)
+	all := map[string]dbus.Variant{"policy_type": dbus.MakeVariant("all")}
+	for _, name := range []string{"-x", ".hidden", "..", "a.b-c", strings.Repeat("n", 234), strings.Repeat("n", 235),
+		".", "a_b", "a:b", `a\b`, "a+b", "ü"} {
+		snapmTakes := schedule.ValidateName(name) == nil
+		var path dbus.ObjectPath
+		err := e.call(rootPath, managerIf+".CreateSchedule", name, []string{"/"}, "daily", all).Store(&path)
+		switch {
+		case snapmTakes && err != nil:
+			t.Errorf("CreateSchedule(%.20q) refused a name snapm takes: %v", name, err)
+		case !snapmTakes && errName(err) != errPrefix+"InvalidArgument":
+			t.Errorf("CreateSchedule(%.20q) = %v, want InvalidArgument as snapm refuses it", name, err)
+		case snapmTakes:
+			props := e.scheduleProps(path)
+			if props["Name"] != name {
+				t.Errorf("CreateSchedule(%.20q) shows the name %.20q", name, props["Name"])
+			}
+			if err := e.call(rootPath, managerIf+".DeleteSchedule", path).Err; err != nil {
+				t.Errorf("DeleteSchedule(%.20q): %v", name, err)
+			}
+		}
+	}
 }
