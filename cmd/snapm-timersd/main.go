@@ -16,6 +16,7 @@ import (
 	"github.com/snapm/snapm-timersd/service/daemon"
 	"github.com/snapm/snapm-timersd/service/logging"
 	"github.com/snapm/snapm-timersd/service/schedule"
+	"github.com/snapm/snapm-timersd/service/timers"
 )
 
 func main() {
@@ -30,6 +31,7 @@ func main() {
 	flag.StringVar(&cfg.StateDir, "state-dir", stateDir, "directory for the daemon's own state")
 	flag.StringVar(&cfg.ScheduleDir, "schedule-dir", schedule.Dir, "snapm's schedule directory")
 	flag.DurationVar(&cfg.CallTimeout, "call-timeout", 2*time.Minute, "longest a method call may take, systemd jobs included")
+	flag.DurationVar(&cfg.SettleTime, "settle-time", timers.DefaultSettleTime, "how long an invalid state seen from outside may last before it is published")
 	level := zap.LevelFlag("log-level", zap.InfoLevel, "least severe log level: debug, info, warn, error")
 	version := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()

@@ -40,7 +40,10 @@ type Config struct {
 	ScheduleDir string
 	// CallTimeout bounds one D-Bus method call, systemd jobs included.
 	CallTimeout time.Duration
-	Log         *zap.Logger
+	// SettleTime is how long an invalid state seen from outside is held
+	// back before it is published; zero means timers.DefaultSettleTime.
+	SettleTime time.Duration
+	Log        *zap.Logger
 }
 
 // previewWait bounds a preview's wait for its turn, well under a D-Bus
@@ -99,6 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 		StateDir:       cfg.StateDir,
 		ScheduleDir:    cfg.ScheduleDir,
 		Schedules:      srv,
+		SettleTime:     cfg.SettleTime,
 	})
 	// Every loop of ours is owned here: started through loops, and ended
 	// (ctx cancelled, then waited for) before Run returns, together with

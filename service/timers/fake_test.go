@@ -411,10 +411,10 @@ func newEnv(t *testing.T, setup func(e *env)) *env {
 	return e
 }
 
-// settle lets SettleTime pass, and the elapse keeper publish what it held
+// settle lets the settle time pass, and the elapse keeper publish what it held
 // back meanwhile.
 func (e *env) settle() {
-	e.clock.Set(e.clock.Now().Add(SettleTime))
+	e.clock.Set(e.clock.Now().Add(DefaultSettleTime))
 	e.m.advanceElapses()
 }
 

@@ -91,6 +91,10 @@ type Config struct {
 	Schedules ScheduleObserver
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SettleTime is how long an invalid state seen from outside is held
+	// back before it is published (settle.go); zero means
+	// DefaultSettleTime.
+	SettleTime time.Duration
 }
 
 // ignoreSchedules is the ScheduleObserver of a Manager given none.
@@ -142,6 +146,9 @@ const refreshParallelism = 8
 func NewManager(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SettleTime <= 0 {
+		cfg.SettleTime = DefaultSettleTime
 	}
 	if cfg.Schedules == nil {
 		cfg.Schedules = ignoreSchedules{}

@@ -4,19 +4,20 @@
 // moment each time, the drop-in is there and the unit file is not enabled,
 // and under load a daemon-reload in between makes that moment longer and
 // brings others. Published, each is a red "invalid" in every frontend on
-// every snapm command. A state that lasts SettleTime is published; the
+// every snapm command. A state that lasts the settle time is published; the
 // outcome of the daemon's own operations is published at once.
 //
 // Locks: the fields are Timer.mu's; the elapse keeper (elapses.go)
-// publishes what has been held for SettleTime.
+// publishes what has been held for the settle time.
 
 package timers
 
 import "time"
 
-// SettleTime is how long a state that snapm passes through may last
-// before it is published as the invalid state it is.
-const SettleTime = time.Second
+// DefaultSettleTime is how long a state that snapm passes through may
+// last before it is published as the invalid state it is (Timer.settle,
+// the daemon's --settle-time).
+const DefaultSettleTime = time.Second
 
 // holdBack tells whether s must not be published yet, starting the
 // settle time when s is the first of its kind; t.mu held.
@@ -26,7 +27,7 @@ func (t *Timer) holdBack(s Snapshot) bool {
 		return false
 	}
 	if t.settleUntil.IsZero() {
-		t.settleUntil = t.now().Add(SettleTime)
+		t.settleUntil = t.now().Add(t.settle)
 		t.wake()
 	}
 	t.heldBack = t.held()
@@ -38,17 +39,17 @@ func (t *Timer) held() bool {
 	return !t.settleUntil.IsZero() && t.now().Before(t.settleUntil)
 }
 
-// reloadedWhileHeld gives a state held back SettleTime more after a
+// reloadedWhileHeld gives a state held back the settle time again after a
 // daemon-reload, which snapm's disable runs between disabling the unit
 // and removing its drop-in, and which takes seconds on a loaded system;
 // t.mu held.
 func (t *Timer) reloadedWhileHeld() {
 	if t.held() {
-		t.settleUntil = t.now().Add(SettleTime)
+		t.settleUntil = t.now().Add(t.settle)
 	}
 }
 
-// settled publishes t if what it held back has lasted SettleTime by now,
+// settled publishes t if what it held back has lasted the settle time by now,
 // and returns when it must be looked at again (zero: never); t.mu held.
 func (t *Timer) settled(now time.Time, obs Observer) time.Time {
 	if !t.heldBack {

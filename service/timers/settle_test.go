@@ -13,7 +13,7 @@ import (
 // file) and disable (unit file, then the drop-in) are published as their
 // outcomes only, never as the invalid state they pass through, also for a
 // timer first seen midway; a drop-in left without enablement is published
-// invalid once SettleTime has passed.
+// invalid once DefaultSettleTime has passed.
 func TestSnapmSequencesDoNotFlash(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
@@ -77,7 +77,7 @@ func TestSnapmSequencesDoNotFlash(t *testing.T) {
 			}
 			e.m.DiskChanged(ctx, []string{unit})
 		}, ""},
-		{"published once SettleTime has passed", e.settle, "changed " + unit + " invalid"},
+		{"published once DefaultSettleTime has passed", e.settle, "changed " + unit + " invalid"},
 	} {
 		step.do()
 		if got := statuses(); got != step.want {

@@ -95,6 +95,8 @@ type Timer struct {
 	// timers again.
 	now  func() time.Time
 	wake func()
+	// settle is Config.SettleTime.
+	settle time.Duration
 	// owed is what must be read again before the state can be trusted:
 	// set when a resync finds the timer busy, or a signal leaves its
 	// LoadState unknown. The reader pays it; whoever lets go of the
@@ -105,7 +107,7 @@ type Timer struct {
 
 func (m *Manager) newTimer(key Key, spec string, cal calendar.Info, calErr error) *Timer {
 	t := &Timer{key: key, instance: m.instances.Add(1), op: make(chan struct{}, 1), log: m.log.With(zap.String("unit", key.Unit())),
-		spec: spec, cal: cal, calErr: calErr, released: m.queueIfOwed, now: m.cfg.Now, wake: m.pokeElapses}
+		spec: spec, cal: cal, calErr: calErr, released: m.queueIfOwed, now: m.cfg.Now, wake: m.pokeElapses, settle: m.cfg.SettleTime}
 	t.snap = t.derive()
 	// Before anything reads it: a change between a read and the match
 	// would be lost.
