@@ -90,7 +90,8 @@ func formatTimespan(d, accuracy uint64) string {
 	}
 	var parts []string
 	for _, u := range units {
-		if d < accuracy {
+		// As systemd: at least one unit, however far below accuracy.
+		if d < accuracy && len(parts) > 0 {
 			break
 		}
 		if d < u.usec {

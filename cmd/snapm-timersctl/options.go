@@ -186,10 +186,10 @@ var verbs map[string]verb
 
 func init() {
 	verbs = map[string]verb{
-		"list": {usage: "list [--state=STATUS,...]", summary: "List timers, next elapse first",
+		"list": {usage: "list [PATTERN...] [--state=STATUS,...]", summary: "List timers, next elapse first",
 			details: "\n  --state=STATUS,...  only timers with one of these statuses\n  --json=MODE         short, pretty or off\n  --no-legend         no header and no count\n",
-			max:     0, options: []string{"state", "json"}, run: runList},
-		"status": {usage: "status [TIMER...]", summary: "Show the status of timers (all by default)",
+			max:     -1, options: []string{"state", "json"}, run: runList},
+		"status": {usage: "status [TIMER|PATTERN...]", summary: "Show the status of timers (all by default)",
 			details: "\n  --json=MODE   short, pretty or off\n", max: -1, options: []string{"json"}, run: runStatus},
 		"show": {usage: "show [TIMER...] [-p PROP...] [--value]", summary: "Show properties as Key=value lines",
 			details: "\n  -p, --property=NAME  only these properties\n  --value              print the values only\n  --json=MODE          short, pretty or off\n",

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// nextElapse is the next run that will come: none unless systemd runs the
+// timer, whatever the daemon computed for a disabled, stopped or masked
+// one (systemctl list-timers shows only active timers, "-" for none).
+func (t Timer) nextElapse() uint64 {
+	if !t.flag("Running") {
+		return 0
+	}
+	return t.usec("NextElapse")
+}
+
+// shownProps are the properties as show and --json print them: NextElapse
+// 0 where no run will come, as systemd's own NextElapseUSecRealtime of a
+// stopped timer.
+func (t Timer) shownProps() map[string]dbus.Variant {
+	if !t.has("NextElapse") || !t.has("Running") || t.nextElapse() != 0 {
+		return t.Props
+	}
+	props := maps.Clone(t.Props)
+	props["NextElapse"] = dbus.MakeVariant(uint64(0))
+	return props
+}
+
+// reason says why a timer is invalid, derived from what the daemon
+// publishes: the drop-in holds the calendar (CalendarSpec is empty
+// without it) and Enabled is systemd's unit file state, so a masked unit
+// reads as a drop-in without enablement.
+func (t Timer) reason() string {
+	if t.str("Status") != "invalid" {
+		return ""
+	}
+	dropIn, enabled, running := t.str("CalendarSpec") != "", t.flag("Enabled"), t.flag("Running")
+	switch {
+	case t.flag("NeedDaemonReload"):
+		return "changed on disk, not reloaded"
+	case dropIn && !enabled:
+		return "masked, or drop-in without enablement"
+	case !dropIn && enabled:
+		return "enabled without its calendar drop-in"
+	case running && !dropIn:
+		return "running without drop-in"
+	}
+	return "load error or failed"
+}
+
+// statusText is the status with its reason beside an invalid one.
+func (t Timer) statusText() string {
+	if r := t.reason(); r != "" {
+		return t.str("Status") + " (" + r + ")"
+	}
+	return t.str("Status")
+}
+
+// warnReload prints systemctl's warning for every timer systemd has not
+// reloaded since its files changed.
+func warnReload(w io.Writer, st style, ts []Timer) {
+	for _, t := range ts {
+		if t.flag("NeedDaemonReload") {
+			fmt.Fprintf(w, "%s The unit file, source configuration file or drop-ins of %s changed on disk. Run 'systemctl daemon-reload' to reload units.\n",
+				st.wrap("1;38;5;185", "Warning:"), t.str("Unit"))
+		}
+	}
+}
+
+// isPattern tells a shell glob, as systemctl takes for unit names, from
+// a TIMER.
+func isPattern(arg string) bool { return strings.ContainsAny(arg, "*?[") }
+
+// matching keeps the timers whose unit, TYPE/NAME or NAME matches one of
+// the patterns, as `systemctl list-timers 'snapm-*'` matches unit names.
+func matching(ts []Timer, patterns []string) []Timer {
+	if len(patterns) == 0 {
+		return ts
+	}
+	var out []Timer
+	for _, t := range ts {
+		for _, p := range patterns {
+			if globMatch(p, t.str("Unit")) || globMatch(p, t.ID()) || globMatch(p, t.str("Name")) {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// globMatch is fnmatch(3) without flags: '*' crosses '/', as in TYPE/NAME.
+func globMatch(pattern, s string) bool {
+	ok, err := filepath.Match(strings.ReplaceAll(pattern, "/", "\x00"), strings.ReplaceAll(s, "/", "\x00"))
+	return err == nil && ok
+}
