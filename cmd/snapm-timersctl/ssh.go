@@ -29,7 +29,7 @@ func dialBus(ctx context.Context, host string, getenv func(string) string) (*cli
 	}
 	conn, err := dialSSH(ctx, host, getenv, sequential)
 	if err != nil {
-		return nil, cliError{fmt.Sprintf("Failed to connect to bus: %v", err), exitFailure}
+		return nil, cliError{"Failed to connect to bus: " + strerror(err), exitFailure}
 	}
 	return &client{conn: conn}, nil
 }
@@ -53,10 +53,6 @@ func sshArgs(host string, getenv func(string) string) []string {
 // neither answers nor exits (a host that drops packets, a prompt nobody
 // answers): sd-bus's default call timeout, which systemctl -H waits too.
 const sshConnectTimeout = 25 * time.Second
-
-// errNotConnected is ssh gone before the bus answered; systemctl -H
-// reports it with the same errno text.
-var errNotConnected = errors.New("Transport endpoint is not connected")
 
 func dialSSH(ctx context.Context, host string, getenv func(string) string, opts ...dbus.ConnOption) (*dbus.Conn, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
@@ -106,7 +102,8 @@ func dialSSH(ctx context.Context, host string, getenv func(string) string, opts 
 	// reaped: wait that moment to tell ssh's failure from the bridge's.
 	select {
 	case <-exited:
-		return nil, errNotConnected
+		// ssh gone before the bus answered: systemctl -H says ENOTCONN.
+		return nil, syscall.ENOTCONN
 	case <-time.After(time.Second):
 		return nil, err
 	}
@@ -128,4 +125,15 @@ func handshake(ctx context.Context, sock net.Conn, opts []dbus.ConnOption) (*dbu
 		return nil, err
 	}
 	return conn, nil
+}
+
+// strerror is an error as systemd's %m prints an errno: glibc's text,
+// capitalized where Go's is not.
+func strerror(err error) string {
+	msg := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) && msg != "" {
+		return strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return msg
 }
