@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -54,7 +53,7 @@ func (a *app) each(ctx context.Context, ids []string, fn func(c *client, path db
 	if err != nil {
 		return err
 	}
-	var first error
+	f := failures{w: a.stderr}
 	for _, id := range ids {
 		path, full, err := c.resolve(ctx, id)
 		if err != nil {
@@ -62,19 +61,11 @@ func (a *app) each(ctx context.Context, ids []string, fn func(c *client, path db
 		} else {
 			err = fn(c, path, full)
 		}
-		if err == nil {
-			continue
+		if f.add(err) {
+			break
 		}
-		if exitCode(err) == exitNoService {
-			return err
-		}
-		if first == nil {
-			first = err
-			continue
-		}
-		fmt.Fprintln(a.stderr, err)
 	}
-	return first
+	return f.first
 }
 
 // runSimple is a verb that calls one method without arguments per timer.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -31,42 +30,16 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 }
 
 // selectTimers reads the timers that the arguments name, TIMER or a
-// pattern, or all of them. As systemctl status, it reads every one it
-// can: each failure is printed and the first decides the exit, after
-// the timers found are shown.
+// pattern, or all of them; see pick.
 func (a *app) selectTimers(ctx context.Context, c *client, args []string) ([]Timer, error) {
-	var all []Timer
-	if len(args) == 0 || slices.ContainsFunc(args, isPattern) {
-		var err error
-		if all, err = c.timers(ctx); err != nil {
+	list := func() ([]Timer, error) {
+		all, err := c.timers(ctx)
+		if err != nil {
 			return nil, failed("list timers", "", err)
 		}
-		if len(args) == 0 {
-			return all, nil
-		}
+		return all, nil
 	}
-	var out []Timer
-	var first error
-	for _, arg := range args {
-		if isPattern(arg) {
-			out = append(out, matching(all, []string{arg})...)
-			continue
-		}
-		t, err := c.readTimer(ctx, arg)
-		if err == nil {
-			out = append(out, t)
-			continue
-		}
-		if exitCode(err) == exitNoService {
-			return nil, err
-		}
-		if first == nil {
-			first = err
-		} else {
-			fmt.Fprintln(a.stderr, err)
-		}
-	}
-	return out, first
+	return pick(a, args, list, Timer.names, func(id string) (Timer, error) { return c.readTimer(ctx, id) })
 }
 
 // readTimer finds and reads one timer named TIMER.

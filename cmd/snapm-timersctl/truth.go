@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
@@ -77,19 +78,21 @@ func warnReload(w io.Writer, st style, ts []Timer) {
 // a TIMER.
 func isPattern(arg string) bool { return strings.ContainsAny(arg, "*?[") }
 
-// matching keeps the timers whose unit, TYPE/NAME or NAME matches one of
-// the patterns, as `systemctl list-timers 'snapm-*'` matches unit names.
+// names are what a pattern may match of a timer: its unit, as `systemctl
+// list-timers 'snapm-*'` matches, its TYPE/NAME and its NAME.
+func (t Timer) names() []string { return []string{t.str("Unit"), t.ID(), t.str("Name")} }
+
+// matching keeps the timers a pattern of patterns matches.
 func matching(ts []Timer, patterns []string) []Timer {
 	if len(patterns) == 0 {
 		return ts
 	}
 	var out []Timer
 	for _, t := range ts {
-		for _, p := range patterns {
-			if globMatch(p, t.str("Unit")) || globMatch(p, t.ID()) || globMatch(p, t.str("Name")) {
-				out = append(out, t)
-				break
-			}
+		if slices.ContainsFunc(patterns, func(p string) bool {
+			return slices.ContainsFunc(t.names(), func(n string) bool { return globMatch(p, n) })
+		}) {
+			out = append(out, t)
 		}
 	}
 	return out
