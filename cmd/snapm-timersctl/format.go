@@ -118,6 +118,9 @@ func (s style) red(t string) string   { return s.wrap("1;31", t) }
 func (s style) green(t string) string { return s.wrap("1;32", t) }
 func (s style) blue(t string) string  { return s.wrap("1;34", t) }
 
+// warning is systemd's highlighted "Warning:" prefix.
+func (s style) warning() string { return s.wrap("1;38;5;185", "Warning:") }
+
 // statusDot is systemctl status's mark: a coloured bullet per status.
 func (s style) statusDot(status string) string {
 	switch status {

@@ -37,6 +37,7 @@ func runCreate(ctx context.Context, a *app, args []string) error {
 	if call.Err != nil {
 		return failed("create", id, call.Err)
 	}
+	a.warnNever(ctx, c, spec)
 	return nil
 }
 
@@ -100,6 +101,7 @@ func runSetCalendar(ctx context.Context, a *app, args []string) error {
 		if err := c.call(ctx, path, timerIface+".SetCalendarSpec", args[1]).Err; err != nil {
 			return failed("set the calendar of", id, err)
 		}
+		a.warnNever(ctx, c, args[1])
 		return nil
 	})
 }

@@ -150,6 +150,7 @@ func runScheduleCreate(ctx context.Context, a *app, args []string) error {
 	if err := c.call(ctx, rootPath, managerIface+".CreateSchedule", name, sources, spec, variants(opts)).Store(&path); err != nil {
 		return failed("create schedule", name, err)
 	}
+	a.warnNever(ctx, c, spec)
 	return a.showAfter(ctx, c, name)
 }
 
@@ -172,6 +173,9 @@ func runScheduleEdit(ctx context.Context, a *app, args []string) error {
 	}
 	if err := c.call(ctx, s.Path, scheduleIface+".Edit", variants(changes)).Err; err != nil {
 		return failed("edit schedule", name, err)
+	}
+	if spec, ok := changes["calendarspec"].(string); ok {
+		a.warnNever(ctx, c, spec)
 	}
 	return a.showAfter(ctx, c, name)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -69,7 +70,7 @@ func warnReload(w io.Writer, st style, ts []Timer) {
 	for _, t := range ts {
 		if t.flag("NeedDaemonReload") {
 			fmt.Fprintf(w, "%s The unit file, source configuration file or drop-ins of %s changed on disk. Run 'systemctl daemon-reload' to reload units.\n",
-				st.wrap("1;38;5;185", "Warning:"), t.str("Unit"))
+				st.warning(), t.str("Unit"))
 		}
 	}
 }
@@ -102,4 +103,16 @@ func matching(ts []Timer, patterns []string) []Timer {
 func globMatch(pattern, s string) bool {
 	ok, err := filepath.Match(strings.ReplaceAll(pattern, "/", "\x00"), strings.ReplaceAll(s, "/", "\x00"))
 	return err == nil && ok
+}
+
+// warnNever warns, after the service took it, of a calendar that has no
+// elapse left (systemd-analyze calendar says "Next elapse: never"): the
+// timer is valid yet will never fire. Asking is best effort: the change
+// is made already, so a failure to ask is no failure of the verb.
+func (a *app) warnNever(ctx context.Context, c *client, spec string) {
+	_, next, err := c.parseCalendar(ctx, spec, uint64(a.now().UnixMicro()), 1)
+	if err == nil && len(next) == 0 {
+		fmt.Fprintf(a.stderr, "%s calendar '%s' is entirely in the past: the timer will never elapse (systemd-analyze calendar: \"Next elapse: never\").\n",
+			a.style().warning(), spec)
+	}
 }

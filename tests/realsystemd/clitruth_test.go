@@ -7,10 +7,12 @@ import (
 )
 
 // The CLI says what is true of timers systemd really runs: no next run for
-// a stopped timer, the reload warning and reason after a hand edit, every
-// timer found shown when another is missing, and patterns as systemctl's.
+// a stopped timer, the reload warning after a hand edit, every timer found
+// shown when another is missing, patterns as systemctl's, and a warning
+// for a calendar that will never elapse.
 // Planted bugs: NextElapse shown whatever Running says; status stopping
-// at the first missing timer; the warning never printed.
+// at the first missing timer; the reload warning never printed; the
+// past-calendar warning never printed.
 func TestCLISaysWhatIsTrue(t *testing.T) {
 	conn := connect(t)
 	const stopped, live = "create/cli-truth-stopped", "create/cli-truth-live"
@@ -56,4 +58,17 @@ func TestCLISaysWhatIsTrue(t *testing.T) {
 		t.Errorf("status after a hand edit: exit %d, stderr %q; want the warning\n%s", r.code, r.stderr, warning)
 	}
 	inNS(t, "systemctl", "daemon-reload")
+
+	// A calendar with no elapse left is valid, yet the timer never fires.
+	withSchedule(t, "create", "cli-truth-past", "2020-01-01")
+	t.Cleanup(func() { runIn(t, 0, ctlInNS, "remove", "create/cli-truth-past") })
+	never := "Warning: calendar '2020-01-01' is entirely in the past: the timer will never elapse (systemd-analyze calendar: \"Next elapse: never\").\n"
+	for _, args := range [][]string{{"create", "create", "cli-truth-past", "2020-01-01"}, {"set-calendar", "create/cli-truth-past", "2020-01-01"}} {
+		if r := runIn(t, 0, append([]string{ctlInNS}, args...)...); r.code != 0 || r.stderr != never {
+			t.Errorf("%v: exit %d, stderr %q; want 0 and\n%s", args, r.code, r.stderr, never)
+		}
+	}
+	if r := runIn(t, 0, ctlInNS, "set-calendar", "create/cli-truth-past", "daily"); r.code != 0 || r.stderr != "" {
+		t.Errorf("set-calendar daily: exit %d, stderr %q; want no warning", r.code, r.stderr)
+	}
 }
