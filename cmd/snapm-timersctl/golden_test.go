@@ -254,6 +254,16 @@ func TestUsage(t *testing.T) {
 		"host like option":   {"-H", "-oProxyCommand=x", "list"},
 		"flag with value":    {"--no-pager=1", "list"},
 		"set-calendar alone": {"set-calendar", "x"},
+		"schedule alone":     {"schedule"},
+		"schedule unknown":   {"schedule", "frobnicate"},
+		"no calendarspec":    {"schedule", "create", "x", "/", "--policy-type=all"},
+		"no policy type":     {"schedule", "create", "x", "/", "-C", "daily"},
+		"bad policy type":    {"schedule", "create", "x", "/", "-C", "daily", "--policy-type=often"},
+		"bad keep":           {"schedule", "edit", "x", "--keep-count=many"},
+		"keep of enable":     {"schedule", "enable", "x", "--keep-count=3"},
+		"start of list":      {"schedule", "list", "--start"},
+		"keep on timers":     {"list", "--keep-daily=3"},
+		"edit nothing":       {"schedule", "edit", "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a, out, errOut := testApp(t, false, nil)
