@@ -59,8 +59,8 @@ func (a *app) each(ctx context.Context, ids []string, fn func(c *client, path db
 		path, full, err := c.resolve(ctx, id)
 		if err != nil {
 			err = failed("look up", full, err)
-		} else {
-			err = fn(c, path, full)
+		} else if err = fn(c, path, full); err == nil {
+			a.warnIfChanged(ctx, c, path)
 		}
 		if f.add(err) {
 			break

@@ -75,6 +75,16 @@ func warnReload(w io.Writer, st style, ts []Timer) {
 	}
 }
 
+// warnIfChanged gives systemctl's daemon-reload warning after an
+// operation on a timer whose files systemd has not reloaded, as systemctl
+// start, stop, enable and disable do. A timer gone (removed) has nothing
+// to warn of, so a failure to read it is no failure of the verb.
+func (a *app) warnIfChanged(ctx context.Context, c *client, path dbus.ObjectPath) {
+	if t, err := c.timer(ctx, path); err == nil {
+		warnReload(a.stderr, a.style(), []Timer{t})
+	}
+}
+
 // isPattern tells a shell glob, as systemctl takes for unit names, from
 // a TIMER.
 func isPattern(arg string) bool { return strings.ContainsAny(arg, "*?[") }

@@ -57,6 +57,12 @@ func TestCLISaysWhatIsTrue(t *testing.T) {
 	if r.code != 0 || r.stderr != warning {
 		t.Errorf("status after a hand edit: exit %d, stderr %q; want the warning\n%s", r.code, r.stderr, warning)
 	}
+	// As systemctl start and stop warn too.
+	for _, verb := range []string{"stop", "start"} {
+		if r := runIn(t, 0, ctlInNS, verb, live); r.code != 0 || r.stderr != warning {
+			t.Errorf("%s after a hand edit: exit %d, stderr %q; want the warning", verb, r.code, r.stderr)
+		}
+	}
 	inNS(t, "systemctl", "daemon-reload")
 
 	// A calendar with no elapse left is valid, yet the timer never fires.
