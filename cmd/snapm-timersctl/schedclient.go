@@ -13,7 +13,8 @@ import (
 
 const scheduleIface = introspection.Schedule
 
-// Schedule is one schedule object as the service publishes it.
+// Schedule is one schedule object as the service publishes it, read with
+// the property helpers of Timer, whose Running and NextElapse it shares.
 type Schedule struct{ Timer }
 
 // schedules reads every schedule in one call, by name.

@@ -38,10 +38,10 @@ var scheduleVerbs = map[string]scheduleVerb{
 		options: []string{"json"}, run: runScheduleList},
 	"show": {usage: "show [NAME|PATTERN...]", summary: "Show schedules, as snapm schedule show", max: -1,
 		options: []string{"json"}, run: runScheduleShow},
-	"create": {usage: "create NAME SOURCE... --calendarspec=CALENDAR --policy-type=TYPE [--keep-...]",
+	"create": {usage: "create NAME SOURCE... OPTION...",
 		summary: "Create a schedule and start its timers", min: 2, max: -1,
 		options: append([]string{"calendarspec", "size-policy", "bootable", "revert", "json"}, policyOptions...), run: runScheduleCreate},
-	"edit": {usage: "edit NAME [SOURCE...] [--calendarspec=CALENDAR] [--policy-type=TYPE] ...",
+	"edit": {usage: "edit NAME [SOURCE...] [OPTION...]",
 		summary: "Change a schedule", min: 1, max: -1,
 		options: append([]string{"calendarspec", "size-policy", "bootable", "revert", "json"}, policyOptions...), run: runScheduleEdit},
 	"delete": {usage: "delete NAME|PATTERN...", summary: "Stop and delete schedules (snapshot sets stay)", min: 1, max: -1,
@@ -93,15 +93,16 @@ func scheduleHelp() string {
 }
 
 func runSchedule(ctx context.Context, a *app, args []string) error {
-	v, ok := scheduleVerbs[args[0]]
+	name := args[0]
+	v, ok := scheduleVerbs[name]
 	if !ok {
-		return usagef("Unknown schedule subcommand '%s'.", args[0])
+		return usagef("Unknown schedule subcommand '%s'.", name)
 	}
 	args = args[1:]
 	if len(args) < v.min || (v.max >= 0 && len(args) > v.max) {
-		return usagef("schedule %s: wrong number of arguments; usage: %s schedule %s", v.usage[:strings.IndexByte(v.usage+" ", ' ')], progName, v.usage)
+		return usagef("schedule %s: wrong number of arguments; usage: %s schedule %s", name, progName, v.usage)
 	}
-	if err := a.checkOptions("schedule "+v.usage[:strings.IndexByte(v.usage+" ", ' ')], verb{options: v.options}); err != nil {
+	if err := a.checkOptions("schedule "+name, verb{options: v.options}); err != nil {
 		return err
 	}
 	return v.run(ctx, a, args)
