@@ -70,7 +70,7 @@ func exitCode(err error) int {
 	switch dbusErrorName(err) {
 	case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired":
 		return exitAccessDenied
-	case "com.redhat.Snapm.Timers.Error.NoSuchTimer", "org.freedesktop.DBus.Error.UnknownObject":
+	case "com.redhat.Snapm.Timers.Error.NoSuchTimer", "com.redhat.Snapm.Timers.Error.NoSuchSchedule", "org.freedesktop.DBus.Error.UnknownObject":
 		return exitNoSuchTimer
 	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
 		return exitNoService

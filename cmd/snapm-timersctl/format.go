@@ -90,7 +90,8 @@ func formatTimespan(d, accuracy uint64) string {
 	}
 	var parts []string
 	for _, u := range units {
-		if d < accuracy {
+		// As systemd: at least one unit, however far below accuracy.
+		if d < accuracy && len(parts) > 0 {
 			break
 		}
 		if d < u.usec {
@@ -116,6 +117,9 @@ func (s style) bold(t string) string  { return s.wrap("1", t) }
 func (s style) red(t string) string   { return s.wrap("1;31", t) }
 func (s style) green(t string) string { return s.wrap("1;32", t) }
 func (s style) blue(t string) string  { return s.wrap("1;34", t) }
+
+// warning is systemd's highlighted "Warning:" prefix.
+func (s style) warning() string { return s.wrap("1;38;5;185", "Warning:") }
 
 // statusDot is systemctl status's mark: a coloured bullet per status.
 func (s style) statusDot(status string) string {

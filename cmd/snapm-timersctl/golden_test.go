@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,13 @@ func fixture() []Timer {
 		timer("create", "hourly", "hourly", "*-*-* *:00:00", "disabled", h(time.Hour), 0, nil),
 		timer("gc", "broken", "*:0/15", "*-*-* *:00/15:00", "invalid", h(14*time.Minute+30*time.Second), h(-30*time.Second), nil),
 		timer("create", "past", "2020-01-01", "2020-01-01 00:00:00", "enabled", 0, h(-3*365*24*time.Hour), nil),
+		// Masked: the daemon publishes a next elapse systemd will never reach.
+		timer("gc", "masked", "daily", "*-*-* 00:00:00", "invalid", h(20*time.Hour), 0, map[string]any{"Enabled": false}),
+		// Edited by hand: systemd runs the old calendar until a reload.
+		timer("create", "edited", "hourly", "*-*-* *:00:00", "invalid", h(30*time.Minute), h(-30*time.Minute), map[string]any{
+			"Running": true, "NeedDaemonReload": true, "LastRunResult": "success", "LastRunExitStatus": int32(0),
+			"LastRunStart": h(-30 * time.Minute), "LastRunEnd": h(-30*time.Minute + 514*time.Microsecond),
+		}),
 	}
 }
 
@@ -236,7 +244,7 @@ func TestUsage(t *testing.T) {
 		"unknown option":     {"list", "--frob"},
 		"option of another":  {"list", "--iterations=3"},
 		"missing arguments":  {"create", "create", "x"},
-		"extra arguments":    {"list", "x"},
+		"extra arguments":    {"run-now", "x", "y"},
 		"bad json":           {"list", "--json=yaml"},
 		"bad state":          {"list", "--state=sleeping"},
 		"bad type":           {"create", "weekly", "x", "daily"},
@@ -246,6 +254,16 @@ func TestUsage(t *testing.T) {
 		"host like option":   {"-H", "-oProxyCommand=x", "list"},
 		"flag with value":    {"--no-pager=1", "list"},
 		"set-calendar alone": {"set-calendar", "x"},
+		"schedule alone":     {"schedule"},
+		"schedule unknown":   {"schedule", "frobnicate"},
+		"no calendarspec":    {"schedule", "create", "x", "/", "--policy-type=all"},
+		"no policy type":     {"schedule", "create", "x", "/", "-C", "daily"},
+		"bad policy type":    {"schedule", "create", "x", "/", "-C", "daily", "--policy-type=often"},
+		"bad keep":           {"schedule", "edit", "x", "--keep-count=many"},
+		"keep of enable":     {"schedule", "enable", "x", "--keep-count=3"},
+		"start of list":      {"schedule", "list", "--start"},
+		"keep on timers":     {"list", "--keep-daily=3"},
+		"edit nothing":       {"schedule", "edit", "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a, out, errOut := testApp(t, false, nil)
@@ -331,5 +349,59 @@ func TestSSHArgs(t *testing.T) {
 	env["SYSTEMD_SSH"] = "/usr/local/bin/myssh"
 	if got := sshArgs("backup1", get); !slices.Equal(got, []string{"/usr/local/bin/myssh", "-xT", "--", "backup1", "systemd-stdio-bridge"}) {
 		t.Errorf("%q", got)
+	}
+}
+
+// $SYSTEMD_COLORS decides before the terminal and $NO_COLOR, as for
+// systemd's tools.
+func TestSystemdColors(t *testing.T) {
+	for _, tc := range []struct {
+		tty    bool
+		env    map[string]string
+		golden string
+	}{
+		{false, map[string]string{"SYSTEMD_COLORS": "1"}, "list-color"},
+		{false, map[string]string{"SYSTEMD_COLORS": "256", "NO_COLOR": "1"}, "list-color"},
+		{true, map[string]string{"SYSTEMD_COLORS": "0"}, "list"},
+		{true, map[string]string{"SYSTEMD_COLORS": "false"}, "list"},
+	} {
+		a, out, _ := testApp(t, tc.tty, tc.env)
+		if err := a.renderList(out, fixture()); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, tc.golden, out.Bytes())
+	}
+}
+
+// Patterns match the unit, TYPE/NAME or NAME, as systemctl's match units.
+func TestPatterns(t *testing.T) {
+	ids := func(ts []Timer) string {
+		var s []string
+		for _, t := range ts {
+			s = append(s, t.ID())
+		}
+		return strings.Join(s, " ")
+	}
+	for pattern, want := range map[string]string{
+		"snapm-gc@*":     "gc/weekly gc/broken gc/masked",
+		"snapm-*":        "gc/weekly create/nightly create/hourly gc/broken create/past gc/masked create/edited",
+		"create/*ly":     "create/nightly create/hourly",
+		"*ed":            "gc/masked create/edited",
+		"gc/[bm]*":       "gc/broken gc/masked",
+		"snapm-nosuch-*": "",
+	} {
+		if got := ids(matching(fixture(), []string{pattern})); got != want {
+			t.Errorf("%s matches %q, want %q", pattern, got, want)
+		}
+	}
+}
+
+// A run under the accuracy still says how long it took, as systemd's
+// format_timespan() does.
+func TestTimespanBelowAccuracy(t *testing.T) {
+	for d, want := range map[uint64]string{514: "514us", 1: "1us", 93 * usecPerSec: "1min 33s", 1500: "1ms"} {
+		if got := formatTimespan(d, usecPerMsec); got != want {
+			t.Errorf("formatTimespan(%d) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-func runList(ctx context.Context, a *app, _ []string) error {
+func runList(ctx context.Context, a *app, patterns []string) error {
 	c, err := a.connect(ctx)
 	if err != nil {
 		return err
@@ -18,7 +18,7 @@ func runList(ctx context.Context, a *app, _ []string) error {
 	if err != nil {
 		return failed("list timers", "", err)
 	}
-	return a.page(func(w io.Writer) error { return a.renderList(w, all) })
+	return a.page(func(w io.Writer) error { return a.renderList(w, matching(all, patterns)) })
 }
 
 // listRow is a row of `list --json`, named like systemctl list-timers'
@@ -31,6 +31,7 @@ type listRow struct {
 	Timer    string  `json:"timer"`
 	Unit     string  `json:"unit"`
 	Status   string  `json:"status"`
+	Reason   string  `json:"reason,omitempty"`
 	Calendar string  `json:"calendar"`
 }
 
@@ -39,13 +40,13 @@ type listRow struct {
 func sortForList(ts []Timer) {
 	sort.SliceStable(ts, func(i, j int) bool {
 		a, b := ts[i], ts[j]
-		ka := [2]bool{a.str("Status") == "disabled", a.usec("NextElapse") == 0}
-		kb := [2]bool{b.str("Status") == "disabled", b.usec("NextElapse") == 0}
+		ka := [2]bool{a.str("Status") == "disabled", a.nextElapse() == 0}
+		kb := [2]bool{b.str("Status") == "disabled", b.nextElapse() == 0}
 		if ka != kb {
 			return !ka[0] && kb[0] || ka[0] == kb[0] && !ka[1]
 		}
-		if a.usec("NextElapse") != b.usec("NextElapse") {
-			return a.usec("NextElapse") < b.usec("NextElapse")
+		if a.nextElapse() != b.nextElapse() {
+			return a.nextElapse() < b.nextElapse()
 		}
 		return a.ID() < b.ID()
 	})
@@ -63,8 +64,8 @@ func (a *app) renderList(w io.Writer, all []Timer) error {
 	if a.jsonOn() {
 		rows := make([]listRow, 0, len(shown))
 		for _, t := range shown {
-			r := listRow{Timer: t.ID(), Unit: t.str("Unit"), Status: t.str("Status"), Calendar: t.str("CalendarSpec")}
-			r.Next, r.Left = since(t.usec("NextElapse"), now, true)
+			r := listRow{Timer: t.ID(), Unit: t.str("Unit"), Status: t.str("Status"), Reason: t.reason(), Calendar: t.str("CalendarSpec")}
+			r.Next, r.Left = since(t.nextElapse(), now, true)
 			r.Last, r.Passed = since(t.usec("LastTrigger"), now, false)
 			rows = append(rows, r)
 		}
@@ -73,10 +74,10 @@ func (a *app) renderList(w io.Writer, all []Timer) error {
 	st := a.style()
 	tab := table{header: []string{"NEXT", "LEFT", "LAST", "PASSED", "TIMER", "STATUS", "CALENDAR"}}
 	for _, t := range shown {
-		next, left := a.when(t.usec("NextElapse"), now)
+		next, left := a.when(t.nextElapse(), now)
 		last, passed := a.when(t.usec("LastTrigger"), now)
 		tab.add(plain(next), plain(left), plain(last), plain(passed), plain(t.ID()),
-			cell{text: t.str("Status"), color: statusColor(t.str("Status"))}, plain(t.str("CalendarSpec")))
+			cell{text: t.statusText(), color: statusColor(t.str("Status"))}, plain(t.str("CalendarSpec")))
 	}
 	var sb strings.Builder
 	tab.render(&sb, st, !a.opts.noLegend)

@@ -54,7 +54,16 @@ type app struct {
 	dial func(ctx context.Context) (*client, error)
 }
 
+// style decides on colour as systemd's tools do: $SYSTEMD_COLORS first
+// (a boolean, or a colour depth meaning yes), then $NO_COLOR, then a
+// terminal that is not dumb.
 func (a *app) style() style {
+	switch strings.ToLower(a.getenv("SYSTEMD_COLORS")) {
+	case "1", "yes", "y", "true", "t", "on", "16", "256", "24bit":
+		return style{on: true}
+	case "0", "no", "n", "false", "f", "off":
+		return style{on: false}
+	}
 	return style{on: a.tty && a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb"}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -38,6 +37,7 @@ func runCreate(ctx context.Context, a *app, args []string) error {
 	if call.Err != nil {
 		return failed("create", id, call.Err)
 	}
+	a.warnNever(ctx, c, spec)
 	return nil
 }
 
@@ -54,27 +54,19 @@ func (a *app) each(ctx context.Context, ids []string, fn func(c *client, path db
 	if err != nil {
 		return err
 	}
-	var first error
+	f := failures{w: a.stderr}
 	for _, id := range ids {
 		path, full, err := c.resolve(ctx, id)
 		if err != nil {
 			err = failed("look up", full, err)
-		} else {
-			err = fn(c, path, full)
+		} else if err = fn(c, path, full); err == nil {
+			a.warnIfChanged(ctx, c, path)
 		}
-		if err == nil {
-			continue
+		if f.add(err) {
+			break
 		}
-		if exitCode(err) == exitNoService {
-			return err
-		}
-		if first == nil {
-			first = err
-			continue
-		}
-		fmt.Fprintln(a.stderr, err)
 	}
-	return first
+	return f.first
 }
 
 // runSimple is a verb that calls one method without arguments per timer.
@@ -109,6 +101,7 @@ func runSetCalendar(ctx context.Context, a *app, args []string) error {
 		if err := c.call(ctx, path, timerIface+".SetCalendarSpec", args[1]).Err; err != nil {
 			return failed("set the calendar of", id, err)
 		}
+		a.warnNever(ctx, c, args[1])
 		return nil
 	})
 }

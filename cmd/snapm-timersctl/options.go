@@ -18,6 +18,9 @@ type options struct {
 	props, states                                   []string
 	iterations                                      uint32
 	baseTime                                        string
+	// changes are the schedule options given, keyed as the Schedule API's
+	// a{sv} (CreateSchedule's options, Edit's changes).
+	changes map[string]any
 	// given records which options the command line used, so that a verb
 	// can refuse the ones it does not take.
 	given []string
@@ -80,6 +83,57 @@ var optionSpecs = []optionSpec{
 		return nil
 	}},
 	{long: "base-time", hasArg: true, set: func(o *options, v string) error { o.baseTime = v; return nil }},
+	// The schedule options, named as `snapm schedule`'s (whose -p,
+	// --policy-type, is -p, --property here: use the long name).
+	{long: "calendarspec", short: "C", hasArg: true, set: change("calendarspec")},
+	{long: "size-policy", short: "s", hasArg: true, set: change("default_size_policy")},
+	{long: "bootable", short: "b", set: change("boot")},
+	{long: "revert", short: "r", set: change("revert")},
+	{long: "start", set: func(o *options, _ string) error { o.now = true; return nil }},
+	{long: "policy-type", hasArg: true, set: func(o *options, v string) error {
+		v = strings.ToLower(v)
+		if !slices.Contains([]string{"all", "count", "age", "timeline"}, v) {
+			return usagef("--policy-type= takes all, count, age or timeline, not '%s'.", v)
+		}
+		return change("policy_type")(o, v)
+	}},
+}
+
+// keepKeys are snapm's gc_policy parameters, in its order.
+var keepKeys = []string{"keep_count", "keep_years", "keep_months", "keep_weeks", "keep_days",
+	"keep_yearly", "keep_quarterly", "keep_monthly", "keep_weekly", "keep_daily", "keep_hourly"}
+
+func init() {
+	for _, key := range keepKeys {
+		long := strings.ReplaceAll(key, "_", "-")
+		optionSpecs = append(optionSpecs, optionSpec{long: long, hasArg: true, set: func(o *options, v string) error {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return usagef("--%s= takes a count from 0 up, not '%s'.", long, v)
+			}
+			return change(key)(o, strconv.FormatUint(n, 10))
+		}})
+	}
+}
+
+// change records a schedule option under its API key: a flag as true, a
+// keep_* count as uint32 (as GcPolicyParams publishes them), else the text.
+func change(key string) func(o *options, v string) error {
+	return func(o *options, v string) error {
+		if o.changes == nil {
+			o.changes = map[string]any{}
+		}
+		switch {
+		case key == "boot" || key == "revert":
+			o.changes[key] = true
+		case strings.HasPrefix(key, "keep_"):
+			n, _ := strconv.ParseUint(v, 10, 32)
+			o.changes[key] = uint32(n)
+		default:
+			o.changes[key] = v
+		}
+		return nil
+	}
 }
 
 func splitList(v string) []string {
@@ -180,16 +234,16 @@ func (v verb) help() string {
 }
 
 var verbOrder = []string{"list", "status", "show", "create", "enable", "start", "stop", "disable",
-	"set-calendar", "remove", "run-now", "calendar", "monitor"}
+	"set-calendar", "remove", "run-now", "calendar", "monitor", "schedule"}
 
 var verbs map[string]verb
 
 func init() {
 	verbs = map[string]verb{
-		"list": {usage: "list [--state=STATUS,...]", summary: "List timers, next elapse first",
+		"list": {usage: "list [PATTERN...] [--state=STATUS,...]", summary: "List timers, next elapse first",
 			details: "\n  --state=STATUS,...  only timers with one of these statuses\n  --json=MODE         short, pretty or off\n  --no-legend         no header and no count\n",
-			max:     0, options: []string{"state", "json"}, run: runList},
-		"status": {usage: "status [TIMER...]", summary: "Show the status of timers (all by default)",
+			max:     -1, options: []string{"state", "json"}, run: runList},
+		"status": {usage: "status [TIMER|PATTERN...]", summary: "Show the status of timers (all by default)",
 			details: "\n  --json=MODE   short, pretty or off\n", max: -1, options: []string{"json"}, run: runStatus},
 		"show": {usage: "show [TIMER...] [-p PROP...] [--value]", summary: "Show properties as Key=value lines",
 			details: "\n  -p, --property=NAME  only these properties\n  --value              print the values only\n  --json=MODE          short, pretty or off\n",
@@ -214,6 +268,8 @@ func init() {
 			min:     1, max: -1, options: []string{"iterations", "base-time"}, run: runCalendar},
 		"monitor": {usage: "monitor", summary: "Print one line per change until interrupted",
 			details: "\n  --json=MODE  one JSON object per line\n", max: 0, options: []string{"json"}, run: runMonitor},
+		"schedule": {usage: "schedule COMMAND ...", summary: "Manage snapm schedules (list, show, create, edit, delete, ...)",
+			details: scheduleHelp(), min: 1, max: -1, options: scheduleOptions(), run: runSchedule},
 	}
 }
 

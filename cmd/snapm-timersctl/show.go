@@ -27,11 +27,14 @@ func runShow(ctx context.Context, a *app, args []string) error {
 			return a.renderShow(w, []Timer{{Path: rootPath, Props: props}})
 		})
 	}
-	ts, err := a.selectTimers(ctx, c, args)
-	if err != nil {
+	ts, lookupErr := a.selectTimers(ctx, c, args)
+	if lookupErr != nil && exitCode(lookupErr) == exitNoService {
+		return lookupErr
+	}
+	if err := a.page(func(w io.Writer) error { return a.renderShow(w, ts) }); err != nil {
 		return err
 	}
-	return a.page(func(w io.Writer) error { return a.renderShow(w, ts) })
+	return lookupErr
 }
 
 // timestampProps are shown as systemctl show shows timestamps: formatted,
@@ -57,8 +60,9 @@ func (a *app) renderShow(w io.Writer, ts []Timer) error {
 				names = sortedKeys(t.Props)
 			}
 		}
+		props := t.shownProps()
 		for _, n := range names {
-			v, ok := t.Props[n]
+			v, ok := props[n]
 			if !ok {
 				continue
 			}

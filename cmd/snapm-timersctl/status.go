@@ -12,40 +12,47 @@ func runStatus(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	ts, err := a.selectTimers(ctx, c, args)
-	if err != nil {
-		return err
+	ts, lookupErr := a.selectTimers(ctx, c, args)
+	if lookupErr != nil && exitCode(lookupErr) == exitNoService {
+		return lookupErr
 	}
-	return a.page(func(w io.Writer) error {
+	warnReload(a.stderr, a.style(), ts)
+	err = a.page(func(w io.Writer) error {
 		if a.jsonOn() {
 			return a.writeJSON(w, timersJSON(ts, nil))
 		}
 		return a.renderStatus(w, ts)
 	})
+	if lookupErr != nil {
+		return lookupErr
+	}
+	return err
 }
 
-// selectTimers reads the named timers, or all of them.
-func (a *app) selectTimers(ctx context.Context, c *client, ids []string) ([]Timer, error) {
-	if len(ids) == 0 {
+// selectTimers reads the timers that the arguments name, TIMER or a
+// pattern, or all of them; see pick.
+func (a *app) selectTimers(ctx context.Context, c *client, args []string) ([]Timer, error) {
+	list := func() ([]Timer, error) {
 		all, err := c.timers(ctx)
 		if err != nil {
 			return nil, failed("list timers", "", err)
 		}
 		return all, nil
 	}
-	out := make([]Timer, 0, len(ids))
-	for _, id := range ids {
-		path, full, err := c.resolve(ctx, id)
-		if err != nil {
-			return nil, failed("look up", full, err)
-		}
-		t, err := c.timer(ctx, path)
-		if err != nil {
-			return nil, failed("read", full, err)
-		}
-		out = append(out, t)
+	return pick(a, args, list, Timer.names, func(id string) (Timer, error) { return c.readTimer(ctx, id) })
+}
+
+// readTimer finds and reads one timer named TIMER.
+func (c *client) readTimer(ctx context.Context, id string) (Timer, error) {
+	path, full, err := c.resolve(ctx, id)
+	if err != nil {
+		return Timer{}, failed("look up", full, err)
 	}
-	return out, nil
+	t, err := c.timer(ctx, path)
+	if err != nil {
+		return Timer{}, failed("read", full, err)
+	}
+	return t, nil
 }
 
 func timersJSON(ts []Timer, only []string) []map[string]any {
@@ -55,7 +62,7 @@ func timersJSON(ts []Timer, only []string) []map[string]any {
 		if len(names) == 0 {
 			names = t.propNames()
 		}
-		out = append(out, jsonProps(t.Props, names))
+		out = append(out, jsonProps(t.shownProps(), names))
 	}
 	return out
 }
@@ -89,13 +96,21 @@ func (a *app) statusBlock(sb *strings.Builder, t Timer) {
 	}
 	lines := []line{
 		{"Status:", fmt.Sprintf("%s (%s, %s)", st.wrap(statusColor(status), status), enabled, active)},
+	}
+	if r := t.reason(); r != "" {
+		lines = append(lines, line{"Reason:", r})
+	}
+	lines = append(lines, []line{
 		{"Calendar:", t.str("CalendarSpec")},
 		{"Normalized:", t.str("Normalized")},
-	}
+	}...)
 	next := "never"
-	switch u := t.usec("NextElapse"); {
+	switch u := t.nextElapse(); {
 	case u != 0:
 		next = formatTimestamp(u, a.loc) + "; " + formatRelative(u, now)
+	case !t.flag("Running"):
+		// Not running: nothing will come, whatever the calendar says.
+		next = "-"
 	case t.flag("Occurs"):
 		next = "n/a"
 	}

@@ -46,12 +46,24 @@ func TestCLICompletion(t *testing.T) {
 		t.Errorf("verbs for st: %q", got)
 	}
 	got := complete("status", "")
-	for _, want := range []string{"create/completed", "gc/completed-too"} {
+	for _, want := range []string{"create/completed", "gc/completed-too", "completed", "completed-too"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("timers completed for status: %q, want %s among them", got, want)
 		}
 	}
 	if got := complete("create", "g"); !slices.Equal(got, []string{"gc"}) {
 		t.Errorf("types for create g: %q", got)
+	}
+	if got := complete("show", "-p", "NeedD"); !slices.Equal(got, []string{"NeedDaemonReload"}) {
+		t.Errorf("properties for NeedD: %q", got)
+	}
+	if got := complete("schedule", "ed"); !slices.Equal(got, []string{"edit"}) {
+		t.Errorf("schedule subcommands for ed: %q", got)
+	}
+	if got := complete("schedule", "create", "x", "--policy-type=ti"); !slices.Equal(got, []string{"timeline"}) {
+		t.Errorf("policy types for ti: %q", got)
+	}
+	if got := complete("schedule", "show", "comp"); !slices.Equal(got, []string{"completed", "completed-too"}) {
+		t.Errorf("schedules for comp: %q", got)
 	}
 }
