@@ -15,9 +15,12 @@ const (
 	DisableStopped      = "disable:stopped"
 	DisableUnitDisabled = "disable:unit-disabled"
 	DisableDropInGone   = "disable:drop-in-removed"
+
+	RemoveRecordGone = "remove:record-removed"
 )
 
-// Steps lists every step, for the tests.
+// Steps lists every step of Enable and Disable, for the tests; the other
+// operations' steps each have a test of their own.
 var Steps = []string{
 	EnableDropInWritten, EnableUnitEnabled, EnableSynced,
 	DisableStopped, DisableUnitDisabled, DisableDropInGone,
