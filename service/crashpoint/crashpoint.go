@@ -16,7 +16,8 @@ const (
 	DisableUnitDisabled = "disable:unit-disabled"
 	DisableDropInGone   = "disable:drop-in-removed"
 
-	RemoveRecordGone = "remove:record-removed"
+	SetCalendarDropInWritten = "setcalendar:drop-in-written"
+	RemoveRecordGone         = "remove:record-removed"
 )
 
 // Steps lists every step of Enable and Disable, for the tests; the other

@@ -97,7 +97,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	for _, t := range m.timers {
 		t.mu.Lock()
 		if t.unit.loaded() {
-			m.owe(t, ReadUnit|readRun)
+			m.owe(t, ReadUnit|readRun|readStale)
 		}
 		t.mu.Unlock()
 	}

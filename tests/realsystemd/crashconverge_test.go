@@ -4,10 +4,55 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/snapm/snapm-timersd/service/crashpoint"
+	"github.com/snapm/snapm-timersd/service/dropin"
 )
+
+// TestCrashSetCalendarConverges kills SetCalendarSpec between the drop-in's
+// write and the daemon-reload that makes systemd take it: the restarted
+// daemon, started without any daemon-reload of ours, must leave systemd
+// running the new calendar, as the call would have.
+func TestCrashSetCalendarConverges(t *testing.T) {
+	conn := connect(t)
+	const name, unit, respec = "crash-setcal", "snapm-create@crash-setcal.timer", "Mon..Fri 07:45"
+	path := create(t, conn, "create", name, crashSpec)
+	mustCall(t, conn, path, timerIf+".Enable")
+	mustCall(t, conn, path, timerIf+".Start")
+	step := crashpoint.SetCalendarDropInWritten
+	killAt(t, step)
+	callKilled(t, conn, step, path, timerIf+".SetCalendarSpec", respec)
+	if spec, _, err := dropin.Read(ns.UnitDirPath(), unit); err != nil || spec != respec {
+		t.Fatalf("killed at %s, the drop-in says %q (%v), want %q", step, spec, err, respec)
+	}
+	if got := inNS(t, "systemctl", "show", "-P", "NeedDaemonReload", unit); strings.TrimSpace(got) != "yes" {
+		t.Fatalf("killed at %s, systemd's NeedDaemonReload = %q: the crash left nothing to converge", step, got)
+	}
+
+	// The same build again, which passes no step of SetCalendarSpec now;
+	// no daemon-reload (runDaemon's) may do the daemon's work.
+	inNS(t, "systemctl", "restart", "snapm-timersd.service")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.TrimSpace(inNS(t, "systemctl", "show", "-P", "NeedDaemonReload", unit)) != "no" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the crash at %s and a restart, systemd still needs a daemon-reload for %s", step, unit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if cal := inNS(t, "systemctl", "show", "-P", "TimersCalendar", unit); !strings.Contains(cal, "OnCalendar=Mon..Fri *-*-* 07:45:00 ;") {
+		t.Errorf("after the restart systemd runs %q, want the new calendar", cal)
+	}
+	all := props(t, conn, path)
+	if got := all["CalendarSpec"].Value(); got != respec {
+		t.Errorf("after the restart the timer's CalendarSpec is %q, want %q", got, respec)
+	}
+	if got := all["Status"].Value(); got != "running" {
+		t.Errorf("after the restart the timer's status is %q, want running", got)
+	}
+}
 
 // TestCrashRemoveLeavesNoDir kills RemoveTimer of a timer that was never
 // enabled once its record is gone: the UNIT.d Create made must not outlive
