@@ -38,6 +38,9 @@ func (m *Manager) Adopt(ctx context.Context) error {
 			m.log.Warn("invalid timer in state file, ignoring it", zap.Error(err))
 			continue
 		}
+		if r.Creating && m.undoCreating(ctx, key, r.Spec) {
+			continue
+		}
 		records[key] = r.Spec
 	}
 	entries, cleanErr, err := dropin.ScanAtStart(m.cfg.UnitDir, unitPrefixes()...)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/snapm/snapm-timersd/service/crashpoint"
 	"github.com/snapm/snapm-timersd/service/dropin"
 )
@@ -76,4 +78,37 @@ func TestCrashRemoveLeavesNoDir(t *testing.T) {
 		t.Errorf("after the crash at %s, GetTimer says %v, want NoSuchTimer: the record is gone", step, err)
 	}
 	noOrphanedDropIns(t, conn)
+}
+
+// TestCrashCreateWithFlagsUndone kills CreateTimerWithFlags at each step
+// after its record: the restarted daemon undoes the half-made timer (the
+// caller had no answer), leaving nothing of it, and a retry succeeds
+// rather than finding a timer in its way.
+func TestCrashCreateWithFlagsUndone(t *testing.T) {
+	conn := connect(t)
+	steps := []string{crashpoint.EnableDropInWritten, crashpoint.EnableUnitEnabled, crashpoint.EnableSynced, crashpoint.CreateConfigured}
+	for _, step := range steps {
+		t.Run(step, func(t *testing.T) {
+			name := "crash-cwf-" + strings.NewReplacer(":", "-").Replace(step)
+			unit := "snapm-create@" + name + ".timer"
+			withSchedule(t, "create", name, crashSpec)
+			killAt(t, step)
+			callKilled(t, conn, step, rootPath, managerIf+".CreateTimerWithFlags", "create", name, crashSpec, flagEnable|flagStart)
+			runDaemon(t, "")
+			if left := traces(t, conn, "create", name); len(left) != 0 {
+				t.Errorf("after the crash at %s and a restart, the timer left %v", step, left)
+			}
+			if f := readFacts(t, conn, unit); f != (facts{FileState: "disabled"}) {
+				t.Errorf("after the crash at %s and a restart, disk and systemd say %+v", step, f)
+			}
+			var path dbus.ObjectPath
+			if err := call(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "create", name, crashSpec, flagEnable|flagStart).Store(&path); err != nil {
+				t.Fatalf("retrying after the crash at %s: %v", step, err)
+			}
+			t.Cleanup(func() { mustCall(t, conn, rootPath, managerIf+".RemoveTimer", path) })
+			if got, f := status(t, conn, path), readFacts(t, conn, unit); got != "running" || f.status() != "running" {
+				t.Errorf("the retry after the crash at %s: status %s, disk and systemd say %+v", step, got, f)
+			}
+		})
+	}
 }
