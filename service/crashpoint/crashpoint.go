@@ -16,6 +16,7 @@ const (
 	DisableUnitDisabled = "disable:unit-disabled"
 	DisableDropInGone   = "disable:drop-in-removed"
 
+	ScheduleFileWritten      = "schedule:file-written"
 	CreateConfigured         = "create:configured"
 	SetCalendarDropInWritten = "setcalendar:drop-in-written"
 	RemoveRecordGone         = "remove:record-removed"
