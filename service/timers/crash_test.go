@@ -109,3 +109,33 @@ func TestStartUpFinishesCutShortWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedUndoOfHalfMadeTimerKeepsIt: a half-made timer that start-up
+// cannot undo is kept, shown, and no longer marked, so that no later start
+// takes it away once callers have seen it.
+func TestFailedUndoOfHalfMadeTimerKeepsIt(t *testing.T) {
+	t.Parallel()
+	const unit = "snapm-create@cut.timer"
+	e := newEnv(t, func(e *env) {
+		e.schedule(t, "cut", "daily")
+		if err := dropin.Write(e.unitDir, unit, "daily"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.sd.EnableUnit(context.Background(), unit); err != nil {
+			t.Fatal(err)
+		}
+		e.write(t, e.state, "timers/"+unit, `{"type":"create","name":"cut","calendarspec":"daily","creating":true}`)
+		e.sd.setFail("DisableUnit", errInjected)
+	})
+	e.m.LoadSchedules()
+	if err := e.m.Adopt(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Get("create", "cut"); err != nil {
+		t.Errorf("the timer whose undo failed is not shown: %v", err)
+	}
+	recs, _, err := e.m.store.load()
+	if err != nil || len(recs) != 1 || recs[0].Creating {
+		t.Errorf("records after the failed undo: %+v (%v), want one, unmarked", recs, err)
+	}
+}

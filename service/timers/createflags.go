@@ -99,7 +99,9 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 // state it could see, and a retry then finds no timer in its way. It is
 // stopped and disabled, and its drop-in and record removed, as the call's
 // own rollback does; ok is false if any of that failed, and the timer is
-// then kept as found, still marked, for the next start to try again.
+// then kept and shown as found, as a rollback that fails keeps it, its
+// mark cleared: a later start must not take away a timer callers have
+// seen and may have configured since.
 func (m *Manager) undoCreating(ctx context.Context, key Key, spec string) (ok bool) {
 	t := m.adoptedTimer(key, spec)
 	err := m.refresh(ctx, t, ReadAll)
@@ -112,6 +114,9 @@ func (m *Manager) undoCreating(ctx context.Context, key Key, spec string) (ok bo
 	if err != nil {
 		m.cfg.Systemd.Unfollow(key)
 		t.log.Warn("undoing a timer a crash left half made, keeping it", zap.Error(err))
+		if err := m.store.put(key.record(spec)); err != nil {
+			t.log.Warn("clearing the mark of a half-made timer, ignoring", zap.Error(err))
+		}
 		return false
 	}
 	t.log.Info("undid a timer a crash left half made")
