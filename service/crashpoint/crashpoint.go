@@ -15,9 +15,15 @@ const (
 	DisableStopped      = "disable:stopped"
 	DisableUnitDisabled = "disable:unit-disabled"
 	DisableDropInGone   = "disable:drop-in-removed"
+
+	ScheduleFileWritten      = "schedule:file-written"
+	CreateConfigured         = "create:configured"
+	SetCalendarDropInWritten = "setcalendar:drop-in-written"
+	RemoveRecordGone         = "remove:record-removed"
 )
 
-// Steps lists every step, for the tests.
+// Steps lists every step of Enable and Disable, for the tests; the other
+// operations' steps each have a test of their own.
 var Steps = []string{
 	EnableDropInWritten, EnableUnitEnabled, EnableSynced,
 	DisableStopped, DisableUnitDisabled, DisableDropInGone,

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // Adopt takes over every timer found on disk: the drop-ins snapm (ours or
@@ -38,6 +39,9 @@ func (m *Manager) Adopt(ctx context.Context) error {
 			m.log.Warn("invalid timer in state file, ignoring it", zap.Error(err))
 			continue
 		}
+		if r.Creating && m.undoCreating(ctx, key, r.Spec) {
+			continue
+		}
 		records[key] = r.Spec
 	}
 	entries, cleanErr, err := dropin.ScanAtStart(m.cfg.UnitDir, unitPrefixes()...)
@@ -48,13 +52,15 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		m.log.Warn("removing temporary files left by a crash, ignoring", zap.Error(cleanErr))
 	}
 	dropIns := map[Key]dropin.Entry{}
-	for _, e := range entries {
+	scheds := m.scheduled()
+	for i, e := range entries {
 		key, ok := ParseUnit(e.Unit)
 		if !ok {
 			m.log.Warn("drop-in of a unit with an unsupported name, ignoring it", zap.String("unit", e.Unit))
 			continue
 		}
-		dropIns[key] = e
+		entries[i] = m.catchUpWithSchedule(key, e, scheds)
+		dropIns[key] = entries[i]
 	}
 	// In the order of their units, so that adoption is the same every
 	// time (Instance numbers included).
@@ -97,12 +103,38 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	for _, t := range m.timers {
 		t.mu.Lock()
 		if t.unit.loaded() {
-			m.owe(t, ReadUnit|readRun)
+			m.owe(t, ReadUnit|readRun|readStale)
 		}
 		t.mu.Unlock()
 	}
 	m.mu.RUnlock()
 	return nil
+}
+
+// catchUpWithSchedule rewrites, from its schedule file, the drop-in of a
+// create timer that says another calendar: every writer (snapm's edit and
+// enable, SetCalendarSpec, EditSchedule) writes the file first and the
+// drop-in after, so they differ when a crash cut a change short, which is
+// finished here as snapm's next enable would finish it. systemd takes it
+// with the reload start-up owes a loaded timer (readStale).
+func (m *Manager) catchUpWithSchedule(key Key, e dropin.Entry, scheds map[string]schedule.Schedule) dropin.Entry {
+	s, ok := scheds[key.Name]
+	if key.Type != TypeCreate || e.Err != nil || !ok || s.CalendarSpec == e.Spec {
+		return e
+	}
+	log := m.log.With(zap.String("unit", e.Unit))
+	if _, err := m.parseCalendar(s.CalendarSpec); err != nil {
+		log.Warn("schedule file's calendar differs from the drop-in's and is invalid, keeping the drop-in", zap.Error(err))
+		return e
+	}
+	if err := dropin.Write(m.cfg.UnitDir, e.Unit, s.CalendarSpec); err != nil {
+		log.Warn("bringing the drop-in up to its schedule file, ignoring", zap.Error(err))
+		return e
+	}
+	log.Info("drop-in behind its schedule file, a change cut short; rewritten",
+		zap.String("calendar", s.CalendarSpec), zap.String("was", e.Spec))
+	e.Spec = s.CalendarSpec
+	return e
 }
 
 func (m *Manager) adopt(t *Timer) {

@@ -9,10 +9,11 @@ package timers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"go.uber.org/zap"
+
+	"github.com/snapm/snapm-timersd/service/crashpoint"
 )
 
 // CreateFlags say what CreateWithFlags does beyond Create.
@@ -52,18 +53,17 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 		return Snapshot{}, err
 	}
 	defer unlock()
-	// The drop-in is the durable truth of an enabled timer's schedule
-	// (adoption takes a drop-in without a record, or with another
-	// expression, and rewrites the record), so the record need not reach
-	// the disk first: the two fsyncs overlap, and both are done before the
-	// reply.
-	// The record is made here: enable may re-read t's expression (a drop-in
-	// edited meanwhile) while the put runs.
+	// The record reaches the disk first, marked as in the making: a crash
+	// from here until the mark is cleared leaves a timer that start-up
+	// tells from one snapm configured, and undoes (undoCreating), so that
+	// a retry finds nothing in its way.
 	rec := t.key.record(t.spec)
-	saved := make(chan error, 1)
-	go func() { saved <- m.store.put(rec) }()
-	fresh, err := m.enable(ctx, t)
-	err = errors.Join(err, <-saved)
+	rec.Creating = true
+	err = m.store.put(rec)
+	fresh := true
+	if err == nil {
+		fresh, err = m.enable(ctx, t)
+	}
 	if err == nil && !fresh {
 		// A daemon-reload came after enable's read: read what it left, as
 		// Enable's own call does.
@@ -71,6 +71,15 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	}
 	if err == nil && f&CreateStart != 0 {
 		err = m.start(ctx, t)
+	}
+	if err == nil {
+		crashpoint.Hit(crashpoint.CreateConfigured)
+		// As enable left it: a drop-in edited meanwhile is what systemd
+		// runs.
+		t.mu.Lock()
+		rec = t.key.record(t.spec)
+		t.mu.Unlock()
+		err = m.store.put(rec)
 	}
 	if err != nil {
 		if undoErr := m.discard(ctx, t); undoErr != nil {
@@ -83,4 +92,33 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	m.announce(t)
 	m.pokeElapses()
 	return t.Snapshot(), nil
+}
+
+// undoCreating undoes, at start-up, the timer key that CreateWithFlags was
+// making when the daemon died: its caller got no answer, so not done is a
+// state it could see, and a retry then finds no timer in its way. It is
+// stopped and disabled, and its drop-in and record removed, as the call's
+// own rollback does; ok is false if any of that failed, and the timer is
+// then kept and shown as found, as a rollback that fails keeps it, its
+// mark cleared: a later start must not take away a timer callers have
+// seen and may have configured since.
+func (m *Manager) undoCreating(ctx context.Context, key Key, spec string) (ok bool) {
+	t := m.adoptedTimer(key, spec)
+	err := m.refresh(ctx, t, ReadAll)
+	if err == nil {
+		err = m.disable(ctx, t)
+	}
+	if err == nil {
+		err = m.forget(t)
+	}
+	if err != nil {
+		m.cfg.Systemd.Unfollow(key)
+		t.log.Warn("undoing a timer a crash left half made, keeping it", zap.Error(err))
+		if err := m.store.put(key.record(spec)); err != nil {
+			t.log.Warn("clearing the mark of a half-made timer, ignoring", zap.Error(err))
+		}
+		return false
+	}
+	t.log.Info("undid a timer a crash left half made")
+	return true
 }

@@ -12,6 +12,7 @@ package timers
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 )
@@ -97,16 +98,25 @@ func (m *Manager) reader(ctx context.Context) {
 		}
 		clear(m.owing)
 		m.owingMu.Unlock()
-		forEachParallel(ctx, batch, func(t *Timer) { m.payOwed(ctx, t) })
+		var stale atomic.Bool
+		forEachParallel(ctx, batch, func(t *Timer) {
+			if m.payOwed(ctx, t) {
+				stale.Store(true)
+			}
+		})
+		if stale.Load() {
+			m.reloadStale(ctx)
+		}
 	}
 }
 
 // payOwed reads what t owes, unless an operation holds it: letting go of
-// it queues t again.
-func (m *Manager) payOwed(ctx context.Context, t *Timer) {
+// it queues t again. stale: t owed readStale, and systemd runs a
+// configuration older than its drop-in.
+func (m *Manager) payOwed(ctx context.Context, t *Timer) (stale bool) {
 	unlock, free := t.tryLock()
 	if !free {
-		return
+		return false
 	}
 	defer unlock()
 	t.mu.Lock()
@@ -114,13 +124,30 @@ func (m *Manager) payOwed(ctx context.Context, t *Timer) {
 	t.owed = 0
 	t.mu.Unlock()
 	if reads == 0 || removed {
-		return
+		return false
 	}
 	if err := m.refresh(ctx, t, reads); err != nil && ctx.Err() == nil {
 		t.log.Warn("reading timer, ignoring", zap.Error(err))
 	}
 	if reads&readRun != 0 {
 		m.readRunIfTriggered(ctx, t)
+	}
+	if reads&readStale == 0 {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dropIn && t.dropInErr == nil && t.unit.loaded() && t.unit.NeedDaemonReload
+}
+
+// reloadStale makes systemd load the drop-ins a crash left it running an
+// older configuration of: every write of a drop-in is followed by a
+// daemon-reload (syncConfig), and one killed in between is finished here,
+// once for all such timers. The Reloading signal re-reads them all.
+func (m *Manager) reloadStale(ctx context.Context) {
+	m.log.Info("systemd runs older calendars than the drop-ins of timers found at start-up, reloading")
+	if err := m.cfg.Systemd.Reload(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn("reloading systemd for drop-ins found at start-up, ignoring", zap.Error(err))
 	}
 }
 

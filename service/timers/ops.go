@@ -427,16 +427,21 @@ func (m *Manager) discard(ctx context.Context, t *Timer) error {
 // the caller holds t's operation lock.
 func (m *Manager) forget(t *Timer) error {
 	key := t.key
+	// The directory Create made, if the timer never had a drop-in, goes
+	// before the record: nothing else brings the directory back to mind,
+	// and a crash between the two leaves the record, which start-up either
+	// takes as a disabled timer (Enable makes the directory again) or
+	// forgets with the rest.
+	if err := dropin.RemoveDir(m.cfg.UnitDir, key.Unit()); err != nil {
+		t.log.Warn("removing the empty drop-in directory, ignoring", zap.Error(err))
+	}
 	// The key stays taken until the timer is gone everywhere: a Create of
 	// the same name in between would see its record removed and its object
 	// withdrawn.
 	if err := m.store.remove(key); err != nil {
 		return err
 	}
-	// The directory Create made, if the timer never had a drop-in.
-	if err := dropin.RemoveDir(m.cfg.UnitDir, key.Unit()); err != nil {
-		t.log.Warn("removing the empty drop-in directory, ignoring", zap.Error(err))
-	}
+	crashpoint.Hit(crashpoint.RemoveRecordGone)
 	t.mu.Lock()
 	t.removed = true
 	if t.announced {

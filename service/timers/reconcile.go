@@ -41,6 +41,11 @@ const (
 	// readRun is the last run of the timer's service, read only if the
 	// timer has triggered (owed with ReadUnit, which tells LastTrigger).
 	readRun
+	// readStale is owed with ReadUnit at start-up: a timer that systemd
+	// has loaded with NeedDaemonReload over its drop-in was left so by a
+	// crash between the drop-in's write and the daemon-reload that
+	// follows it, and the reader reloads systemd (see reloadIfStale).
+	readStale
 )
 
 // refresh reads systemd's and the disk's view of t and publishes it. The

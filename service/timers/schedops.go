@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/snapm/snapm-timersd/service/crashpoint"
 	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
@@ -67,6 +68,7 @@ func (m *Manager) CreateSchedule(ctx context.Context, s schedule.Schedule) error
 		return fmt.Errorf("%w: writing schedule %s: %w", ErrIO, s.Name, err)
 	}
 	m.set(e, s.Name, s, true)
+	crashpoint.Hit(crashpoint.ScheduleFileWritten)
 	m.log.Info("schedule created", zap.String("schedule", s.Name))
 	if err := m.enableSchedule(ctx, s, true); err != nil {
 		// All or nothing: a schedule whose timers could not be made is
@@ -268,6 +270,7 @@ func (m *Manager) EditSchedule(ctx context.Context, name string, changes schedul
 			return fmt.Errorf("%w: writing schedule %s: %w", ErrIO, name, err)
 		}
 		m.set(e, name, next, true)
+		crashpoint.Hit(crashpoint.ScheduleFileWritten)
 		for _, key := range ScheduleKeys(name) {
 			if _, err := m.Disable(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
 				return err

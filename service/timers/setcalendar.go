@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/crashpoint"
 	"github.com/snapm/snapm-timersd/service/dropin"
 )
 
@@ -68,6 +69,7 @@ func (m *Manager) setCalendarSpec(ctx context.Context, e *schedEntry, key Key, s
 			if err := dropin.Write(m.cfg.UnitDir, unit, spec); err != nil {
 				return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 			}
+			crashpoint.Hit(crashpoint.SetCalendarDropInWritten)
 		}
 		t.setCalendar(spec, cal, nil)
 		if err := m.store.put(key.record(spec)); err != nil {

@@ -20,6 +20,10 @@ type record struct {
 	Type Type   `json:"type"`
 	Name string `json:"name"`
 	Spec string `json:"calendarspec"`
+	// Creating marks a timer CreateWithFlags is still making: cleared
+	// before the call answers, it tells start-up to undo a timer a crash
+	// left half made (see undoCreating).
+	Creating bool `json:"creating,omitempty"`
 }
 
 func (r record) key() Key { return Key{Type: r.Type, Name: r.Name} }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/snapm/snapm-timersd/service/daemon"
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/tests/fakesystemd"
 	"github.com/snapm/snapm-timersd/tests/testbus"
 )
@@ -114,6 +115,13 @@ func TestFaults(t *testing.T) {
 			setup:  loadedAndFailing("Reload", "org.freedesktop.DBus.Error.NoMemory"),
 			method: "SetCalendarSpec", args: []any{"Mon..Fri 06:30"},
 			wantErr: "SystemdError", wantStatus: "enabled", wantDropIn: true, detail: "Reload"},
+		// systemd re-executing answers the Reload with NoReply, after the
+		// file, drop-in and record changed: nothing is rolled back, and
+		// what is shown is all of them.
+		"reload answers NoReply on SetCalendarSpec": {prior: []string{"Enable"},
+			setup:  loadedAndFailing("Reload", "org.freedesktop.DBus.Error.NoReply"),
+			method: "SetCalendarSpec", args: []any{"Mon..Fri 06:30"},
+			wantErr: "SystemdError", wantStatus: "enabled", wantDropIn: true, detail: "Reload"},
 		"GetAll fails on SetCalendarSpec": {prior: []string{"Enable"},
 			setup:  loadedAndFailing("GetAll", "org.freedesktop.DBus.Error.AccessDenied"),
 			method: "SetCalendarSpec", args: []any{"Mon..Fri 06:30"},
@@ -164,8 +172,12 @@ func TestFaults(t *testing.T) {
 				t.Errorf("drop-in present = %v; unit dir holds %v", hasDropIn, e.leftovers())
 			}
 			// What is shown is what is on disk.
-			if shown := e.prop(path, "CalendarSpec"); hasDropIn && shown != spec {
+			shown := e.prop(path, "CalendarSpec")
+			if hasDropIn && shown != spec {
 				t.Errorf("CalendarSpec %q, the drop-in says %q", shown, spec)
+			}
+			if s, err := schedule.Read(e.schedDir, "fault"); err == nil && tc.method != "RemoveTimer" && s.CalendarSpec != shown {
+				t.Errorf("CalendarSpec %q, the schedule file says %q", shown, s.CalendarSpec)
 			}
 			if tc.method == "Enable" && e.fake.Enabled(unit) {
 				t.Error("failed Enable left the unit file enabled")

@@ -98,6 +98,24 @@ func noOrphanedDropIns(t testing.TB, conn *dbus.Conn) {
 	}
 }
 
+// killAt runs, until the test ends, the build that kills itself at step.
+func killAt(t testing.TB, step string) {
+	t.Helper()
+	runDaemon(t, "[Service]\nExecStart=\nExecStart=/usr/libexec/snapm-timersd-crashpoints\n"+
+		"Environment="+crashpoint.EnvVar+"="+step+"\n")
+	t.Cleanup(func() { runDaemon(t, "") })
+}
+
+// callKilled calls method, which must kill the daemon at step: the caller
+// gets no reply.
+func callKilled(t testing.TB, conn *dbus.Conn, step string, path dbus.ObjectPath, method string, args ...any) {
+	t.Helper()
+	err := call(t, conn, path, method, args...).Err
+	if got := errName(err); got != "org.freedesktop.DBus.Error.NoReply" {
+		t.Fatalf("%s with the daemon killed at %s: %s %v", method, step, got, err)
+	}
+}
+
 // crashSpec is the crash timers' schedule, not the template's daily, so
 // that a drop-in on disk is ours.
 const crashSpec = "Mon..Fri 06:30"
@@ -135,14 +153,8 @@ func TestKilledMidOperation(t *testing.T) {
 				mustCall(t, conn, path, timerIf+".Enable")
 				mustCall(t, conn, path, timerIf+".Start")
 			}
-			runDaemon(t, "[Service]\nExecStart=\nExecStart=/usr/libexec/snapm-timersd-crashpoints\n"+
-				"Environment="+crashpoint.EnvVar+"="+step+"\n")
-			t.Cleanup(func() { runDaemon(t, "") })
-
-			err := call(t, conn, path, timerIf+"."+method).Err
-			if got := errName(err); got != "org.freedesktop.DBus.Error.NoReply" {
-				t.Fatalf("%s with the daemon killed at %s: %s %v", method, step, got, err)
-			}
+			killAt(t, step)
+			callKilled(t, conn, step, path, timerIf+"."+method)
 			left := readFacts(t, conn, unit)
 			if !slices.Contains(leftBehind[step], left) {
 				t.Errorf("killed at %s, the crash left %+v; that step leaves one of %+v", step, left, leftBehind[step])
