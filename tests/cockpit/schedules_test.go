@@ -2,12 +2,14 @@ package cockpit
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/godbus/dbus/v5"
 )
 
 // follow is how soon the page must show a schedule snapm wrote.
@@ -50,6 +52,26 @@ func scheduleSel(name string) string { return `tbody[data-schedule="` + name + `
 // the row.
 func scheduleCell(name, class string) string {
 	return `(document.querySelector('` + scheduleSel(name) + ` .` + class + `')?.innerText ?? "").trim()`
+}
+
+// fields is what `snapm schedule show` says, field by field (the
+// schedule's Name, not its policy's).
+func fields(show string) map[string]string {
+	f := map[string]string{}
+	for _, line := range strings.Split(show, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			if _, dup := f[k]; !dup {
+				f[k] = strings.TrimSpace(v)
+			}
+		}
+	}
+	return f
+}
+
+// scheduleAction opens a schedule row's menu and picks an item.
+func scheduleAction(t *testing.T, ctx context.Context, name, item string) {
+	t.Helper()
+	do(t, ctx, chromedp.Click(chromedp.CSS(scheduleSel(name)+` td.pf-v5-c-table__action button`)), chromedp.Click(menuItem(item)))
 }
 
 // setSelect picks an option of a <select> and tells React, as a choice
@@ -95,25 +117,18 @@ func TestCreateScheduleThroughPage(t *testing.T) {
 
 	show := snapm(t, "schedule", "show", name)
 	t.Logf("snapm schedule show %s:\n%s", name, show)
-	fields := map[string]string{}
-	for _, line := range strings.Split(show, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
-			if _, dup := fields[k]; !dup {
-				fields[k] = strings.TrimSpace(v)
-			}
-		}
-	}
+	shown := fields(show)
 	for k, want := range map[string]string{
 		"Name": name, "Sources": "/, /var:10%SIZE", "Calendarspec": "Mon..Fri 09:30", "Boot": "yes", "Revert": "no",
 		"Type": "Timeline", "Enabled": "yes", "Running": "yes",
 	} {
-		if got := fields[k]; !strings.EqualFold(got, want) {
+		if got := shown[k]; !strings.EqualFold(got, want) {
 			t.Errorf("snapm schedule show: %s is %q, want %q", k, got, want)
 		}
 	}
 	for _, kept := range []string{"keep_hourly=24", "keep_daily=7", "keep_weekly=4", "keep_monthly=6"} {
-		if !strings.Contains(fields["Params"], kept) {
-			t.Errorf("snapm schedule show: Params is %q, want %s in it", fields["Params"], kept)
+		if !strings.Contains(shown["Params"], kept) {
+			t.Errorf("snapm schedule show: Params is %q, want %s in it", shown["Params"], kept)
 		}
 	}
 
@@ -134,8 +149,18 @@ func TestCreateScheduleThroughPage(t *testing.T) {
 	}
 	screenshot(t, ctx, "schedules-expanded")
 
-	do(t, ctx, chromedp.Click(chromedp.CSS(scheduleSel(name)+` td.pf-v5-c-table__action button`)), chromedp.Click(menuItem("Delete")),
-		chromedp.WaitVisible(chromedp.ID("delete-dialog")))
+	// Disabled, it will not run: no next run is shown.
+	scheduleAction(t, ctx, name, "Disable")
+	waitJS(t, ctx, `document.querySelector('`+scheduleSel(name)+` .status-label')?.dataset.status === "disabled"`)
+	if got := eval[string](t, ctx, scheduleCell(name, "schedule-next")); got != "" {
+		t.Errorf("a disabled schedule shows the next run %q", got)
+	}
+	if got := fields(snapm(t, "schedule", "show", name))["Enabled"]; got != "no" {
+		t.Errorf("snapm schedule show: Enabled is %q after Disable on the page", got)
+	}
+
+	scheduleAction(t, ctx, name, "Delete")
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID("delete-dialog")))
 	if got := text(t, ctx, "#delete-dialog .pf-v5-c-modal-box__body"); !strings.Contains(got, "snapshot sets it made are not deleted") {
 		t.Errorf("the delete dialog says %q, not that snapshot sets stay", got)
 	}
@@ -172,4 +197,36 @@ func TestScheduleFromSnapmShows(t *testing.T) {
 	if late > follow {
 		t.Errorf("the schedule showed %v after snapm returned, want within %v", late.Round(time.Millisecond), follow)
 	}
+}
+
+// A schedule the daemon refuses leaves the dialog open with the daemon's
+// reason in words, not a D-Bus error name, and makes nothing.
+func TestCreateScheduleRefusedSaysWhy(t *testing.T) {
+	const name = "page-refused"
+	ctx := tab(t, rootURL)
+	do(t, ctx, chromedp.Click(chromedp.ID("create-schedule")), chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
+	typeInto(t, ctx, "#schedule-name", name)
+	// The same source twice, which only the daemon knows to refuse.
+	typeInto(t, ctx, "#schedule-sources", "/var\n/var/")
+	waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
+	do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")))
+	if waitFor[string](t, ctx, `(document.querySelector("#schedule-error") && "error") || (!document.querySelector("#schedule-dialog") && "closed")`) != "error" {
+		t.Fatal("the dialog closed as if the schedule had been made")
+	}
+	got := text(t, ctx, "#schedule-error")
+
+	var derr dbus.Error
+	err := busCall(bus(t), rootPath, managerIf+".CreateSchedule", name, []string{"/var", "/var/"}, "daily", map[string]dbus.Variant{
+		"policy_type": dbus.MakeVariant("COUNT"), "keep_count": dbus.MakeVariant(uint32(7)),
+	}).Err
+	if !errors.As(err, &derr) || derr.Name != busName+".Error.InvalidArgument" || len(derr.Body) == 0 {
+		t.Fatalf("the daemon answers the same schedule with %v, want InvalidArgument", err)
+	}
+	if want := derr.Body[0].(string); !strings.Contains(got, want) || strings.Contains(got, busName) {
+		t.Errorf("the dialog says %q; the daemon's reason is %q", got, want)
+	}
+	if _, err := os.Stat(ns.SnapmDirPath("schedule.d", name+".json")); !os.IsNotExist(err) {
+		t.Errorf("a refused schedule left its file: %v", err)
+	}
+	screenshot(t, ctx, "create-schedule-refused")
 }
