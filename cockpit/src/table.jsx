@@ -77,8 +77,10 @@ function MenuItems({ timer, choose }) {
 
 // The row's kebab. PatternFly's Dropdown runs Popper's hooks in every row,
 // open or not, which with a thousand rows is most of the first render; so
-// a row has only its toggle until the menu is first opened. menu(choose)
-// is the menu's list; choose(action) closes the menu and runs the action.
+// a row has only its toggle until the menu is first opened. It opens with
+// focus on its first item and gives focus back to the toggle on a choice,
+// as PatternFly's keyboard pattern has it. menu(choose) is the menu's
+// list; choose(action) closes the menu and runs the action.
 export function RowActions({ menu, onAction }) {
     const toggle = useRef(null);
     const [open, setOpen] = useState(false);
@@ -95,7 +97,7 @@ export function RowActions({ menu, onAction }) {
             </MenuToggle>
             {used && (
                 <Dropdown isOpen={open} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
-                          popperProps={{ position: "end" }}>
+                          shouldFocusFirstItemOnOpen shouldFocusToggleOnSelect popperProps={{ position: "end" }}>
                     {menu(choose)}
                 </Dropdown>
             )}
