@@ -105,7 +105,7 @@ export function App() {
     }, [model.schedules, model.timers]);
 
     const onScheduleAction = useCallback((schedule, action) => {
-        if (action === "Delete") {
+        if (action === "Delete" || action === "EditSchedule") {
             setDialog({ action, schedule });
             return;
         }
@@ -163,8 +163,8 @@ export function App() {
                 <ConfirmRemove timer={dialog.timer} onClose={() => setDialog(null)} onError={addError} />}
             {dialog && dialog.action === "Delete" &&
                 <ConfirmDelete schedule={dialog.schedule} onClose={() => setDialog(null)} onError={addError} />}
-            {dialog && dialog.action === "CreateSchedule" &&
-                <ScheduleDialog existing={scheduleNames} onClose={() => setDialog(null)} />}
+            {dialog && (dialog.action === "CreateSchedule" || dialog.action === "EditSchedule") &&
+                <ScheduleDialog schedule={dialog.schedule} existing={scheduleNames} onClose={() => setDialog(null)} />}
             {dialog && (dialog.action === "Create" || dialog.action === "Edit") &&
                 <TimerDialog timer={dialog.timer} existing={existing} onClose={() => setDialog(null)} />}
         </Page>

@@ -1,12 +1,13 @@
 // The dialog that makes a snapm schedule through the daemon's
-// CreateSchedule, as `snapm schedule create` does.
+// CreateSchedule, as `snapm schedule create` does, or with a schedule
+// given changes it through its Edit, as `snapm schedule edit` does.
 import React, { useState } from "react";
 import {
     Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, Grid, GridItem,
     HelperText, HelperTextItem, Modal, ModalVariant, TextArea, TextInput,
 } from "@patternfly/react-core";
-import { _ } from "./cockpit.js";
-import { callManager } from "./client.js";
+import cockpit, { _ } from "./cockpit.js";
+import { callManager, callSchedule } from "./client.js";
 import { CalendarField, usePreview, useSubmit } from "./dialog.jsx";
 import { nameProblem } from "./names.js";
 import { POLICIES } from "./retention.js";
@@ -18,21 +19,22 @@ const DEFAULT_PARAMS = { keep_count: 7, keep_days: 30, keep_hourly: 24, keep_dai
 // optional ":SIZE_POLICY".
 const sourceLines = text => text.split("\n").map(l => l.trim()).filter(l => l !== "");
 
-export function ScheduleDialog({ existing, onClose }) {
-    const [name, setName] = useState("");
-    const [sources, setSources] = useState("");
-    const [sizePolicy, setSizePolicy] = useState("");
-    const [type, setType] = useState("COUNT");
-    const [params, setParams] = useState(DEFAULT_PARAMS);
-    const [boot, setBoot] = useState(false);
-    const [revert, setRevert] = useState(false);
-    const [spec, setSpec] = useState("daily");
+export function ScheduleDialog({ schedule, existing, onClose }) {
+    const editing = !!schedule;
+    const [name, setName] = useState(editing ? schedule.Name : "");
+    const [sources, setSources] = useState(editing ? schedule.Sources.join("\n") : "");
+    const [sizePolicy, setSizePolicy] = useState(editing ? schedule.DefaultSizePolicy : "");
+    const [type, setType] = useState(editing ? schedule.GcPolicyType : "COUNT");
+    const [params, setParams] = useState(editing ? { ...DEFAULT_PARAMS, ...schedule.GcPolicyParams } : DEFAULT_PARAMS);
+    const [boot, setBoot] = useState(editing ? schedule.Boot : false);
+    const [revert, setRevert] = useState(editing ? schedule.Revert : false);
+    const [spec, setSpec] = useState(editing ? schedule.CalendarSpec : "daily");
     const [touched, setTouched] = useState(false);
     const { busy, error, submit: run } = useSubmit(onClose);
     const preview = usePreview(spec);
 
-    let problem = nameProblem(name);
-    if (!problem && existing.has(name))
+    let problem = editing ? null : nameProblem(name);
+    if (!problem && !editing && existing.has(name))
         problem = _("A schedule with this name exists already.");
     const lines = sourceLines(sources);
     const valid = !problem && lines.length > 0 && preview.state === "ok";
@@ -45,25 +47,33 @@ export function ScheduleDialog({ existing, onClose }) {
         };
         for (const [key] of POLICIES[type].keys)
             options[key] = { t: "u", v: Number(params[key] || 0) };
-        if (sizePolicy.trim() !== "")
+        // A policy left empty is snapm's default; one emptied is asked for.
+        if (sizePolicy.trim() !== "" || (editing && schedule.DefaultSizePolicy !== ""))
             options.default_size_policy = { t: "s", v: sizePolicy.trim() };
-        run(() => callManager("CreateSchedule", [name, lines, spec, options]));
+        if (editing) {
+            options.sources = { t: "as", v: lines };
+            options.calendarspec = { t: "s", v: spec };
+            run(() => callSchedule(schedule, "Edit", [options]));
+        } else {
+            run(() => callManager("CreateSchedule", [name, lines, spec, options]));
+        }
     };
 
     const nameShown = touched || name !== "";
     return (
-        <Modal id="schedule-dialog" variant={ModalVariant.medium} isOpen onClose={onClose} title={_("Create schedule")}
+        <Modal id="schedule-dialog" variant={ModalVariant.medium} isOpen onClose={onClose}
+               title={editing ? cockpit.format(_("Edit schedule $0"), schedule.Name) : _("Create schedule")}
                actions={[
                    <Button key="ok" id="schedule-submit" variant="primary" isDisabled={!valid || busy} isLoading={busy}
                            onClick={submit}>
-                       {_("Create")}
+                       {editing ? _("Save") : _("Create")}
                    </Button>,
                    <Button key="cancel" variant="link" onClick={onClose}>{_("Cancel")}</Button>,
                ]}>
             {error && <Alert id="schedule-error" variant="danger" isInline title={error} className="pf-v5-u-mb-md" />}
             <Form isHorizontal onSubmit={ev => { ev.preventDefault(); if (valid && !busy) submit(); }}>
                 <FormGroup label={_("Name")} fieldId="schedule-name" isRequired>
-                    <TextInput id="schedule-name" value={name} onBlur={() => setTouched(true)}
+                    <TextInput id="schedule-name" value={name} isDisabled={editing} onBlur={() => setTouched(true)}
                                validated={nameShown && problem ? "error" : "default"}
                                onChange={(_e, v) => setName(v)} aria-describedby="schedule-name-help" />
                     <FormHelperText>

@@ -77,6 +77,7 @@ function ScheduleMenu({ schedule, choose }) {
     return (
         <DropdownList>
             {ACTIONS[scheduleStatus(schedule)].map(([a, title]) => item(a, title))}
+            {item("EditSchedule", _("Edit schedule"))}
             <Divider component="li" key="separator" />
             {item("Delete", _("Delete"), { isDanger: true })}
         </DropdownList>

@@ -230,3 +230,37 @@ func TestCreateScheduleRefusedSaysWhy(t *testing.T) {
 	}
 	screenshot(t, ctx, "create-schedule-refused")
 }
+
+// Edit through the page changes the schedule as `snapm schedule edit`
+// would: snapm shows the new sources, calendar and retention.
+func TestEditScheduleThroughPage(t *testing.T) {
+	needSnapm(t)
+	const name = "page-edit"
+	newSchedule(t, name)
+	ctx := tab(t, rootURL)
+	waitJS(t, ctx, scheduleCell(name, "schedule-retention")+` === "keep all"`)
+	scheduleAction(t, ctx, name, "Edit schedule")
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
+	if got := eval[string](t, ctx, `document.querySelector("#schedule-sources").value`); got != "/" {
+		t.Errorf("the dialog offers the sources %q, want the schedule's", got)
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#schedule-name").disabled`) {
+		t.Error("the name can be changed while editing")
+	}
+	typeInto(t, ctx, "#schedule-sources", "/\n/var")
+	setSelect(t, ctx, "#schedule-policy", "COUNT")
+	typeInto(t, ctx, "#schedule-keep_count", "3")
+	typeInto(t, ctx, "#timer-spec", "weekly")
+	waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
+	do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")), chromedp.WaitNotPresent(chromedp.ID("schedule-dialog")))
+	waitJS(t, ctx, scheduleCell(name, "schedule-retention")+` === "keep 3"`)
+	if got := eval[string](t, ctx, scheduleCell(name, "schedule-spec")); got != "weekly" {
+		t.Errorf("the row's calendar reads %q after Edit", got)
+	}
+	shown := fields(snapm(t, "schedule", "show", name))
+	for k, want := range map[string]string{"Sources": "/, /var", "Calendarspec": "weekly", "Type": "Count", "Params": "keep_count=3"} {
+		if got := shown[k]; !strings.EqualFold(got, want) {
+			t.Errorf("snapm schedule show after Edit: %s is %q, want %q", k, got, want)
+		}
+	}
+}
