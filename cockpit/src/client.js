@@ -118,10 +118,15 @@ export function watchTimers() {
                 news = true;
                 const props = data[path][iface];
                 const objects = snaps[iface];
+                const known = objects.get(path);
                 if (props === null)
                     objects.delete(path);
-                else
-                    objects.set(path, { ...objects.get(path), ...props, path });
+                // Name never changes, so only an object's whole set of
+                // properties carries it: a change that comes after the
+                // object went (signals race the removal) is dropped, not
+                // made into an object without its properties.
+                else if (known || "Name" in props)
+                    objects.set(path, { ...known, ...props, path });
             }
         }
         // The root's own watch (below) notifies of the Manager: no news.
