@@ -41,7 +41,7 @@ build: bin/snapm-timersd bin/snapm-timersctl
 # which holds po.LANG.js for each translation cockpit/po/LANG.po and takes
 # the Timer interface's members from its XML.
 COCKPIT_SOURCES := cockpit/build.js cockpit/interface.js cockpit/po2js.js cockpit/package.json \
-	introspection-xml/com.redhat.Snapm.Timers.Timer.xml $(shell find cockpit/src cockpit/po -type f 2>/dev/null)
+	introspection-xml/com.redhat.Snapm.Timers.Timer.xml introspection-xml/com.redhat.Snapm.Timers.Schedule.xml $(shell find cockpit/src cockpit/po -type f 2>/dev/null)
 
 cockpit/node_modules/.package-lock.json: cockpit/package-lock.json
 	cd cockpit && npm ci --no-audit --no-fund

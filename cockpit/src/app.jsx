@@ -5,10 +5,12 @@ import {
 } from "@patternfly/react-core";
 import { ExclamationCircleIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
-import { callManager, callTimer, errorText } from "./client.js";
+import { callManager, callSchedule, callTimer, errorText } from "./client.js";
 import { useAdmin, useMinuteClock, useTimers } from "./hooks.js";
 import { TimerDialog } from "./dialog.jsx";
 import { fullName } from "./names.js";
+import { ScheduleDialog } from "./scheduleDialog.jsx";
+import { SchedulesTable } from "./schedules.jsx";
 import { NO_ADMIN, TimersTable } from "./table.jsx";
 
 function Absent({ problem }) {
@@ -32,27 +34,51 @@ function Loading() {
     );
 }
 
-function ConfirmRemove({ timer, onClose, onError }) {
+// Confirm asks before a removal (verb), saying what it does and keeps
+// (text); call makes it, failed says what went wrong.
+function Confirm({ id, title, text, verb, call, failed, onClose, onError }) {
     const [busy, setBusy] = useState(false);
-    const remove = () => {
+    const confirmed = () => {
         setBusy(true);
-        callManager("RemoveTimer", [timer.path])
-                .catch(ex => onError(cockpit.format(_("Could not remove $0: $1"), fullName(timer), errorText(ex))))
-                .finally(onClose);
+        call().catch(ex => onError(cockpit.format(failed, errorText(ex)))).finally(onClose);
     };
     return (
-        <Modal id="remove-dialog" variant={ModalVariant.small} isOpen onClose={onClose} titleIconVariant="warning"
-               title={cockpit.format(_("Remove schedule $0?"), fullName(timer))}
+        <Modal id={id + "-dialog"} variant={ModalVariant.small} isOpen onClose={onClose} titleIconVariant="warning"
+               title={title}
                actions={[
-                   <Button key="ok" id="remove-confirm" variant="danger" isLoading={busy} isDisabled={busy} onClick={remove}>
-                       {_("Remove")}
+                   <Button key="ok" id={id + "-confirm"} variant="danger" isLoading={busy} isDisabled={busy} onClick={confirmed}>
+                       {verb}
                    </Button>,
                    <Button key="cancel" variant="link" onClick={onClose}>{_("Cancel")}</Button>,
                ]}>
-            {_("The timer is stopped and disabled and its schedule is deleted. Existing snapshot sets are kept.")}
+            {text}
         </Modal>
     );
 }
+
+const ConfirmRemove = ({ timer, ...props }) => (
+    <Confirm id="remove" verb={_("Remove")} {...props}
+             title={cockpit.format(_("Remove schedule $0?"), fullName(timer))}
+             text={_("The timer is stopped and disabled and its schedule is deleted. Existing snapshot sets are kept.")}
+             call={() => callManager("RemoveTimer", [timer.path])}
+             failed={cockpit.format(_("Could not remove $0: $1"), fullName(timer), "$0")} />
+);
+
+const ConfirmDelete = ({ schedule, ...props }) => (
+    <Confirm id="delete" verb={_("Delete")} {...props}
+             title={cockpit.format(_("Delete schedule $0?"), schedule.Name)}
+             text={_("Its two timers are stopped and disabled and its schedule file is removed, as “snapm schedule delete” does. The snapshot sets it made are not deleted.")}
+             call={() => callManager("DeleteSchedule", [schedule.path])}
+             failed={cockpit.format(_("Could not delete $0: $1"), schedule.Name, "$0")} />
+);
+
+// What a schedule's menu items call, and what the user reads if it fails.
+const SCHEDULE_CALLS = {
+    Enable: [[true], _("Could not enable $0: $1")],
+    Start: [[], _("Could not start $0: $1")],
+    Stop: [[], _("Could not stop $0: $1")],
+    Disable: [[], _("Could not disable $0: $1")],
+};
 
 const VERBS = {
     Enable: _("Could not enable $0: $1"),
@@ -71,6 +97,21 @@ export function App() {
 
     const addError = useCallback(text => setErrors(errs => [...errs, { key: Date.now() + Math.random(), text }]), []);
     const existing = useMemo(() => new Set(model.timers.map(fullName)), [model.timers]);
+    const scheduleNames = useMemo(() => new Set(model.schedules.map(s => s.Name)), [model.schedules]);
+    // The timers no schedule names: snapm's units fail without the file.
+    const orphans = useMemo(() => {
+        const owned = new Set(model.schedules.flatMap(s => [s.CreateTimer, s.GcTimer]));
+        return new Set(model.timers.filter(t => !owned.has(t.path)).map(t => t.path));
+    }, [model.schedules, model.timers]);
+
+    const onScheduleAction = useCallback((schedule, action) => {
+        if (action === "Delete" || action === "EditSchedule") {
+            setDialog({ action, schedule });
+            return;
+        }
+        const [args, failed] = SCHEDULE_CALLS[action];
+        callSchedule(schedule, action, args).catch(ex => addError(cockpit.format(failed, schedule.Name, errorText(ex))));
+    }, [addError]);
 
     const onAction = useCallback((timer, action) => {
         if (action === "Edit" || action === "Remove") {
@@ -82,12 +123,23 @@ export function App() {
 
     let body;
     if (model.state === "absent")
-        body = <Absent problem={model.problem} />;
+        body = <Card><Absent problem={model.problem} /></Card>;
     else if (model.state === "loading" || admin === null)
-        body = <Loading />;
+        body = <Card><Loading /></Card>;
     else
-        body = <TimersTable timers={model.timers} admin={admin} now={now} onAction={onAction}
-                            onCreate={() => setDialog({ action: "Create" })} />;
+        body = (
+            <>
+                <Card className="pf-v5-u-mb-lg">
+                    <SchedulesTable schedules={model.schedules} timers={model.timers} admin={admin} now={now}
+                                    onAction={onScheduleAction} onCreate={() => setDialog({ action: "CreateSchedule" })} />
+                </Card>
+                <Title headingLevel="h2" className="pf-v5-u-mb-sm">{_("Timers")}</Title>
+                <Card>
+                    <TimersTable timers={model.timers} orphans={orphans} admin={admin} now={now} onAction={onAction}
+                                 onCreate={() => setDialog({ action: "Create" })} />
+                </Card>
+            </>
+        );
 
     return (
         <Page>
@@ -105,10 +157,14 @@ export function App() {
                         ))}
                     </AlertGroup>
                 )}
-                <Card>{body}</Card>
+                {body}
             </PageSection>
             {dialog && dialog.action === "Remove" &&
                 <ConfirmRemove timer={dialog.timer} onClose={() => setDialog(null)} onError={addError} />}
+            {dialog && dialog.action === "Delete" &&
+                <ConfirmDelete schedule={dialog.schedule} onClose={() => setDialog(null)} onError={addError} />}
+            {dialog && (dialog.action === "CreateSchedule" || dialog.action === "EditSchedule") &&
+                <ScheduleDialog schedule={dialog.schedule} existing={scheduleNames} onClose={() => setDialog(null)} />}
             {dialog && (dialog.action === "Create" || dialog.action === "Edit") &&
                 <TimerDialog timer={dialog.timer} existing={existing} onClose={() => setDialog(null)} />}
         </Page>

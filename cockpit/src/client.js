@@ -4,22 +4,25 @@
 import cockpit, { _ } from "./cockpit.js";
 import { followed } from "./followed.js";
 import timerInterface from "dbus-interface:com.redhat.Snapm.Timers.Timer";
+import scheduleInterface from "dbus-interface:com.redhat.Snapm.Timers.Schedule";
 
 export const BUS = "com.redhat.Snapm.Timers";
 export const ROOT = "/com/redhat/Snapm/Timers";
 export const MANAGER = BUS + ".Manager";
 export const TIMER = BUS + ".Timer";
+export const SCHEDULE = BUS + ".Schedule";
 
-// The Timer interface from the daemon's XML (see build.js), told to the
-// bridge up front so that it does not introspect each of possibly
-// thousands of objects (one round trip each) before the first row can show.
-const TIMER_META = { [TIMER]: timerInterface };
+// The Timer and Schedule interfaces from the daemon's XML (see build.js),
+// told to the bridge up front so that it does not introspect each of
+// possibly thousands of objects (one round trip each) before the first row
+// can show.
+const META = { [TIMER]: timerInterface, [SCHEDULE]: scheduleInterface };
 
 let client = null;
 function dbus() {
     if (!client) {
         client = cockpit.dbus(BUS, { bus: "system", superuser: "try" });
-        client.meta(TIMER_META);
+        client.meta(META);
     }
     return client;
 }
@@ -30,6 +33,7 @@ export function call(path, iface, method, args) {
 
 export const callTimer = (timer, method, args) => call(timer.path, TIMER, method, args);
 export const callManager = (method, args) => call(ROOT, MANAGER, method, args);
+export const callSchedule = (schedule, method, args) => call(schedule.path, SCHEDULE, method, args);
 
 // CreateTimerWithFlags' flags.
 const ENABLE = 0x1;
@@ -57,9 +61,10 @@ export function errorText(ex) {
     return ex.message || String(ex);
 }
 
-// The timers as the page knows them: { state: "loading" | "ready" |
-// "absent", problem, timers }, and who to tell when it changes.
-const model = followed({ state: "loading", problem: null, timers: [] });
+// The timers and schedules as the page knows them: { state: "loading" |
+// "ready" | "absent", problem, timers, schedules }, and who to tell when
+// it changes.
+const model = followed({ state: "loading", problem: null, timers: [], schedules: [] });
 function set(changes) {
     model.set({ ...model.current(), ...changes });
 }
@@ -69,7 +74,7 @@ export const currentTimers = model.current;
 // onTimers calls listener with each new model; it returns the unsubscribe.
 export const onTimers = model.follow;
 
-// watchTimers starts watching the daemon's objects; the promise settles
+// watchTimers starts watching the daemon's objects, timers and schedules; the promise settles
 // once the bridge has been asked for them (or the channel failed).
 //
 // The page keeps its own plain copy of each timer, made from what the
@@ -83,13 +88,18 @@ export function watchTimers() {
     const c = dbus();
     let ready = false;
     let pending = null;
-    // One plain copy per object, remade only when that object changes,
-    // so that a change re-renders one row, not a thousand.
-    const snaps = new Map();
+    // One plain copy per object and interface, remade only when that
+    // object changes, so that a change re-renders one row, not a thousand.
+    const snaps = { [TIMER]: new Map(), [SCHEDULE]: new Map() };
     const publish = () => {
         pending = null;
         ready = true;
-        set({ state: "ready", problem: null, timers: Array.from(snaps.values()) });
+        set({
+            state: "ready",
+            problem: null,
+            timers: Array.from(snaps[TIMER].values()),
+            schedules: Array.from(snaps[SCHEDULE].values()),
+        });
     };
     // Signals arrive in bursts (a reload touching many timers); one render
     // per burst.
@@ -98,20 +108,29 @@ export function watchTimers() {
             pending = window.setTimeout(publish, 0);
     };
     const notified = (_ev, data) => {
-        let timers = false;
+        let news = false;
         for (const path in data) {
-            if (!(TIMER in data[path]) || !path.startsWith(ROOT + "/"))
+            if (!path.startsWith(ROOT + "/"))
                 continue;
-            timers = true;
-            const props = data[path][TIMER];
-            if (props === null) {
-                snaps.delete(path);
-                continue;
+            for (const iface in snaps) {
+                if (!(iface in data[path]))
+                    continue;
+                news = true;
+                const props = data[path][iface];
+                const objects = snaps[iface];
+                const known = objects.get(path);
+                if (props === null)
+                    objects.delete(path);
+                // Name never changes, so only an object's whole set of
+                // properties carries it: a change that comes after the
+                // object went (signals race the removal) is dropped, not
+                // made into an object without its properties.
+                else if (known || "Name" in props)
+                    objects.set(path, { ...known, ...props, path });
             }
-            snaps.set(path, { ...snaps.get(path), ...props, path });
         }
         // The root's own watch (below) notifies of the Manager: no news.
-        if (!timers)
+        if (!news)
             return;
         // The bridge sends the watch's first batch, every object that
         // GetManagedObjects returned, in one notify before it answers the
@@ -137,12 +156,12 @@ export function watchTimers() {
     const asking = new Promise(resolve => { asked = resolve });
     c.watch({ path: ROOT, interface: MANAGER })
             .then(() => {
-                const objects = c.watch({ interface: TIMER, path_namespace: ROOT });
+                const objects = Promise.all([TIMER, SCHEDULE].map(iface => c.watch({ interface: iface, path_namespace: ROOT })));
                 asked();
                 return objects;
             })
             .then(() => {
-                // No timers: no notify came.
+                // No timers nor schedules: no notify came.
                 if (!ready)
                     publish();
             })

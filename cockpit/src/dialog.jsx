@@ -14,7 +14,7 @@ const DEBOUNCE_MS = 300;
 
 // usePreview asks the daemon's ParseCalendar about spec once the user has
 // paused typing; answers to older text are dropped.
-function usePreview(spec) {
+export function usePreview(spec) {
     const [preview, setPreview] = useState({ state: "pending" });
     useEffect(() => {
         if (spec.trim() === "") {
@@ -68,6 +68,50 @@ function Preview({ preview }) {
     );
 }
 
+// useSubmit runs a dialog's change: busy meanwhile, closed when done, and
+// open with the daemon's message when it fails.
+export function useSubmit(onClose) {
+    const [busy, setBusy] = useState(false);
+    const [error, setError] = useState(null);
+    const submit = async change => {
+        setBusy(true);
+        setError(null);
+        try {
+            await change();
+        } catch (ex) {
+            setError(errorText(ex));
+            setBusy(false);
+            return;
+        }
+        onClose();
+    };
+    return { busy, error, submit };
+}
+
+// CalendarField asks for a calendar expression, with presets and the
+// daemon's preview of its next runs.
+export function CalendarField({ spec, setSpec, preview }) {
+    return (
+        <FormGroup label={_("Calendar")} fieldId="timer-spec" isRequired>
+            <ToggleGroup aria-label={_("Calendar presets")} className="pf-v5-u-mb-sm">
+                {PRESETS.map(p => (
+                    <ToggleGroupItem key={p} text={p} buttonId={"preset-" + p}
+                                     isSelected={spec === p} onChange={() => setSpec(p)} />
+                ))}
+            </ToggleGroup>
+            <TextInput id="timer-spec" value={spec} onChange={(_e, v) => setSpec(v)}
+                       validated={preview.state === "error" ? "error" : "default"}
+                       aria-describedby="timer-spec-help" />
+            <FormHelperText>
+                <HelperText id="timer-spec-help">
+                    <HelperTextItem>{_("A systemd calendar expression, e.g. “Mon..Fri 08:00” or “*-*-01 00:00:00”.")}</HelperTextItem>
+                </HelperText>
+            </FormHelperText>
+            <div className="pf-v5-u-mt-sm" aria-live="polite"><Preview preview={preview} /></div>
+        </FormGroup>
+    );
+}
+
 // TimerDialog creates a schedule, or with timer given edits its calendar.
 export function TimerDialog({ timer, existing, onClose }) {
     const editing = !!timer;
@@ -76,8 +120,7 @@ export function TimerDialog({ timer, existing, onClose }) {
     const [spec, setSpec] = useState(editing ? timer.CalendarSpec : "daily");
     const [start, setStart] = useState(true);
     const [touched, setTouched] = useState(false);
-    const [busy, setBusy] = useState(false);
-    const [error, setError] = useState(null);
+    const { busy, error, submit: run } = useSubmit(onClose);
     const preview = usePreview(spec);
 
     let problem = editing ? null : nameProblem(name);
@@ -85,21 +128,9 @@ export function TimerDialog({ timer, existing, onClose }) {
         problem = _("A schedule of this type with this name exists already.");
     const valid = !problem && preview.state === "ok";
 
-    const submit = async () => {
-        setBusy(true);
-        setError(null);
-        try {
-            if (editing)
-                await callTimer(timer, "SetCalendarSpec", [spec]);
-            else
-                await createTimer(type, name, spec, start);
-        } catch (ex) {
-            setError(errorText(ex));
-            setBusy(false);
-            return;
-        }
-        onClose();
-    };
+    const submit = () => run(() => editing
+        ? callTimer(timer, "SetCalendarSpec", [spec])
+        : createTimer(type, name, spec, start));
 
     const nameShown = touched || name !== "";
     return (
@@ -134,23 +165,7 @@ export function TimerDialog({ timer, existing, onClose }) {
                         </HelperText>
                     </FormHelperText>
                 </FormGroup>
-                <FormGroup label={_("Calendar")} fieldId="timer-spec" isRequired>
-                    <ToggleGroup aria-label={_("Calendar presets")} className="pf-v5-u-mb-sm">
-                        {PRESETS.map(p => (
-                            <ToggleGroupItem key={p} text={p} buttonId={"preset-" + p}
-                                             isSelected={spec === p} onChange={() => setSpec(p)} />
-                        ))}
-                    </ToggleGroup>
-                    <TextInput id="timer-spec" value={spec} onChange={(_e, v) => setSpec(v)}
-                               validated={preview.state === "error" ? "error" : "default"}
-                               aria-describedby="timer-spec-help" />
-                    <FormHelperText>
-                        <HelperText id="timer-spec-help">
-                            <HelperTextItem>{_("A systemd calendar expression, e.g. “Mon..Fri 08:00” or “*-*-01 00:00:00”.")}</HelperTextItem>
-                        </HelperText>
-                    </FormHelperText>
-                    <div className="pf-v5-u-mt-sm" aria-live="polite"><Preview preview={preview} /></div>
-                </FormGroup>
+                <CalendarField spec={spec} setSpec={setSpec} preview={preview} />
                 {!editing && (
                     <FormGroup fieldId="timer-start">
                         <Checkbox id="timer-start" label={_("Enable and start it now")} isChecked={start}

@@ -14,6 +14,7 @@ import { LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
 
 export const NO_ADMIN = _("Administrative access is needed to change snapshot schedules.");
+const ORPHAN = _("Not a snapm schedule: it will fail when it fires.");
 
 // The actions that make sense for a status, in menu order.
 const ACTIONS = {
@@ -30,7 +31,7 @@ const ACTION_TITLES = {
 };
 
 // A time and how far it is from now, or none when there is no time.
-function time(usec, now, none) {
+export function time(usec, now, none) {
     if (!usec)
         return <span className="pf-v5-u-color-200">{none}</span>;
     const ms = toMs(usec);
@@ -58,10 +59,10 @@ function compare(a, b) {
     return typeof a === "number" ? a - b : collator.compare(a, b);
 }
 
-// The row menu's items, built when it opens.
-function MenuItems({ timer, onAction }) {
+// A timer row's menu, built when it opens.
+function MenuItems({ timer, choose }) {
     const item = (action, title, props) => (
-        <DropdownItem key={action} onClick={() => onAction(timer, action)} {...props}>{title}</DropdownItem>
+        <DropdownItem key={action} onClick={() => choose(action)} {...props}>{title}</DropdownItem>
     );
     return (
         <DropdownList>
@@ -76,14 +77,17 @@ function MenuItems({ timer, onAction }) {
 
 // The row's kebab. PatternFly's Dropdown runs Popper's hooks in every row,
 // open or not, which with a thousand rows is most of the first render; so
-// a row has only its toggle until the menu is first opened.
-function RowActions({ timer, onAction }) {
+// a row has only its toggle until the menu is first opened. It opens with
+// focus on its first item and gives focus back to the toggle on a choice,
+// as PatternFly's keyboard pattern has it. menu(choose) is the menu's
+// list; choose(action) closes the menu and runs the action.
+export function RowActions({ menu, onAction }) {
     const toggle = useRef(null);
     const [open, setOpen] = useState(false);
     const [used, setUsed] = useState(false);
-    const choose = (t, action) => {
+    const choose = action => {
         setOpen(false);
-        onAction(t, action);
+        onAction(action);
     };
     return (
         <>
@@ -93,15 +97,15 @@ function RowActions({ timer, onAction }) {
             </MenuToggle>
             {used && (
                 <Dropdown isOpen={open} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
-                          popperProps={{ position: "end" }}>
-                    <MenuItems timer={timer} onAction={choose} />
+                          shouldFocusFirstItemOnOpen shouldFocusToggleOnSelect popperProps={{ position: "end" }}>
+                    {menu(choose)}
                 </Dropdown>
             )}
         </>
     );
 }
 
-function DisabledKebab() {
+export function DisabledKebab() {
     return (
         <LazyTooltip content={NO_ADMIN}>
             <Button variant="plain" isAriaDisabled aria-label={_("Actions")} className="disabled-actions">
@@ -119,7 +123,9 @@ function DisabledKebab() {
 const PER_PAGE = 20;
 const PER_PAGE_OPTIONS = [20, 50, 100, 500].map(n => ({ title: String(n), value: n }));
 
-export function TimersTable({ timers, admin, now, onAction, onCreate }) {
+// The timers, each schedule's two and those of no schedule (orphans, a
+// set of paths), marked as such.
+export function TimersTable({ timers, orphans, admin, now, onAction, onCreate }) {
     const [filter, setFilter] = useState("");
     const [status, setStatus] = useState("all");
     const [sortBy, setSortBy] = useState({ index: 0, direction: "asc" });
@@ -142,14 +148,14 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
     if (timers.length === 0) {
         return (
             <EmptyState id="empty-state">
-                <EmptyStateHeader titleText={_("No snapshot schedules")} headingLevel="h2"
+                <EmptyStateHeader titleText={_("No timers")} headingLevel="h2"
                                   icon={<EmptyStateIcon icon={CalendarAltIcon} />} />
                 <EmptyStateBody>
-                    {_("A schedule creates snapshot sets (create) or cleans them up (gc) on a calendar, such as every day at 08:00. Create the first one to begin.")}
+                    {_("Each schedule has two timers: create makes its snapshot sets, gc cleans them up.")}
                 </EmptyStateBody>
                 <EmptyStateFooter>
                     <EmptyStateActions>
-                        <CreateButton admin={admin} onCreate={onCreate} />
+                        <AddTimerButton admin={admin} onCreate={onCreate} />
                     </EmptyStateActions>
                 </EmptyStateFooter>
             </EmptyState>
@@ -193,7 +199,7 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
                         </FormSelect>
                     </ToolbarItem>
                     <ToolbarItem align={{ default: "alignRight" }}>
-                        <CreateButton admin={admin} onCreate={onCreate} />
+                        <AddTimerButton admin={admin} onCreate={onCreate} />
                     </ToolbarItem>
                     <ToolbarItem variant="pagination">{pagination("top")}</ToolbarItem>
                 </ToolbarContent>
@@ -225,7 +231,7 @@ export function TimersTable({ timers, admin, now, onAction, onCreate }) {
                             </Thead>
                             <Tbody>
                                 {pageRows.map(t => (
-                                    <Row key={t.path} t={t} admin={admin} now={now}
+                                    <Row key={t.path} t={t} orphan={orphans.has(t.path)} admin={admin} now={now}
                                          onAction={onAction} />
                                 ))}
                             </Tbody>
@@ -247,10 +253,15 @@ function cell(label, className, content) {
 }
 
 // A row re-renders only when its timer, the clock or the access changes.
-const Row = memo(function Row({ t, admin, now, onAction }) {
+const Row = memo(function Row({ t, orphan, admin, now, onAction }) {
     return (
         <tr className={tableStyles.tableTr} data-timer={fullName(t)}>
-            {cell(COLUMNS[0].title, "timer-name", fullName(t))}
+            {cell(COLUMNS[0].title, "timer-name", (
+                <>
+                    {fullName(t)}
+                    {orphan && <div className="timer-orphan pf-v5-u-danger-color-100 pf-v5-u-font-size-sm">{ORPHAN}</div>}
+                </>
+            ))}
             {cell(COLUMNS[1].title, null,
                   <span className="timer-spec" title={cockpit.format(_("Normalized: $0"), t.Normalized)}>{t.CalendarSpec}</span>)}
             {cell(COLUMNS[2].title, null, <StatusLabel status={t.Status} />)}
@@ -258,17 +269,22 @@ const Row = memo(function Row({ t, admin, now, onAction }) {
             {cell(COLUMNS[4].title, "timer-last", time(t.LastTrigger, now, _("Never")))}
             {cell(COLUMNS[5].title, null, <LastRun timer={t} />)}
             {cell(null, tableStyles.tableAction,
-                  admin ? <RowActions timer={t} onAction={onAction} /> : <DisabledKebab />)}
+                  admin
+                      ? <RowActions menu={choose => <MenuItems timer={t} choose={choose} />} onAction={a => onAction(t, a)} />
+                      : <DisabledKebab />)}
         </tr>
     );
 });
 
-function CreateButton({ admin, onCreate }) {
+// A create button, a disabled one saying why without administrative access.
+export function CreateButton({ id, variant, title, admin, onCreate }) {
     if (admin)
-        return <Button id="create-timer" variant="primary" onClick={onCreate}>{_("Create schedule")}</Button>;
+        return <Button id={id} variant={variant} onClick={onCreate}>{title}</Button>;
     return (
         <Tooltip content={NO_ADMIN}>
-            <Button id="create-timer" variant="primary" isAriaDisabled>{_("Create schedule")}</Button>
+            <Button id={id} variant={variant} isAriaDisabled>{title}</Button>
         </Tooltip>
     );
 }
+
+const AddTimerButton = props => <CreateButton id="create-timer" variant="secondary" title={_("Add timer")} {...props} />;

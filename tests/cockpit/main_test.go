@@ -40,6 +40,9 @@ var (
 	shots string
 	// anchors are the tabs that keep the two sessions open, one per URL.
 	anchors []context.Context
+	// noSnapm says why the real snapm 0.7 is not in the namespace, "" when
+	// it is (tests/interop has the rules).
+	noSnapm string
 )
 
 func TestMain(m *testing.M) {
@@ -84,6 +87,11 @@ func boot() (stop func(), err error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
+	if err = installSnapm(); err != nil {
+		ns.Shutdown()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
 	stopBrowser, err := setUp(root, tmp)
 	stop = func() {
 		if stopBrowser != nil {
@@ -99,6 +107,28 @@ func boot() (stop func(), err error) {
 		return nil, err
 	}
 	return stop, nil
+}
+
+// installSnapm puts the real snapm 0.7 into the namespace when its
+// archives are at hand; without them the tests that need it skip, saying
+// why.
+func installSnapm() error {
+	cache, err := sysns.DefaultSnapmCache()
+	if err != nil {
+		return err
+	}
+	s, err := sysns.PrepareSnapm(sysns.InteropDir(), cache)
+	if errors.Is(err, sysns.ErrNoInterop) {
+		noSnapm = err.Error()
+		fmt.Println("cockpit: the tests with the real snapm did not run:", noSnapm)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	defer cancel()
+	return ns.InstallSnapm(ctx, s)
 }
 
 func setUp(root, tmp string) (stop func(), err error) {

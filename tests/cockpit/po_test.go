@@ -68,7 +68,7 @@ func TestTranslatedPage(t *testing.T) {
 	if got := text(t, ctx, "h1"); got != "Snapshot-Zeitpläne" {
 		t.Errorf("the title reads %q to a German user", got)
 	}
-	if got := text(t, ctx, "#create-timer"); got != "Zeitplan anlegen" {
+	if got := text(t, ctx, "#create-schedule"); got != "Zeitplan anlegen" {
 		t.Errorf("the create button reads %q to a German user", got)
 	}
 	if got := eval[string](t, ctx, `document.querySelector("#filter-name input").placeholder`); got != "Filter by name" {

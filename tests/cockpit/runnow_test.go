@@ -2,6 +2,8 @@ package cockpit
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -33,13 +35,26 @@ func TestRunNowAndLastRunShown(t *testing.T) {
 }
 
 // Run now through the page: the run happens (systemd's own view of the
-// service) and the row shows its outcome as systemd tells it. snapm is
-// not installed in this namespace, so the run cannot execute: a failure
-// the page must not show as success.
+// service) and the row shows its outcome as systemd tells it. The
+// service is made to fail by a drop-in (the real snapm is installed, and
+// its gc of a schedule with no snapshot sets succeeds): a failure the page
+// must not show as success.
 func TestRunNowThroughPage(t *testing.T) {
 	conn := bus(t)
 	newTimer(t, conn, "gc", "run-page", schedule.GCCalendarSpec, "Enable", "Start")
 	const name, service = "gc/run-page", "snapm-gc@run-page.service"
+	dropin := ns.UnitDirPath(service+".d", "50-fail.conf")
+	if err := os.MkdirAll(filepath.Dir(dropin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dropin, []byte("[Service]\nExecStart=\nExecStart=/bin/false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(filepath.Dir(dropin))
+		inNS(t, "systemctl", "daemon-reload")
+	})
+	inNS(t, "systemctl", "daemon-reload")
 	ctx := tab(t, rootURL)
 	waitStatus(t, ctx, name, "running")
 	lastRun := `document.querySelector('` + rowSel(name) + ` .last-run')?.dataset.result`
