@@ -134,15 +134,16 @@ func wantSnapmAsBus(t testing.TB, conn *dbus.Conn, name string) {
 	}
 }
 
-// wantAgreement fails t unless, once a follow time has passed, the bus
-// and the disk tell one story of schedule name: the schedule and its
+// wantAgreement fails t unless, once a follow time and the settle time
+// have passed (an invalid state a race left is shown only after the
+// settle time), the bus and the disk tell one story of schedule name: the schedule and its
 // timers exist on the bus exactly while its file does, with the file's
 // fields, snapm's view of its state, and a drop-in with its calendar; and
 // when it is gone, nothing of it is left enabled, running or on disk.
 // It returns whether the schedule exists.
 func wantAgreement(t testing.TB, conn *dbus.Conn, name string) bool {
 	t.Helper()
-	time.Sleep(follow)
+	time.Sleep(follow + settleTime)
 	create := "snapm-create@" + name + ".timer"
 	gc := "snapm-gc@" + name + ".timer"
 	_, err := os.Stat(schedulePath(name))

@@ -21,7 +21,7 @@ import (
 var ns *sysns.NS
 
 // settleTime is the daemon's -settle-time in this tier.
-const settleTime = 3 * time.Second
+const settleTime = 2 * time.Second
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
