@@ -33,6 +33,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -229,14 +230,24 @@ func (e *env) must(path dbus.ObjectPath, method string, args ...any) error {
 
 // create makes a timer through CreateTimer. Every create writes the
 // schedule's file first (a write of a few hundred bytes, not synced): the
-// daemon may refuse a name snapm has no schedule for.
+// daemon may refuse a name snapm has no schedule for. spec is the
+// schedule's calendar, which a gc timer does not run on (see timerSpec).
 func (e *env) create(typ, name, spec string) (dbus.ObjectPath, error) {
 	var path dbus.ObjectPath
 	if err := e.ns.WriteSchedule(name, spec); err != nil {
 		return "", err
 	}
-	err := e.call(rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path)
+	err := e.call(rootPath, managerIf+".CreateTimer", typ, name, timerSpec(typ, spec)).Store(&path)
 	return path, err
+}
+
+// timerSpec is the calendar a timer of typ runs on for a schedule on
+// spec: the daemon refuses any but snapm's fixed one for a gc timer.
+func timerSpec(typ, spec string) string {
+	if typ == "gc" {
+		return schedule.GCCalendarSpec
+	}
+	return spec
 }
 
 // CreateTimerWithFlags' flags.
@@ -250,7 +261,7 @@ func (e *env) createWithFlags(typ, name, spec string, flags uint64) (dbus.Object
 	if err := e.ns.WriteSchedule(name, spec); err != nil {
 		return "", err
 	}
-	err := e.call(rootPath, managerIf+".CreateTimerWithFlags", typ, name, spec, flags).Store(&path)
+	err := e.call(rootPath, managerIf+".CreateTimerWithFlags", typ, name, timerSpec(typ, spec), flags).Store(&path)
 	return path, err
 }
 
