@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,9 +20,12 @@ import (
 // rounds, each round a namespace with rev's daemon, units and policy and
 // then one with this tree's, and reports each side's pairs pooled. With
 // churnUnits, each round also measures the churn of that many unrelated
-// units (see churn) on each side, in namespaces of their own. rev must
-// have CreateTimerWithFlags (81536c4 or later).
-func against(r *report, rev string, n, rounds, pairs, churnUnits int) error {
+// units (see churn) on each side, in namespaces of their own, and with
+// upstreamTimers, that many fresh timers beside snapm's own timer code (see
+// upstream), in a namespace of their own. rev must have
+// CreateTimerWithFlags (81536c4 or later) and refuse no name that has a
+// schedule file.
+func against(r *report, rev string, n, rounds, pairs, churnUnits, upstreamTimers int) error {
 	tmp, err := os.MkdirTemp("", "snapm-bench-against-")
 	if err != nil {
 		return err
@@ -44,6 +48,8 @@ func against(r *report, rev string, n, rounds, pairs, churnUnits int) error {
 		opts  sysns.Options
 		rows  []row
 		churn []row
+		// upstream are the pairs beside snapm's own timer code, pooled.
+		upstreamDaemon, upstreamSnapm []time.Duration
 	}{{label: rev, opts: revOpts}, {label: "this tree", opts: treeOpts}}
 	for round := 1; round <= rounds; round++ {
 		for i := range sides {
@@ -66,6 +72,22 @@ func against(r *report, rev string, n, rounds, pairs, churnUnits int) error {
 				return fmt.Errorf("%s: %w", side.label, err)
 			}
 			side.rows = pool(side.rows, sub.Rows)
+			if upstreamTimers > 0 {
+				err := withNS(side.opts, func(e *env) error {
+					daemon, snapm, err := upstreamPairs(e, upstreamTimers)
+					if errors.Is(err, sysns.ErrNoInterop) {
+						progress("no rows against snapm's own timer code: %v", err)
+						upstreamTimers = 0
+						return nil
+					}
+					side.upstreamDaemon = append(side.upstreamDaemon, daemon...)
+					side.upstreamSnapm = append(side.upstreamSnapm, snapm...)
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("%s: %w", side.label, err)
+				}
+			}
 			if churnUnits == 0 {
 				continue
 			}
@@ -82,6 +104,12 @@ func against(r *report, rev string, n, rounds, pairs, churnUnits int) error {
 			x.Section = fmt.Sprintf("%d timers, %s (rounds in turn: %d)", n, side.label, rounds)
 			x.Total /= time.Duration(rounds)
 			r.add(x)
+		}
+	}
+	for _, side := range sides {
+		if len(side.upstreamDaemon) > 0 {
+			upstreamRows(r, fmt.Sprintf("snapm 0.7's own timer code beside the daemon, %s (rounds in turn: %d, pooled)", side.label, rounds),
+				side.upstreamDaemon, side.upstreamSnapm)
 		}
 	}
 	// Each round's churn as it was: its figures are totals, not samples.

@@ -3,7 +3,10 @@
 // asked). Every figure comes with the baselines measured in the same run:
 // the bus floor (GetId, answered by dbus-daemon itself), a call to any
 // service (Peer.Ping, answered by the daemon's D-Bus library) and a
-// property Get from systemd.
+// property Get from systemd. Fresh timers made through the daemon are also
+// measured in turn with as many made by snapm 0.7's own Timer class (the
+// real snapm, from its archives; see tests/sysns/snapm.go), in one
+// namespace: -upstream says how many.
 //
 //	go run ./tests/bench -n 100,1000,10000 -md bench.md -json bench.json
 //
@@ -13,8 +16,9 @@
 //
 // With -against REV it measures only the side-by-side pairs (one fresh
 // timer created, enabled and started, in three calls and in one, beside
-// systemd alone), in namespaces that take turns between REV's daemon and
-// this tree's, and reports both:
+// systemd alone, and the fresh timers beside snapm's own code), in
+// namespaces that take turns between REV's daemon and this tree's, and
+// reports both:
 //
 //	go run ./tests/bench -n 100 -against HEAD~3 -rounds 4
 //
@@ -33,6 +37,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -56,6 +61,7 @@ func main() {
 	rev := flag.String("against", "", "measure the side-by-side pairs of this git revision and of the tree in turn, and nothing else")
 	rounds := flag.Int("rounds", 4, "with -against, namespaces of each side, in turn")
 	churnUnits := flag.Int("churn", 1000, "unrelated transient units to start and end beside 20 running timers (0: none)")
+	upstreamTimers := flag.Int("upstream", 60, "fresh timers made by the daemon in turn with as many by snapm 0.7's own Timer class (0: none)")
 	smoke := flag.Bool("smoke", false, "run each kind of row once, tiny, in one namespace, so that the bench cannot rot; measures nothing")
 	flood := flag.Int("flood", 0, "internal: keep this many calls in flight on the system bus until stdin closes")
 	floodKind := flag.String("flood-kind", floodPreview, "internal: with -flood, the calls: "+floodPreview+" or "+floodManaged)
@@ -76,7 +82,7 @@ func main() {
 		Samples: *samples, Clients: *clients}
 	do := func() error {
 		return withProject(func(opts sysns.Options) error {
-			return run(r, opts, ns, *samples, *clients, *churnUnits, *concurrentOnly)
+			return run(r, opts, ns, *samples, *clients, *churnUnits, *upstreamTimers, *concurrentOnly)
 		})
 	}
 	if *smoke {
@@ -87,7 +93,7 @@ func main() {
 		r.Samples = 0 // its rows are pairs, 20 a namespace
 		do = func() error {
 			for _, n := range ns {
-				if err := against(r, *rev, n, *rounds, 20, *churnUnits); err != nil {
+				if err := against(r, *rev, n, *rounds, 20, *churnUnits, *upstreamTimers); err != nil {
 					return err
 				}
 			}
@@ -130,9 +136,16 @@ func withProject(fn func(opts sysns.Options) error) error {
 	return fn(opts)
 }
 
-func run(r *report, opts sysns.Options, scales []int, samples, clients, churnUnits int, concurrentOnly bool) error {
+func run(r *report, opts sysns.Options, scales []int, samples, clients, churnUnits, upstreamTimers int, concurrentOnly bool) error {
 	if !concurrentOnly {
 		if err := withNS(opts, func(e *env) error { return oneTimer(e, r, samples) }); err != nil {
+			return err
+		}
+	}
+	if upstreamTimers > 0 {
+		progress("%d fresh timers beside snapm's own timer code", upstreamTimers)
+		section := "snapm 0.7's own timer code beside the daemon"
+		if err := withNS(opts, func(e *env) error { return upstream(e, r, section, upstreamTimers) }); err != nil {
 			return err
 		}
 	}
@@ -160,14 +173,18 @@ func run(r *report, opts sysns.Options, scales []int, samples, clients, churnUni
 	return nil
 }
 
-// smokeRun runs the rows of the runs at scale, the churn and the pairs
-// beside systemd alone, over 20 timers, in one namespace.
+// smokeRun runs the rows of the runs at scale, the churn, the pairs
+// beside systemd alone and those beside snapm's own timer code, over 20
+// timers, in one namespace.
 func smokeRun(r *report, opts sysns.Options) error {
 	return withNS(opts, func(e *env) error {
 		if err := churn(e, r, "smoke", 20); err != nil {
 			return err
 		}
 		if err := sideBySide(e, r, "smoke", 2); err != nil {
+			return err
+		}
+		if err := upstream(e, r, "smoke", 2); err != nil {
 			return err
 		}
 		return concurrent(e, r, 20, 2)
@@ -229,14 +246,24 @@ func (e *env) must(path dbus.ObjectPath, method string, args ...any) error {
 
 // create makes a timer through CreateTimer. Every create writes the
 // schedule's file first (a write of a few hundred bytes, not synced): the
-// daemon may refuse a name snapm has no schedule for.
+// daemon may refuse a name snapm has no schedule for. spec is the
+// schedule's calendar, which a gc timer does not run on (see timerSpec).
 func (e *env) create(typ, name, spec string) (dbus.ObjectPath, error) {
 	var path dbus.ObjectPath
 	if err := e.ns.WriteSchedule(name, spec); err != nil {
 		return "", err
 	}
-	err := e.call(rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path)
+	err := e.call(rootPath, managerIf+".CreateTimer", typ, name, timerSpec(typ, spec)).Store(&path)
 	return path, err
+}
+
+// timerSpec is the calendar a timer of typ runs on for a schedule on
+// spec: the daemon refuses any but snapm's fixed one for a gc timer.
+func timerSpec(typ, spec string) string {
+	if typ == "gc" {
+		return schedule.GCCalendarSpec
+	}
+	return spec
 }
 
 // CreateTimerWithFlags' flags.
@@ -250,7 +277,7 @@ func (e *env) createWithFlags(typ, name, spec string, flags uint64) (dbus.Object
 	if err := e.ns.WriteSchedule(name, spec); err != nil {
 		return "", err
 	}
-	err := e.call(rootPath, managerIf+".CreateTimerWithFlags", typ, name, spec, flags).Store(&path)
+	err := e.call(rootPath, managerIf+".CreateTimerWithFlags", typ, name, timerSpec(typ, spec), flags).Store(&path)
 	return path, err
 }
 
