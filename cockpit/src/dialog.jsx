@@ -161,7 +161,7 @@ export function TimerDialog({ timer, existing, onClose }) {
                         <HelperText id="timer-name-help">
                             {nameShown && problem
                                 ? <HelperTextItem variant="error" hasIcon>{problem}</HelperTextItem>
-                                : <HelperTextItem>{_("Letters, digits and “:”, “_”, “.”, “-”; up to 200 characters.")}</HelperTextItem>}
+                                : <HelperTextItem>{_("Letters, digits and “:”, “_”, “.”, “-”; up to 234 characters.")}</HelperTextItem>}
                         </HelperText>
                     </FormHelperText>
                 </FormGroup>

@@ -144,9 +144,9 @@ func TestInvalidInputKeepsCreateDisabled(t *testing.T) {
 	screenshot(t, ctx, "create-invalid")
 
 	for name, reason := range map[string]string{
-		"-leading-dash": "cannot start with",
-		"has space":     `" " is not allowed`,
-		"":              "Enter a name",
+		".":         "cannot be",
+		"has space": `" " is not allowed`,
+		"":          "Enter a name",
 	} {
 		typeInto(t, ctx, "#timer-spec", "daily")
 		if name == "" {
