@@ -116,7 +116,7 @@ func TestBulkReadSkipsBusyTimer(t *testing.T) {
 	}
 	// The resync reads the free timer and hands the busy one to the
 	// reader, without waiting on it.
-	if _, err := e.m.readInBulk(ctx, ReadUnit, nil, false); err != nil {
+	if err := e.m.readInBulk(ctx, ReadUnit, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -201,7 +201,7 @@ func TestOutsideChangeOfUnitFiles(t *testing.T) {
 			e.sd.calls.take()
 			e.obs.take()
 			tc.change(t, e)
-			if _, err := e.m.readInBulk(ctx, ReadUnitFile, nil, true); err != nil {
+			if err := e.m.readInBulk(ctx, ReadUnitFile, nil); err != nil {
 				t.Fatal(err)
 			}
 			e.settle()
