@@ -90,6 +90,7 @@ type Client struct {
 	log     *zap.Logger
 	jobs    jobTracker
 	follow  *follower
+	// Needed by: tests/bus TestReloadOnlyWhenStaleAndShared.
 	reload  coalesce.Group
 	files   *FileChanges
 	cal     Calendar

@@ -6,6 +6,7 @@
 // owes the read (Timer.owed, under Timer.mu) and is read once it is let
 // go. resyncMu guards only the pending read mask; Manager.mu is held just
 // long enough to copy the timer list, never while waiting on systemd.
+// Needed by: TestResyncAsksSystemdOnce.
 
 package timers
 

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/snapm/snapm-timersd/service/unitfiles"
@@ -80,4 +83,61 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 			t.Errorf("%s, a unit with a file of its own: unitfiles.State says %q (known), %v", u, one, err)
 		}
 	}
+}
+
+// TestOwnEnablesCostNoResync: the UnitFilesChanged that our own Enable and
+// Disable make systemd send cost no re-read of every timer; only someone
+// else's change of unit files does. The daemon logs its resyncs as it stops.
+func TestOwnEnablesCostNoResync(t *testing.T) {
+	restart := func() string {
+		inNS(t, "systemctl", "restart", "snapm-timersd.service")
+		return strings.TrimPrefix(inNS(t, "systemctl", "show", "-p", "InvocationID", "snapm-timersd.service"), "InvocationID=")
+	}
+	invocation := restart()
+	conn := connect(t)
+	const k = 6
+	for i := range k {
+		path := create(t, conn, "create", fmt.Sprintf("own-files%d", i), "daily")
+		mustCall(t, conn, path, timerIf+".Enable")
+		mustCall(t, conn, path, timerIf+".Disable")
+	}
+	restart()
+	journal := inNS(t, "journalctl", "--no-pager", "-o", "cat", "_SYSTEMD_INVOCATION_ID="+invocation)
+	m := regexp.MustCompile(`full_resyncs=(\d+)`).FindStringSubmatch(journal)
+	if m == nil {
+		t.Fatalf("no count of resyncs as the daemon stopped:\n%s", journal)
+	}
+	n, _ := strconv.Atoi(m[1])
+	t.Logf("%d resyncs for %d Enables and Disables of our own", n, k)
+	if n >= k {
+		t.Errorf("%d resyncs for %d Enables and Disables of our own, want fewer than %d", n, k, k)
+	}
+}
+
+// BenchmarkUnitFileState: a timer's unit file state read from the symlinks
+// (unitfiles.State, what the daemon does) beside asking systemd
+// (GetUnitFileState, which walks every .wants directory), with 1,000
+// timers enabled.
+func BenchmarkUnitFileState(b *testing.B) {
+	const wants = "/etc/systemd/system/timers.target.wants"
+	inNS(b, "sh", "-c", `mkdir -p `+wants+` && cd `+wants+` && i=0 && while [ $i -lt 1000 ]; do ln -sf /etc/systemd/system/snapm-gc@.timer snapm-gc@bench$i.timer; i=$((i+1)); done`)
+	b.Cleanup(func() { ns.Output(context.Background(), "sh", "-c", "rm -f "+wants+"/snapm-gc@bench*.timer") })
+	const unit = "snapm-gc@bench7.timer"
+	sd := connect(b).Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	dirs := unitfiles.Dirs{Persistent: ns.UnitDirPath(), Runtime: fmt.Sprintf("/proc/%d/root/run/systemd/system", ns.PID)}
+	b.Run("systemd GetUnitFileState", func(b *testing.B) {
+		for b.Loop() {
+			var state string
+			if err := sd.Call("org.freedesktop.systemd1.Manager.GetUnitFileState", 0, unit).Store(&state); err != nil || state != "enabled" {
+				b.Fatal(state, err)
+			}
+		}
+	})
+	b.Run("unitfiles.State", func(b *testing.B) {
+		for b.Loop() {
+			if state, known, err := unitfiles.State(dirs, unit); err != nil || !known || state != "enabled" {
+				b.Fatal(state, known, err)
+			}
+		}
+	})
 }
