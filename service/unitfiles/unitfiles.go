@@ -22,8 +22,10 @@ type Dirs struct {
 }
 
 // dependencyDirs are the suffixes of the directories whose symlinks enable
-// a unit ([Install] WantedBy=, RequiredBy=, UpheldBy=).
-var dependencyDirs = []string{".wants", ".requires", ".upholds"}
+// a unit ([Install] WantedBy=, RequiredBy=). systemd 252's GetUnitFileState
+// does not count .upholds (UpheldBy=): a unit linked only there is
+// "disabled" to it, as TestUnitFileStatesAgreeWithSystemd checks.
+var dependencyDirs = []string{".wants", ".requires"}
 
 // States returns what systemd 252's GetUnitFileState answers for each of
 // units, instances of a template with an [Install] section: a mask
