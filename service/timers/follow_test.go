@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
+	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
 // The systemd adapter has dbus-daemon send it the signals of the units
@@ -47,14 +48,15 @@ func TestFollowedAreTheTimers(t *testing.T) {
 			t.Errorf("%s before any Follow", method)
 		}
 	}
-	mustCreate(t, e, "gc", "new", "hourly")
+	mustCreate(t, e, "gc", "new", schedule.GCCalendarSpec)
 	check("created")
-	if _, err := e.m.Create(ctx, "gc", "new", "hourly"); !errors.Is(err, ErrTimerExists) {
+	if _, err := e.m.Create(ctx, "gc", "new", schedule.GCCalendarSpec); !errors.Is(err, ErrTimerExists) {
 		t.Fatalf("second create: %v, want ErrTimerExists", err)
 	}
 	check("created twice")
 	e.sd.setFail("EnableUnit", errInjected)
-	if _, err := e.m.CreateWithFlags(ctx, "gc", "rolledback", "hourly", uint64(CreateEnable)); !errors.Is(err, errInjected) {
+	e.schedule(t, "rolledback", "daily")
+	if _, err := e.m.CreateWithFlags(ctx, "gc", "rolledback", schedule.GCCalendarSpec, uint64(CreateEnable)); !errors.Is(err, errInjected) {
 		t.Fatalf("create with a failing enable: %v", err)
 	}
 	e.sd.setFail("EnableUnit", nil)
