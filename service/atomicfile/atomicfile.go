@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -234,31 +233,6 @@ func createTemp(dir *os.File) (*os.File, string, error) {
 		}
 		return os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name)), name, nil
 	}
-}
-
-// RemoveLeftovers removes the temporary files a crash left in dir (regular
-// files named with TempPrefix; nothing else is touched) and says how many
-// it removed. Call it only while no write can be under way in dir.
-func RemoveLeftovers(dir *os.File) (int, error) {
-	entries, err := dir.ReadDir(-1)
-	if err != nil {
-		return 0, err
-	}
-	removed := 0
-	var errs []error
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), TempPrefix) {
-			continue
-		}
-		err := unix.Unlinkat(int(dir.Fd()), e.Name(), 0)
-		switch {
-		case err == nil:
-			removed++
-		case !errors.Is(err, unix.ENOENT):
-			errs = append(errs, pathError("unlinkat", dir, e.Name(), err))
-		}
-	}
-	return removed, errors.Join(errs...)
 }
 
 // Remove removes name from dir, not an error if it is not there.

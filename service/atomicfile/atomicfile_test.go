@@ -128,26 +128,9 @@ func TestRefusesWhatIsNotOurs(t *testing.T) {
 	}
 }
 
-// RemoveLeftovers removes this package's temporary files and nothing else;
 // Remove of a missing name is no error.
-func TestRemoveLeftovers(t *testing.T) {
-	dir := t.TempDir()
-	for _, name := range []string{TempPrefix + "a", TempPrefix + "b", "keep.conf", ".other"} {
-		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Mkdir(filepath.Join(dir, TempPrefix+"dir"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	d := open(t, dir)
-	if n, err := RemoveLeftovers(d); n != 2 || err != nil {
-		t.Errorf("RemoveLeftovers = %d, %v; want 2", n, err)
-	}
-	if got := names(t, dir); !slices.Equal(got, []string{".other", TempPrefix + "dir", "keep.conf"}) {
-		t.Errorf("left %q", got)
-	}
-	if err := Remove(d, "missing"); err != nil {
+func TestRemoveMissing(t *testing.T) {
+	if err := Remove(open(t, t.TempDir()), "missing"); err != nil {
 		t.Errorf("Remove of a missing name: %v", err)
 	}
 }

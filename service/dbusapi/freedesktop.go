@@ -11,6 +11,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/buslabel"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
 
@@ -155,7 +156,7 @@ func (s *Server) childLabels(typ timers.Type) []string {
 	var labels []string
 	for _, snap := range s.domain.List() {
 		if snap.Type == typ {
-			labels = append(labels, timers.EscapeLabel(snap.Name))
+			labels = append(labels, buslabel.Escape(snap.Name))
 		}
 	}
 	return labels
@@ -167,7 +168,7 @@ func (s *Server) scheduleLabels() []string {
 	defer s.mu.RUnlock()
 	labels := make([]string, 0, len(s.schedules))
 	for _, o := range s.schedules {
-		labels = append(labels, timers.EscapeLabel(o.sched.Name))
+		labels = append(labels, buslabel.Escape(o.sched.Name))
 	}
 	slices.Sort(labels)
 	return labels

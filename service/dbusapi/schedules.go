@@ -8,6 +8,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/buslabel"
 	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/service/timers"
 )
@@ -17,7 +18,7 @@ const scheduleNode = "schedule"
 
 // SchedulePath is the object path of the schedule name.
 func SchedulePath(name string) dbus.ObjectPath {
-	return RootPath + dbus.ObjectPath("/"+scheduleNode+"/"+timers.EscapeLabel(name))
+	return RootPath + dbus.ObjectPath("/"+scheduleNode+"/"+buslabel.Escape(name))
 }
 
 // scheduleObject is an exported schedule and the properties last

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	introspection "github.com/snapm/snapm-timersd/introspection-xml"
+	"github.com/snapm/snapm-timersd/service/buslabel"
 	"github.com/snapm/snapm-timersd/service/logging"
 	"github.com/snapm/snapm-timersd/service/schedule"
 	"github.com/snapm/snapm-timersd/service/timers"
@@ -153,7 +154,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 
 // TimerPath is the object path of a timer.
 func TimerPath(key timers.Key) dbus.ObjectPath {
-	return RootPath + dbus.ObjectPath("/"+string(key.Type)+"/"+timers.EscapeLabel(key.Name))
+	return RootPath + dbus.ObjectPath("/"+string(key.Type)+"/"+buslabel.Escape(key.Name))
 }
 
 // Export puts the objects on the bus; call it before requesting the name so

@@ -213,11 +213,6 @@ func Remove(unitDir, unit string) error {
 		if err := atomicfile.Remove(d, FileName); err != nil {
 			return err
 		}
-		// Versions before this one wrote their temporary file inside UNIT.d,
-		// where a crash could leave it.
-		if _, err := atomicfile.RemoveLeftovers(d); err != nil {
-			return err
-		}
 		err = unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR)
 		switch {
 		case errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST):
@@ -231,42 +226,11 @@ func Remove(unitDir, unit string) error {
 
 // ScanAtStart is Scan for start-up, before any write can be under way: on
 // its way it removes the temporary files a crash mid-write left in
-// unitDir, or (from versions before this one) inside the UNIT.d of a unit
-// named with one of prefixes; a UNIT.d that held nothing else goes too.
-// Each UNIT.d is opened once for both, where a pass of its own for the
-// leftovers cost as much as the scan at 10,000 timers. What could not be
-// removed is in cleanErr, and stops nothing.
+// unitDir (Install's only ones: a new drop-in is created unnamed, and
+// UNIT.d never holds a temporary file). What could not be removed is in
+// cleanErr, and stops nothing.
 func ScanAtStart(unitDir string, prefixes ...string) (entries []Entry, cleanErr, err error) {
 	return scan(unitDir, prefixes, true)
-}
-
-// cleanAndReadAt removes the leftovers in root's UNIT.d name, the
-// directory too if nothing else was there, and reads its drop-in's
-// expression; what could not be removed is added to errs.
-func cleanAndReadAt(root *os.File, name string, errs *[]error) (string, error) {
-	d, err := atomicfile.OpenSubdir(root, name)
-	if err != nil {
-		return "", err
-	}
-	n, err := atomicfile.RemoveLeftovers(d)
-	*errs = append(*errs, err)
-	// Straight from the open UNIT.d: the drop-in's name has no directory
-	// in it, and a symlink there is refused all the same.
-	data, err := atomicfile.ReadAt(d, FileName, maxSize)
-	d.Close()
-	var spec string
-	if err == nil {
-		spec, err = parseSpec(data, filepath.Join(d.Name(), FileName))
-	}
-	if n > 0 && errors.Is(err, fs.ErrNotExist) {
-		// An Install that created the directory and crashed: what is left
-		// is no drop-in at all.
-		if err := unix.Unlinkat(int(root.Fd()), name, unix.AT_REMOVEDIR); err != nil &&
-			!errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
-			*errs = append(*errs, &os.PathError{Op: "unlinkat", Path: d.Name(), Err: err})
-		}
-	}
-	return spec, err
 }
 
 // Read returns the calendar expression unit's drop-in sets; present is
@@ -336,12 +300,7 @@ func scan(unitDir string, prefixes []string, clean bool) (out []Entry, cleanErr,
 		if !ok {
 			continue
 		}
-		var spec string
-		if clean {
-			spec, err = cleanAndReadAt(root, e.Name(), &errs)
-		} else {
-			spec, err = readSpecAt(root, e.Name())
-		}
+		spec, err := readSpecAt(root, e.Name())
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"go.uber.org/zap"
 
+	"github.com/snapm/snapm-timersd/service/buslabel"
 	"github.com/snapm/snapm-timersd/service/calendar"
 	"github.com/snapm/snapm-timersd/service/coalesce"
 	"github.com/snapm/snapm-timersd/service/timers"
@@ -89,6 +90,7 @@ type Client struct {
 	log     *zap.Logger
 	jobs    jobTracker
 	follow  *follower
+	// Needed by: tests/bus TestReloadOnlyWhenStaleAndShared.
 	reload  coalesce.Group
 	files   *FileChanges
 	cal     Calendar
@@ -116,7 +118,7 @@ func (c *Client) Unfollow(key timers.Key) { c.follow.unfollow(key) }
 
 // UnitPath is systemd's object path for unit.
 func UnitPath(unit string) dbus.ObjectPath {
-	return dbus.ObjectPath(unitPrefix + timers.EscapeLabel(unit))
+	return dbus.ObjectPath(unitPrefix + buslabel.Escape(unit))
 }
 
 func (c *Client) call(ctx context.Context, method string, args ...any) (*dbus.Call, error) {

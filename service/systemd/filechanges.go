@@ -28,6 +28,7 @@ const verdictTimeout = 2 * time.Second
 // changes. Intercept sees every incoming message in that order, and it is
 // also where systemd's bus name is followed (owner): a UnitFilesChanged
 // from anyone else is dropped there, before it costs anything.
+// Needed by: tests/realsystemd TestOwnEnablesCostNoResync.
 type FileChanges struct {
 	owner    *owner
 	mu       sync.Mutex

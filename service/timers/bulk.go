@@ -6,6 +6,7 @@
 // owes the read (Timer.owed, under Timer.mu) and is read once it is let
 // go. resyncMu guards only the pending read mask; Manager.mu is held just
 // long enough to copy the timer list, never while waiting on systemd.
+// Needed by: TestResyncAsksSystemdOnce.
 
 package timers
 
@@ -13,8 +14,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -40,12 +39,10 @@ var unitPatterns = func() []string {
 // changed on disk gets a full read of its own; entries are the drop-ins if
 // the caller has just scanned them, nil to scan them here.
 //
-// With mayHold, a unit file state that systemd has not loaded yet (a mask
-// or an unmask before the daemon-reload that systemctl sends next) is
-// held back, so that it is published together with what the reload
-// brings: held says so, and the caller reads again after the reload or,
-// if none comes, without holding.
-func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry, mayHold bool) (held bool, err error) {
+// A unit file state that systemd has not loaded yet (a mask before the
+// daemon-reload that systemctl sends next) needs no hold of its own here:
+// every such state is invalid, and the settle time holds it back.
+func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry) (err error) {
 	var loaded map[string]UnitState
 	var seq uint64
 	var fileStates map[string]string
@@ -59,12 +56,12 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 	m.mu.RUnlock()
 	if reads&ReadUnitFile != 0 {
 		if fileStates, err = unitfiles.States(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, units); err != nil {
-			return false, fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
+			return fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
 		}
 	}
 	if entries == nil {
 		if entries, err = dropin.Scan(m.cfg.UnitDir, unitPrefixes()...); err != nil {
-			return false, fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
+			return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
 		}
 	}
 	onDisk := make(map[string]dropin.Entry, len(entries))
@@ -76,7 +73,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		// package enabling its service): systemd is asked nothing unless
 		// the disk moved one of our timers.
 		if !filesMoved(all, fileStates, onDisk) {
-			return false, nil
+			return nil
 		}
 		// systemctl follows a change of unit files with the daemon-reload
 		// that makes systemd load it (unmask, say): read the units too,
@@ -86,7 +83,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 	}
 	if reads&ReadUnit != 0 {
 		if loaded, seq, err = m.cfg.Systemd.LoadedUnits(ctx, unitPatterns); err != nil {
-			return false, fmt.Errorf("listing loaded timer units: %w", err)
+			return fmt.Errorf("listing loaded timer units: %w", err)
 		}
 	}
 	for _, t := range all {
@@ -139,12 +136,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			}
 			t.applyRead(st, seq)
 		}
-		switch {
-		case !known:
-		case mayHold && fileState != t.unit.UnitFileState && t.unit.LoadState != "" &&
-			(t.unit.LoadState == "masked") != strings.HasPrefix(fileState, "masked"):
-			held = true
-		default:
+		if known {
 			t.unit.UnitFileState = fileState
 		}
 		changedOnDisk := t.dropInMoved(e, dropIn)
@@ -177,7 +169,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			m.adoptNew(ctx, key)
 		}
 	}
-	return held, nil
+	return nil
 }
 
 // filesMoved tells whether the unit file states and drop-ins on disk say
@@ -228,48 +220,21 @@ func (m *Manager) Resync(reads Reads) {
 // Resyncs counts the full re-reads done so far.
 func (m *Manager) Resyncs() uint64 { return m.resyncs.Load() }
 
-// maxHold bounds how long a change of unit files waits for the
-// daemon-reload that makes systemd load it.
-const maxHold = 500 * time.Millisecond
-
+// refresher runs the resyncs Resync asks for, one at a time.
 func (m *Manager) refresher(ctx context.Context) {
-	// hold runs while a unit file state is held back.
-	hold := time.NewTimer(maxHold)
-	hold.Stop()
-	holding := false
 	for {
-		final := false
 		select {
 		case <-ctx.Done():
-			hold.Stop()
 			return
 		case <-m.refreshAll:
-		case <-hold.C:
-			final, holding = true, false
 		}
 		m.resyncMu.Lock()
 		reads := m.resyncReads
 		m.resyncReads = 0
-		if final {
-			reads = ReadAll
-		}
 		m.resyncMu.Unlock()
 		m.resyncs.Add(1)
-		held, err := m.readInBulk(ctx, reads, nil, !final)
-		if err != nil && ctx.Err() == nil {
+		if err := m.readInBulk(ctx, reads, nil); err != nil && ctx.Err() == nil {
 			m.log.Warn("resynchronizing timers, ignoring", zap.Error(err))
-		}
-		switch {
-		case held && !holding:
-			// The reload's resync reads the unit files again too.
-			m.resyncMu.Lock()
-			m.resyncReads |= ReadAll
-			m.resyncMu.Unlock()
-			hold.Reset(maxHold)
-			holding = true
-		case !held && holding:
-			hold.Stop()
-			holding = false
 		}
 	}
 }

@@ -151,27 +151,3 @@ func ParseUnit(unit string) (Key, bool) {
 	}
 	return Key{Type: t, Name: name}, true
 }
-
-// EscapeLabel escapes s into one D-Bus object-path element exactly as
-// systemd's bus_label_escape() does, so our paths and systemd's unit paths
-// follow one rule: [A-Za-z] kept, digits kept except in first position,
-// every other byte as _xx in lowercase hex.
-func EscapeLabel(s string) string {
-	if s == "" {
-		return "_"
-	}
-	const hex = "0123456789abcdef"
-	var b strings.Builder
-	b.Grow(len(s) * 3)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isAlpha(c) || (i > 0 && isDigit(c)) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('_')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}

@@ -65,27 +65,6 @@ func TestParseType(t *testing.T) {
 	}
 }
 
-// The expected labels were read from a real systemd 252: the object path
-// LoadUnit returned for "X" is /org/freedesktop/systemd1/unit/<label of X>.
-// tests/realsystemd checks the same rule against systemd at run time.
-func TestEscapeLabelMatchesSystemd(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"snapm-create@0ab_c:d.e-f.timer": "snapm_2dcreate_400ab_5fc_3ad_2ee_2df_2etimer",
-		"snapm-gc@hourly.timer":          "snapm_2dgc_40hourly_2etimer",
-		"dbus.service":                   "dbus_2eservice",
-		"0ab_c:d.e-f":                    "_30ab_5fc_3ad_2ee_2df",
-		"9":                              "_39",
-		"a9":                             "a9",
-		"":                               "_",
-		"Z_z":                            "Z_5fz",
-	} {
-		if got := EscapeLabel(in); got != want {
-			t.Errorf("EscapeLabel(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseUnit(t *testing.T) {
 	t.Parallel()
 	for unit, want := range map[string]Key{

@@ -6,6 +6,7 @@ package timers
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -84,6 +85,36 @@ func TestSignalOlderThanReadIgnored(t *testing.T) {
 	}
 }
 
+// TestServiceSignalOlderThanReadIgnored: the last run follows the newest
+// of the service's reads and signals, whichever arrives first: a run that
+// ends while it is read is never shown running again.
+func TestServiceSignalOlderThanReadIgnored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	s := mustCreate(t, e, "create", "runorder", "hourly")
+	tm, _ := e.m.timer(s.Key)
+	running := RunState{LoadState: "loaded", ActiveState: "activating", Result: "success", ExecMainStart: 100}
+	ended := RunState{LoadState: "loaded", ActiveState: "inactive", Result: "exit-code", ExecMainStatus: 1, ExecMainStart: 100, ExecMainExit: 200}
+	e.m.ServiceChanged(s.Key.ServiceUnit(), 7, func(r *RunState) { *r = ended })
+	tm.mu.Lock()
+	tm.applyRunRead(running, 6) // read before the run ended, answered after
+	tm.mu.Unlock()
+	e.m.ServiceChanged(s.Key.ServiceUnit(), 5, func(r *RunState) { *r = running })
+	tm.mu.Lock()
+	tm.publish(e.m.cfg.Observer)
+	tm.mu.Unlock()
+	if got := tm.Snapshot(); got.Activity != ActivityIdle || got.LastRunResult != "exit-code" {
+		t.Errorf("an older read or signal moved the run back: %s, %q", got.Activity, got.LastRunResult)
+	}
+	tm.mu.Lock()
+	tm.applyRunRead(running, 8)
+	got := tm.run
+	tm.mu.Unlock()
+	if got != running {
+		t.Errorf("a newer read was not applied: %+v", got)
+	}
+}
+
 // TestBulkReadSkipsBusyTimer: a resync does not wait on a timer whose
 // operation is under way (a hung systemd job would hold every other timer's
 // update); it reads it once the operation is over.
@@ -116,7 +147,7 @@ func TestBulkReadSkipsBusyTimer(t *testing.T) {
 	}
 	// The resync reads the free timer and hands the busy one to the
 	// reader, without waiting on it.
-	if _, err := e.m.readInBulk(ctx, ReadUnit, nil, false); err != nil {
+	if err := e.m.readInBulk(ctx, ReadUnit, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -139,6 +170,36 @@ func TestBulkReadSkipsBusyTimer(t *testing.T) {
 	}
 	if s := bt.Snapshot(); s.Status != StatusRunning {
 		t.Errorf("busy timer after its operation: %+v", s)
+	}
+}
+
+// TestResyncAsksSystemdOnce: a resync of every timer (after a
+// daemon-reload, say) asks systemd for one list of the loaded units however
+// many timers there are, where a read of each keeps systemd busy for
+// minutes at 10,000 timers.
+func TestResyncAsksSystemdOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	const n = 20
+	for i := range n {
+		s := mustCreate(t, e, "create", fmt.Sprintf("bulk%02d", i), "hourly")
+		if _, err := e.m.Enable(ctx, s.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sd.calls.take()
+	e.m.Resync(ReadAll)
+	var calls []string
+	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(calls, "LoadedUnits "); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no list of the loaded units in 10 s; systemd was asked %q", calls)
+		}
+		calls = append(calls, e.sd.calls.take()...)
+	}
+	calls = append(calls, e.sd.calls.take()...)
+	if len(calls) != 1 {
+		t.Errorf("a resync of %d timers asked systemd %q, want one LoadedUnits", n, calls)
 	}
 }
 
@@ -201,7 +262,7 @@ func TestOutsideChangeOfUnitFiles(t *testing.T) {
 			e.sd.calls.take()
 			e.obs.take()
 			tc.change(t, e)
-			if _, err := e.m.readInBulk(ctx, ReadUnitFile, nil, true); err != nil {
+			if err := e.m.readInBulk(ctx, ReadUnitFile, nil); err != nil {
 				t.Fatal(err)
 			}
 			e.settle()

@@ -6,6 +6,7 @@
 // brings others. Published, each is a red "invalid" in every frontend on
 // every snapm command. A state that lasts the settle time is published; the
 // outcome of the daemon's own operations is published at once.
+// Needed by: TestSnapmSequencesDoNotFlash.
 //
 // Locks: the fields are Timer.mu's; the elapse keeper (elapses.go)
 // publishes what has been held for the settle time.

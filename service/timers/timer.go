@@ -4,6 +4,7 @@
 // context ends) serializes operations on the timer and is held while
 // waiting on systemd; Timer.mu guards the fields and is never held while
 // waiting on anything. Methods that need Timer.mu held say so.
+// Needed by: TestConflicts (one lock deadlocks "snapm re-enables while the daemon disables").
 
 package timers
 
@@ -73,10 +74,13 @@ type Timer struct {
 	// timer is invalid until it is written again.
 	dropInErr error
 	unit      UnitState
-	seq       uint64
+	// seq orders reads against signals. Needed by: TestSignalOlderThanReadIgnored.
+	seq uint64
 	// readSeq orders the reads of what systemd never signals.
+	// Needed by: TestApplyRead ("a read older than a signal ...").
 	readSeq uint64
 	// run is the service's state; runSeq orders its reads and signals.
+	// Needed by: TestServiceSignalOlderThanReadIgnored.
 	run     RunState
 	runSeq  uint64
 	removed bool
@@ -101,6 +105,7 @@ type Timer struct {
 	// set when a resync finds the timer busy, or a signal leaves its
 	// LoadState unknown. The reader pays it; whoever lets go of the
 	// operation lock hands the timer to the reader if it is still owed.
+	// Needed by: TestBulkReadSkipsBusyTimer.
 	owed     Reads
 	released func(*Timer)
 }

@@ -2,6 +2,7 @@
 // timer templates at once, from the symlinks systemd itself reads. Asking
 // systemd costs a walk of every .wants directory for each unit: at 10,000
 // enabled timers, 10,000 symlinks read for every one of 10,000 answers.
+// Needed by: tests/realsystemd BenchmarkUnitFileState.
 package unitfiles
 
 import (
@@ -21,8 +22,10 @@ type Dirs struct {
 }
 
 // dependencyDirs are the suffixes of the directories whose symlinks enable
-// a unit ([Install] WantedBy=, RequiredBy=, UpheldBy=).
-var dependencyDirs = []string{".wants", ".requires", ".upholds"}
+// a unit ([Install] WantedBy=, RequiredBy=). systemd 252's GetUnitFileState
+// does not count .upholds (UpheldBy=): a unit linked only there is
+// "disabled" to it, as TestUnitFileStatesAgreeWithSystemd checks.
+var dependencyDirs = []string{".wants", ".requires"}
 
 // States returns what systemd 252's GetUnitFileState answers for each of
 // units, instances of a template with an [Install] section: a mask

@@ -10,8 +10,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapm/snapm-timersd/service/buslabel"
 	"github.com/snapm/snapm-timersd/service/crashpoint"
-	"github.com/snapm/snapm-timersd/service/timers"
 )
 
 // gcCalendar is snapm's fixed calendar of every gc timer.
@@ -42,7 +42,7 @@ func TestCrashScheduleOps(t *testing.T) {
 		for _, step := range o.steps {
 			t.Run(o.op+"/"+step, func(t *testing.T) {
 				name := "cs-" + o.op + "-" + strings.NewReplacer(":", "-").Replace(step)
-				path := rootPath + "/schedule/" + dbus.ObjectPath(timers.EscapeLabel(name))
+				path := rootPath + "/schedule/" + dbus.ObjectPath(buslabel.Escape(name))
 				opts := map[string]dbus.Variant{"policy_type": dbus.MakeVariant("count"), "keep_count": dbus.MakeVariant(uint32(3))}
 				create := func(c *dbus.Conn) *dbus.Call {
 					return call(t, c, rootPath, managerIf+".CreateSchedule", name, []string{"/"}, crashSpec, opts)

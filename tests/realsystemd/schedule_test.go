@@ -10,8 +10,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapm/snapm-timersd/service/buslabel"
 	"github.com/snapm/snapm-timersd/service/dropin"
-	"github.com/snapm/snapm-timersd/service/timers"
 )
 
 const scheduleIf = "com.redhat.Snapm.Timers.Schedule"
@@ -51,7 +51,7 @@ func wantScheduleAsSnapm(t testing.TB, conn *dbus.Conn, name string, want bool) 
 	create, gc := snapmStatus(t, conn, "snapm-create@"+name+".timer"), snapmStatus(t, conn, "snapm-gc@"+name+".timer")
 	enabled, running := create == "enabled" || create == "running", create == "running" && gc == "running"
 	var props map[string]dbus.Variant
-	if err := mustCall(t, conn, rootPath+"/schedule/"+dbus.ObjectPath(timers.EscapeLabel(name)), propsIf+".GetAll", scheduleIf).Store(&props); err != nil {
+	if err := mustCall(t, conn, rootPath+"/schedule/"+dbus.ObjectPath(buslabel.Escape(name)), propsIf+".GetAll", scheduleIf).Store(&props); err != nil {
 		t.Fatal(err)
 	}
 	if props["Enabled"].Value() != enabled || props["Running"].Value() != running || enabled != want || running != want {
@@ -158,7 +158,7 @@ func TestSchedulesAcrossRestart(t *testing.T) {
 		mustCall(t, conn, rootPath, managerIf+".CreateSchedule", name, []string{"/"}, "hourly", opts)
 		t.Cleanup(func() {
 			// On the bus of the restarted daemon: conn is closed by then.
-			call(t, connect(t), rootPath, managerIf+".DeleteSchedule", rootPath+"/schedule/"+dbus.ObjectPath(timers.EscapeLabel(name)))
+			call(t, connect(t), rootPath, managerIf+".DeleteSchedule", rootPath+"/schedule/"+dbus.ObjectPath(buslabel.Escape(name)))
 		})
 	}
 	mustCall(t, conn, rootPath+"/schedule/rs_2dkept", scheduleIf+".Disable")

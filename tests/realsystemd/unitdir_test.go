@@ -34,22 +34,17 @@ func TestSnapmCanDisable(t *testing.T) {
 		t.Errorf("UNIT.d holds %q, want only %s", got, dropin.FileName)
 	}
 
-	// What a crash mid-write leaves: a temporary file next to UNIT.d, and
-	// (from earlier versions) one inside it.
-	leftovers := []string{ns.UnitDirPath(".snapm-timersd-crashed"), ns.UnitDirPath(unit+".d", ".snapm-timersd-crashed")}
-	for _, p := range leftovers {
-		if err := os.WriteFile(p, []byte("[Timer]\nOnCal"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.Remove(p) })
+	// What a crash mid-write leaves: a temporary file next to UNIT.d.
+	leftover := ns.UnitDirPath(".snapm-timersd-crashed")
+	if err := os.WriteFile(leftover, []byte("[Timer]\nOnCal"), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.Remove(leftover) })
 	inNS(t, "systemctl", "restart", "snapm-timersd.service")
 	conn = connect(t)
 	wantStatus(t, conn, path, "enabled")
-	for _, p := range leftovers {
-		if exists(p) {
-			t.Errorf("%s is still there after a restart", p)
-		}
+	if exists(leftover) {
+		t.Errorf("%s is still there after a restart", leftover)
 	}
 	for _, name := range dirNames(t, "") {
 		if strings.HasPrefix(name, ".snapm-timersd-") {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/snapm/snapm-timersd/service/unitfiles"
@@ -27,6 +30,20 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 			{"systemctl", "mask", "--runtime", "--no-reload", unit("enabled-masked-runtime")}},
 		"other-target": {{"mkdir", "-p", "/etc/systemd/system/multi-user.target.wants"},
 			{"ln", "-s", tmpl, "/etc/systemd/system/multi-user.target.wants/" + unit("other-target")}},
+		"masked-enabled-runtime": {{"systemctl", "enable", "--runtime", "--no-reload", unit("masked-enabled-runtime")},
+			{"systemctl", "mask", "--no-reload", unit("masked-enabled-runtime")}},
+		"masked-both": {{"systemctl", "mask", "--no-reload", unit("masked-both")}, {"systemctl", "mask", "--runtime", "--no-reload", unit("masked-both")}},
+		"requires": {{"mkdir", "-p", "/etc/systemd/system/uf.target.requires"},
+			{"ln", "-s", tmpl, "/etc/systemd/system/uf.target.requires/" + unit("requires")}},
+		"upholds": {{"mkdir", "-p", "/etc/systemd/system/uf.target.upholds"},
+			{"ln", "-s", tmpl, "/etc/systemd/system/uf.target.upholds/" + unit("upholds")}},
+		"broken-link": {{"mkdir", "-p", "/etc/systemd/system/uf.target.wants"},
+			{"ln", "-s", "/nonexistent/snapm-gc@.timer", "/etc/systemd/system/uf.target.wants/" + unit("broken-link")}},
+		"wants-dir-is-a-link": {{"mkdir", "-p", "/srv/uf-wants"},
+			{"ln", "-s", tmpl, "/srv/uf-wants/" + unit("wants-dir-is-a-link")},
+			{"ln", "-sfn", "/srv/uf-wants", "/etc/systemd/system/uf-linked.target.wants"}},
+		"other-name-in-wants": {{"mkdir", "-p", "/etc/systemd/system/uf.target.wants"},
+			{"ln", "-s", "/etc/systemd/system/" + unit("other-name-in-wants"), "/etc/systemd/system/uf.target.wants/uf-other-name.timer"}},
 	}
 	var units []string
 	for name, cmds := range setups {
@@ -39,7 +56,8 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 			ns.Output(testCtx(t), "systemctl", "unmask", "--no-reload", unit(name))
 			ns.Output(testCtx(t), "systemctl", "disable", "--runtime", "--no-reload", unit(name))
 			ns.Output(testCtx(t), "systemctl", "disable", "--no-reload", unit(name))
-			ns.Output(testCtx(t), "rm", "-f", "/etc/systemd/system/multi-user.target.wants/"+unit(name))
+			ns.Output(testCtx(t), "rm", "-rf", "/etc/systemd/system/multi-user.target.wants/"+unit(name), "/etc/systemd/system/uf.target.requires",
+				"/etc/systemd/system/uf.target.upholds", "/etc/systemd/system/uf.target.wants", "/etc/systemd/system/uf-linked.target.wants", "/srv/uf-wants")
 		})
 	}
 	dirs := unitfiles.Dirs{Persistent: ns.UnitDirPath(), Runtime: fmt.Sprintf("/proc/%d/root/run/systemd/system", ns.PID)}
@@ -60,8 +78,8 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 			t.Errorf("%s: unitfiles.State says %q (known %v, %v), systemd %q", u, one, known, err, want)
 		}
 	}
-	// A unit file of its own, or one linked from elsewhere, is left to
-	// systemd.
+	// A unit file of its own, one linked from elsewhere, or an alias of
+	// the template is left to systemd.
 	own := "snapm-gc@uf-own.timer"
 	if err := os.WriteFile(ns.UnitDirPath(own), []byte("[Timer]\nOnCalendar=daily\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -71,7 +89,10 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 	inNS(t, "sh", "-c", "mkdir -p /srv/uf && cp /etc/systemd/system/snapm-gc@.timer /srv/uf/"+linked)
 	inNS(t, "systemctl", "link", "--no-reload", "/srv/uf/"+linked)
 	t.Cleanup(func() { ns.Output(context.Background(), "systemctl", "disable", "--no-reload", linked) })
-	for _, u := range []string{own, linked} {
+	alias := unit("alias")
+	inNS(t, "ln", "-s", tmpl, "/etc/systemd/system/"+alias)
+	t.Cleanup(func() { ns.Output(context.Background(), "rm", "-f", "/etc/systemd/system/"+alias) })
+	for _, u := range []string{own, linked, alias} {
 		got, err = unitfiles.States(dirs, []string{u})
 		if _, ok := got[u]; ok || err != nil {
 			t.Errorf("%s, a unit with a file of its own: %q %v", u, got[u], err)
@@ -80,4 +101,61 @@ func TestUnitFileStatesAgreeWithSystemd(t *testing.T) {
 			t.Errorf("%s, a unit with a file of its own: unitfiles.State says %q (known), %v", u, one, err)
 		}
 	}
+}
+
+// TestOwnEnablesCostNoResync: the UnitFilesChanged that our own Enable and
+// Disable make systemd send cost no re-read of every timer; only someone
+// else's change of unit files does. The daemon logs its resyncs as it stops.
+func TestOwnEnablesCostNoResync(t *testing.T) {
+	restart := func() string {
+		inNS(t, "systemctl", "restart", "snapm-timersd.service")
+		return strings.TrimPrefix(inNS(t, "systemctl", "show", "-p", "InvocationID", "snapm-timersd.service"), "InvocationID=")
+	}
+	invocation := restart()
+	conn := connect(t)
+	const k = 6
+	for i := range k {
+		path := create(t, conn, "create", fmt.Sprintf("own-files%d", i), "daily")
+		mustCall(t, conn, path, timerIf+".Enable")
+		mustCall(t, conn, path, timerIf+".Disable")
+	}
+	restart()
+	journal := inNS(t, "journalctl", "--no-pager", "-o", "cat", "_SYSTEMD_INVOCATION_ID="+invocation)
+	m := regexp.MustCompile(`full_resyncs=(\d+)`).FindStringSubmatch(journal)
+	if m == nil {
+		t.Fatalf("no count of resyncs as the daemon stopped:\n%s", journal)
+	}
+	n, _ := strconv.Atoi(m[1])
+	t.Logf("%d resyncs for %d Enables and Disables of our own", n, k)
+	if n >= k {
+		t.Errorf("%d resyncs for %d Enables and Disables of our own, want fewer than %d", n, k, k)
+	}
+}
+
+// BenchmarkUnitFileState: a timer's unit file state read from the symlinks
+// (unitfiles.State, what the daemon does) beside asking systemd
+// (GetUnitFileState, which walks every .wants directory), with 1,000
+// timers enabled.
+func BenchmarkUnitFileState(b *testing.B) {
+	const wants = "/etc/systemd/system/timers.target.wants"
+	inNS(b, "sh", "-c", `mkdir -p `+wants+` && cd `+wants+` && i=0 && while [ $i -lt 1000 ]; do ln -sf /etc/systemd/system/snapm-gc@.timer snapm-gc@bench$i.timer; i=$((i+1)); done`)
+	b.Cleanup(func() { ns.Output(context.Background(), "sh", "-c", "rm -f "+wants+"/snapm-gc@bench*.timer") })
+	const unit = "snapm-gc@bench7.timer"
+	sd := connect(b).Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	dirs := unitfiles.Dirs{Persistent: ns.UnitDirPath(), Runtime: fmt.Sprintf("/proc/%d/root/run/systemd/system", ns.PID)}
+	b.Run("systemd GetUnitFileState", func(b *testing.B) {
+		for b.Loop() {
+			var state string
+			if err := sd.Call("org.freedesktop.systemd1.Manager.GetUnitFileState", 0, unit).Store(&state); err != nil || state != "enabled" {
+				b.Fatal(state, err)
+			}
+		}
+	})
+	b.Run("unitfiles.State", func(b *testing.B) {
+		for b.Loop() {
+			if state, known, err := unitfiles.State(dirs, unit); err != nil || !known || state != "enabled" {
+				b.Fatal(state, known, err)
+			}
+		}
+	})
 }
