@@ -240,9 +240,9 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 	read := m.readAhead(ctx, t, ReadUnit)
 	// systemd enables the unit file while the drop-in's directory entries
 	// reach the disk: neither needs the other, and each takes about a
-	// millisecond. EnableUnitFiles goes out from this goroutine, at once:
-	// sent from a new one, it waited for a processor behind the syncs,
-	// half a millisecond and up to two in traces of the benchmark.
+	// millisecond. EnableUnitFiles goes out from this goroutine, at once,
+	// and the syncs run in a new one: on two processors, a call sent from
+	// a new goroutine waits for a processor behind the syncs.
 	synced := make(chan error, 1)
 	go func() { synced <- syncDropIn() }()
 	err = m.cfg.Systemd.EnableUnit(ctx, unit)
