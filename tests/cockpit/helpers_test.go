@@ -196,13 +196,22 @@ func kebab(name string) chromedp.CSS {
 }
 
 func menuItem(text string) chromedp.Search {
-	return chromedp.Search(`//button[contains(@class,"pf-v5-c-menu__item")][normalize-space(.)="` + text + `"]`)
+	return chromedp.Search(menuItemXPath(text))
 }
 
-// action opens the row's menu and picks an item, as a user would.
+func menuItemXPath(text string) string {
+	return `//button[contains(@class,"pf-v5-c-menu__item")][normalize-space(.)="` + text + `"]`
+}
+
+// action opens the row's menu and picks an item. The item is picked by
+// its own click event, not by the mouse at its coordinates: the menu is
+// placed by popper after it opens, and a click at where the item first
+// showed would land outside the menu, close it and pick nothing.
 func action(t *testing.T, ctx context.Context, name, item string) {
 	t.Helper()
-	do(t, ctx, chromedp.Click(kebab(name)), chromedp.Click(menuItem(item)))
+	do(t, ctx, chromedp.Click(kebab(name)), chromedp.WaitVisible(menuItem(item)))
+	eval[chromedp.Void](t, ctx, `document.evaluate('`+menuItemXPath(item)+`', document, null,
+		XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.click()`)
 }
 
 // menuItems lists what a row's menu offers, and closes the menu.
