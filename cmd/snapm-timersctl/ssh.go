@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/service/busconn"
 )
 
 // dialBus connects to the system bus: this machine's, or with host set the
@@ -90,7 +92,7 @@ func dialSSH(ctx context.Context, host string, getenv func(string) string, opts 
 		timedOut.Store(true)
 		sock.Close()
 	})
-	conn, err := handshake(ctx, sock, opts)
+	conn, err := busconn.Handshake(sock, append(opts, dbus.WithContext(ctx))...)
 	timer.Stop()
 	switch {
 	case err == nil:
@@ -107,24 +109,6 @@ func dialSSH(ctx context.Context, host string, getenv func(string) string, opts 
 	case <-time.After(time.Second):
 		return nil, err
 	}
-}
-
-// handshake authenticates and says Hello on an open socket.
-func handshake(ctx context.Context, sock net.Conn, opts []dbus.ConnOption) (*dbus.Conn, error) {
-	conn, err := dbus.NewConn(sock, append(opts, dbus.WithContext(ctx))...)
-	if err != nil {
-		sock.Close()
-		return nil, err
-	}
-	if err := conn.Auth(nil); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	if err := conn.Hello(); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
 }
 
 // strerror is an error as systemd's %m prints an errno: glibc's text,

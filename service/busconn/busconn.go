@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -79,9 +80,19 @@ func Connect(address string, opts ...dbus.ConnOption) (*Conn, error) {
 		return &Conn{Conn: conn}, err
 	}
 	s := newStream(sock)
-	conn, err := dbus.NewConn(s, opts...)
+	conn, err := Handshake(s, opts...)
 	if err != nil {
-		sock.Close()
+		return nil, err
+	}
+	return &Conn{Conn: conn, s: s}, nil
+}
+
+// Handshake makes a bus connection of an open transport: it
+// authenticates and says Hello, and closes rw if either fails.
+func Handshake(rw io.ReadWriteCloser, opts ...dbus.ConnOption) (*dbus.Conn, error) {
+	conn, err := dbus.NewConn(rw, opts...)
+	if err != nil {
+		rw.Close()
 		return nil, err
 	}
 	if err := conn.Auth(nil); err != nil {
@@ -92,7 +103,7 @@ func Connect(address string, opts ...dbus.ConnOption) (*Conn, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Conn{Conn: conn, s: s}, nil
+	return conn, nil
 }
 
 // AddFilter runs f on every incoming message from now on, after the
