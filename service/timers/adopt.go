@@ -81,7 +81,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		t.mu.Unlock()
 	}
 	m.mu.RUnlock()
-	if err := m.readInBulk(ctx, ReadAll, entries); err != nil {
+	if _, err := m.readInBulk(ctx, ReadAll, entries, false); err != nil {
 		return err
 	}
 	m.forgetRecordsOnly(dropIns)

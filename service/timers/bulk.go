@@ -14,6 +14,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -39,10 +41,14 @@ var unitPatterns = func() []string {
 // changed on disk gets a full read of its own; entries are the drop-ins if
 // the caller has just scanned them, nil to scan them here.
 //
-// A unit file state that systemd has not loaded yet (a mask before the
-// daemon-reload that systemctl sends next) needs no hold of its own here:
-// every such state is invalid, and the settle time holds it back.
-func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry) (err error) {
+// With mayHold, a unit file state that systemd has not loaded yet (a mask
+// or an unmask before the daemon-reload that systemctl sends next) is
+// held back, so that it is published together with what the reload
+// brings: held says so, and the caller reads again after the reload or,
+// if none comes, without holding. Needed by: tests/realsystemd
+// TestPublishedStateIsTrue (a runtime unmask published Enabled before the
+// reload that ends the mask; the settle time alone does not cover it).
+func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.Entry, mayHold bool) (held bool, err error) {
 	var loaded map[string]UnitState
 	var seq uint64
 	var fileStates map[string]string
@@ -56,12 +62,12 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 	m.mu.RUnlock()
 	if reads&ReadUnitFile != 0 {
 		if fileStates, err = unitfiles.States(unitfiles.Dirs{Persistent: m.cfg.UnitDir, Runtime: m.cfg.RuntimeUnitDir}, units); err != nil {
-			return fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
+			return false, fmt.Errorf("%w: reading unit file states: %w", ErrIO, err)
 		}
 	}
 	if entries == nil {
 		if entries, err = dropin.Scan(m.cfg.UnitDir, unitPrefixes()...); err != nil {
-			return fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
+			return false, fmt.Errorf("%w: scanning drop-ins: %w", ErrIO, err)
 		}
 	}
 	onDisk := make(map[string]dropin.Entry, len(entries))
@@ -73,7 +79,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		// package enabling its service): systemd is asked nothing unless
 		// the disk moved one of our timers.
 		if !filesMoved(all, fileStates, onDisk) {
-			return nil
+			return false, nil
 		}
 		// systemctl follows a change of unit files with the daemon-reload
 		// that makes systemd load it (unmask, say): read the units too,
@@ -83,7 +89,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 	}
 	if reads&ReadUnit != 0 {
 		if loaded, seq, err = m.cfg.Systemd.LoadedUnits(ctx, unitPatterns); err != nil {
-			return fmt.Errorf("listing loaded timer units: %w", err)
+			return false, fmt.Errorf("listing loaded timer units: %w", err)
 		}
 	}
 	for _, t := range all {
@@ -136,7 +142,12 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			}
 			t.applyRead(st, seq)
 		}
-		if known {
+		switch {
+		case !known:
+		case mayHold && fileState != t.unit.UnitFileState && t.unit.LoadState != "" &&
+			(t.unit.LoadState == "masked") != strings.HasPrefix(fileState, "masked"):
+			held = true
+		default:
 			t.unit.UnitFileState = fileState
 		}
 		changedOnDisk := t.dropInMoved(e, dropIn)
@@ -169,7 +180,7 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 			m.adoptNew(ctx, key)
 		}
 	}
-	return nil
+	return held, nil
 }
 
 // filesMoved tells whether the unit file states and drop-ins on disk say
@@ -220,21 +231,48 @@ func (m *Manager) Resync(reads Reads) {
 // Resyncs counts the full re-reads done so far.
 func (m *Manager) Resyncs() uint64 { return m.resyncs.Load() }
 
-// refresher runs the resyncs Resync asks for, one at a time.
+// maxHold bounds how long a change of unit files waits for the
+// daemon-reload that makes systemd load it.
+const maxHold = 500 * time.Millisecond
+
 func (m *Manager) refresher(ctx context.Context) {
+	// hold runs while a unit file state is held back.
+	hold := time.NewTimer(maxHold)
+	hold.Stop()
+	holding := false
 	for {
+		final := false
 		select {
 		case <-ctx.Done():
+			hold.Stop()
 			return
 		case <-m.refreshAll:
+		case <-hold.C:
+			final, holding = true, false
 		}
 		m.resyncMu.Lock()
 		reads := m.resyncReads
 		m.resyncReads = 0
+		if final {
+			reads = ReadAll
+		}
 		m.resyncMu.Unlock()
 		m.resyncs.Add(1)
-		if err := m.readInBulk(ctx, reads, nil); err != nil && ctx.Err() == nil {
+		held, err := m.readInBulk(ctx, reads, nil, !final)
+		if err != nil && ctx.Err() == nil {
 			m.log.Warn("resynchronizing timers, ignoring", zap.Error(err))
+		}
+		switch {
+		case held && !holding:
+			// The reload's resync reads the unit files again too.
+			m.resyncMu.Lock()
+			m.resyncReads |= ReadAll
+			m.resyncMu.Unlock()
+			hold.Reset(maxHold)
+			holding = true
+		case !held && holding:
+			hold.Stop()
+			holding = false
 		}
 	}
 }

@@ -25,7 +25,7 @@ import (
 // systemd job would hold every other change): ask again later.
 func (m *Manager) DiskChanged(ctx context.Context, units []string) (busy []string) {
 	if units == nil {
-		if err := m.readInBulk(ctx, 0, nil); err != nil && ctx.Err() == nil {
+		if _, err := m.readInBulk(ctx, 0, nil, false); err != nil && ctx.Err() == nil {
 			m.log.Warn("re-reading every drop-in, ignoring", zap.Error(err))
 		}
 		return nil

@@ -147,7 +147,7 @@ func TestBulkReadSkipsBusyTimer(t *testing.T) {
 	}
 	// The resync reads the free timer and hands the busy one to the
 	// reader, without waiting on it.
-	if err := e.m.readInBulk(ctx, ReadUnit, nil); err != nil {
+	if _, err := e.m.readInBulk(ctx, ReadUnit, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -262,7 +262,7 @@ func TestOutsideChangeOfUnitFiles(t *testing.T) {
 			e.sd.calls.take()
 			e.obs.take()
 			tc.change(t, e)
-			if err := e.m.readInBulk(ctx, ReadUnitFile, nil); err != nil {
+			if _, err := e.m.readInBulk(ctx, ReadUnitFile, nil, true); err != nil {
 				t.Fatal(err)
 			}
 			e.settle()

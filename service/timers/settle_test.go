@@ -28,7 +28,7 @@ func TestSnapmSequencesDoNotFlash(t *testing.T) {
 		return strings.Join(out, "; ")
 	}
 	unitFiles := func() {
-		if err := e.m.readInBulk(ctx, ReadUnitFile, nil); err != nil {
+		if _, err := e.m.readInBulk(ctx, ReadUnitFile, nil, true); err != nil {
 			t.Fatal(err)
 		}
 	}
