@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
@@ -118,7 +119,15 @@ func scheduleAgrees(t testing.TB, conn *dbus.Conn, name string, halfway bool) {
 			t.Errorf("%s runs %q; its schedule file says %q", unit, f.Spec, want)
 		}
 		if f.Active {
-			if got := inNS(t, "systemctl", "show", "-P", "NeedDaemonReload", unit); strings.TrimSpace(got) != "no" {
+			// The restarted daemon reloads systemd from its start-up
+			// reads, after it is on the bus: wait for that, within the
+			// hang guard.
+			got := inNS(t, "systemctl", "show", "-P", "NeedDaemonReload", unit)
+			for deadline := time.Now().Add(hangGuard); strings.TrimSpace(got) != "no" && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+				got = inNS(t, "systemctl", "show", "-P", "NeedDaemonReload", unit)
+			}
+			if strings.TrimSpace(got) != "no" {
 				t.Errorf("%s runs with NeedDaemonReload=%s", unit, got)
 			}
 		}
