@@ -32,6 +32,9 @@ type stream struct {
 	// out keeps each message written whole: godbus writes one in a single
 	// Write, and Send holds it across its own.
 	out sync.Mutex
+	// reading is held across each Read, so that Close returns only once
+	// godbus's reader has left our code: godbus does not join it.
+	reading sync.Mutex
 }
 
 func newStream(c net.Conn) *stream {
@@ -57,9 +60,19 @@ func (s *stream) send(msg [][]byte) error {
 	return err
 }
 
+// Close closes the socket and waits for a Read under way to return.
+func (s *stream) Close() error {
+	err := s.Conn.Close()
+	s.reading.Lock()
+	defer s.reading.Unlock()
+	return err
+}
+
 // Read hands godbus the messages kept, whole and in order; godbus's only
 // reader calls it, one call at a time.
 func (s *stream) Read(p []byte) (int, error) {
+	s.reading.Lock()
+	defer s.reading.Unlock()
 	if !s.began.Load() {
 		return s.in.Read(p)
 	}
