@@ -218,6 +218,7 @@ func (t *Timer) dropInMoved(e dropin.Entry, present bool) bool {
 // daemon-reload, of the unit files after someone else changed them (and
 // of the units too if that moved a timer, see readInBulk), of both when
 // systemd reconnects. Bursts share one pass.
+// Needed by: tests/bus TestReloadBurstSharesOneResync.
 func (m *Manager) Resync(reads Reads) {
 	m.resyncMu.Lock()
 	m.resyncReads |= reads
