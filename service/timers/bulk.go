@@ -121,9 +121,6 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		// whose drop-in went runs the template's own schedule, which only
 		// systemd can tell: it is read in full.
 		reloaded := reads&ReadUnit != 0 && t.unit.NeedDaemonReload
-		if reads&ReadUnit != 0 {
-			t.reloadedWhileHeld()
-		}
 		readAgain := reloaded && !dropIn
 		if reads&ReadUnit != 0 {
 			st := loaded[unit]
