@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,21 @@ func MustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string
 		t.Fatalf("%s on %s: %v", method, path, c.Err)
 	}
 	return c
+}
+
+// tools holds, by name, the build of each tool a suite asked for.
+var tools sync.Map
+
+// Tool is ns.BuildTool, once per suite and name, failing t if the build
+// fails.
+func Tool(t testing.TB, ns *sysns.NS, pkg, name string) string {
+	t.Helper()
+	build, _ := tools.LoadOrStore(name, sync.OnceValues(func() (string, error) { return ns.BuildTool(pkg, name) }))
+	path, err := build.(func() (string, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Activate starts the daemon by D-Bus activation, as a first client on a
