@@ -90,7 +90,7 @@ func TestReloadBurstSharesOneResync(t *testing.T) {
 	}
 	// The burst's Reloading signals reach the daemon while the first
 	// resync is held.
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
 	e.fake.Let("ListUnitsByPatterns")
 	e.waitFor("the burst's resync", func() bool { return e.fake.Calls("ListUnitsByPatterns") > before+1 })
 	time.Sleep(300 * time.Millisecond)
