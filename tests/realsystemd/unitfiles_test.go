@@ -146,7 +146,7 @@ func TestOthersFileChangesSeenBesideOurs(t *testing.T) {
 	conn := connect(t)
 	const unit = "snapm-create@others-target.timer"
 	target := createRunning(t, conn, "create", "others-target", "hourly")
-	waitStatus := func(want string) {
+	waitStatus := func(t *testing.T, want string) {
 		t.Helper()
 		for deadline := time.Now().Add(hangGuard); status(t, conn, target) != want; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
@@ -155,13 +155,14 @@ func TestOthersFileChangesSeenBesideOurs(t *testing.T) {
 			}
 		}
 	}
-	roundTrip := func() {
+	roundTrip := func(t *testing.T) {
+		t.Helper()
 		inNS(t, "systemctl", "disable", unit)
-		waitStatus("invalid")
+		waitStatus(t, "invalid")
 		mustCall(t, conn, target, timerIf+".Enable")
-		waitStatus("running")
+		waitStatus(t, "running")
 	}
-	t.Run("nothing of ours in flight", func(t *testing.T) { roundTrip() })
+	t.Run("nothing of ours in flight", roundTrip)
 	t.Run("ours in flight", func(t *testing.T) {
 		var busy []dbus.ObjectPath
 		for i := range 4 {
@@ -191,7 +192,7 @@ func TestOthersFileChangesSeenBesideOurs(t *testing.T) {
 			})
 		}
 		for range 5 {
-			roundTrip()
+			roundTrip(t)
 		}
 	})
 	mustCall(t, conn, target, timerIf+".Disable")
