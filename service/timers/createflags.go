@@ -62,7 +62,8 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	err = m.store.put(rec)
 	fresh := true
 	if err == nil {
-		fresh, err = m.enable(ctx, t)
+		// Unmarked: the record's mark covers a crash anywhere in the call.
+		fresh, err = m.install(ctx, t)
 	}
 	if err == nil && !fresh {
 		// A daemon-reload came after enable's read: read what it left, as

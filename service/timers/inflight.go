@@ -1,0 +1,196 @@
+// Marks of Enable and Disable under way. Each changes two things, the
+// drop-in and the unit file's enablement, and a timer with its drop-in and
+// no enablement in between is invalid. snapm's own `schedule enable` and
+// `disable` pass through that very state (snapm writes the drop-in, then
+// enables; disables, then removes the drop-in), and the daemon must leave
+// snapm's alone: only a mark of its own tells start-up that the state is
+// one of its calls cut short, to be finished.
+//
+// A mark is an empty file, inflight/OP.UNIT in the state directory: made
+// durable by one sync of that directory, before the first change, and
+// removed without a sync once the call is over. A removal a power cut
+// loses leaves a mark start-up finds with the call's state complete, or
+// with nothing of it: it then drops the mark and changes nothing; it acts
+// only on a timer left halfway.
+
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/snapm/snapm-timersd/service/atomicfile"
+	"github.com/snapm/snapm-timersd/service/dropin"
+)
+
+const inflightDir = "inflight"
+
+// inflightOp names the call a mark is for.
+type inflightOp string
+
+const (
+	opEnable  inflightOp = "enable"
+	opDisable inflightOp = "disable"
+)
+
+func (s *store) inflightDir() string { return filepath.Join(s.dir, inflightDir) }
+
+func markName(key Key, op inflightOp) string { return string(op) + "." + key.Unit() }
+
+// begin marks op under way on key. The mark is seen by a start-up after a
+// crash at once, and after a power cut once durable returns nil; a caller
+// with other work that may come before that overlaps it with the sync.
+func (s *store) begin(key Key, op inflightOp) (durable func() error, err error) {
+	dir := s.inflightDir()
+	made := false
+	if err := os.Mkdir(dir, 0o755); err == nil {
+		made = true
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, err)
+	}
+	d, err := atomicfile.OpenDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, err)
+	}
+	defer d.Close()
+	fd, err := unix.Openat(int(d.Fd()), markName(key, op), unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, &os.PathError{Op: "openat", Path: filepath.Join(dir, markName(key, op)), Err: err})
+	}
+	unix.Close(fd)
+	return func() error {
+		err := atomicfile.SyncDir(dir)
+		if made && err == nil {
+			err = atomicfile.SyncDir(s.dir)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, err)
+		}
+		return nil
+	}, nil
+}
+
+// end removes the mark of op on key, not durably (see above).
+func (s *store) end(key Key, op inflightOp) error {
+	err := os.Remove(filepath.Join(s.inflightDir(), markName(key, op)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: clearing the mark of %s of %s: %w", ErrIO, op, key, err)
+	}
+	return nil
+}
+
+// endMark removes the mark of op on t once the call is over, whatever
+// its outcome: a failed call is shown as it left the timer, and start-up
+// shows it so too.
+func (m *Manager) endMark(t *Timer, op inflightOp) {
+	if err := m.store.end(t.key, op); err != nil {
+		t.log.Warn("the call is over, and its mark is left", zap.Error(err))
+	}
+}
+
+// inflight returns the marks found, one per timer: a timer with both
+// marks (a power cut lost the removal of one) is ambiguous, and comes with
+// neither; a name that is no mark of ours is left as it is.
+func (s *store) inflight() (map[Key]inflightOp, error) {
+	entries, err := os.ReadDir(s.inflightDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	marks := map[Key]inflightOp{}
+	both := map[Key]bool{}
+	for _, e := range entries {
+		op, unit, _ := strings.Cut(e.Name(), ".")
+		key, ok := ParseUnit(unit)
+		if !ok || (inflightOp(op) != opEnable && inflightOp(op) != opDisable) {
+			continue
+		}
+		if _, ok := marks[key]; ok {
+			both[key] = true
+		}
+		marks[key] = inflightOp(op)
+	}
+	for key := range both {
+		s.end(key, opEnable)
+		s.end(key, opDisable)
+		delete(marks, key)
+	}
+	return marks, nil
+}
+
+// finishInflight finishes, at start-up, every Enable and Disable that a
+// crash cut short with the timer halfway, and drops every mark. Both are
+// rolled forward, never back: the caller got no answer, so done is a state
+// it could see, and it is the state it asked for. Rolling back an Enable
+// would take away a drop-in that may have been there before the call, and
+// rolling back a Disable would bring back a schedule the caller meant to
+// end, at the next boot too.
+func (m *Manager) finishInflight(ctx context.Context) {
+	marks, err := m.store.inflight()
+	if err != nil {
+		m.log.Warn("reading the marks of calls under way, ignoring", zap.Error(err))
+		return
+	}
+	reload := false
+	for _, key := range adoptionOrder(marks) {
+		op := marks[key]
+		log := m.log.With(zap.Stringer("unit", key), zap.String("call", string(op)))
+		stale, err := m.finishCutShort(ctx, log, key, op)
+		if err != nil {
+			log.Warn("finishing a call a crash cut short, leaving the timer as it is", zap.Error(err))
+		}
+		reload = reload || stale
+		if err := m.store.end(key, op); err != nil {
+			log.Warn("dropping the mark of a call a crash cut short, ignoring", zap.Error(err))
+		}
+	}
+	if reload {
+		// Disable's last step: systemd unloads the timers it keeps loaded
+		// without their drop-ins.
+		if err := m.cfg.Systemd.Reload(ctx); err != nil {
+			m.log.Warn("reloading systemd for the Disable calls a crash cut short, ignoring", zap.Error(err))
+		}
+	}
+}
+
+// finishCutShort finishes op on key if the timer is halfway: its drop-in
+// and no enablement. stale: a Disable is done but for the daemon-reload
+// that unloads the timer.
+func (m *Manager) finishCutShort(ctx context.Context, log *zap.Logger, key Key, op inflightOp) (stale bool, err error) {
+	unit := key.Unit()
+	_, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
+	if err != nil {
+		return false, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
+	}
+	fileState, err := m.cfg.Systemd.UnitFileState(ctx, unit)
+	if err != nil {
+		return false, err
+	}
+	if fileState != "disabled" {
+		return false, nil // enabled (done, or Disable's not begun), or someone else's
+	}
+	switch {
+	case dropIn && op == opEnable:
+		log.Info("a crash cut Enable short after the drop-in, enabling the timer")
+		return false, m.cfg.Systemd.EnableUnit(ctx, unit)
+	case dropIn && op == opDisable:
+		log.Info("a crash cut Disable short before the drop-in's removal, removing it")
+		if err := dropin.Remove(m.cfg.UnitDir, unit); err != nil {
+			return false, fmt.Errorf("%w: removing drop-in of %s: %w", ErrIO, unit, err)
+		}
+	case op == opEnable:
+		return false, nil // not begun: nothing to finish
+	}
+	st, _, err := m.cfg.Systemd.UnitState(ctx, unit)
+	return st.loaded() && st.NeedDaemonReload, err
+}
