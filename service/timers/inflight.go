@@ -11,7 +11,9 @@
 // removed without a sync once the call is over. A removal a power cut
 // loses leaves a mark start-up finds with the call's state complete, or
 // with nothing of it: it then drops the mark and changes nothing; it acts
-// only on a timer left halfway.
+// only on a timer left halfway. Only if snapm too was halfway on that
+// timer at the power cut does start-up finish the marked call rather than
+// leave snapm's, which the next snapm enable or disable mends.
 
 package timers
 

@@ -168,3 +168,37 @@ func TestMarkDurableHelper(t *testing.T) {
 		synctrace.Mark(mark.name)
 	}
 }
+
+// BenchmarkMark is what a mark costs Enable or Disable (made durable, then
+// removed), beside the baseline of the disk work every Enable and Disable
+// does anyway: the drop-in installed durably and removed, on the same file
+// system. Run it on a disk, not a tmpfs: the syncs are the cost.
+func BenchmarkMark(b *testing.B) {
+	key := Key{Type: TypeCreate, Name: "bench"}
+	b.Run("mark made durable and removed", func(b *testing.B) {
+		s := &store{dir: b.TempDir()}
+		for b.Loop() {
+			durable, err := s.begin(key, opEnable)
+			if err == nil {
+				err = durable()
+			}
+			if err == nil {
+				err = s.end(key, opEnable)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline: drop-in written and removed", func(b *testing.B) {
+		dir := b.TempDir()
+		for b.Loop() {
+			if err := dropin.Write(dir, key.Unit(), "daily"); err != nil {
+				b.Fatal(err)
+			}
+			if err := dropin.Remove(dir, key.Unit()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
