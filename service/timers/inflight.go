@@ -6,8 +6,9 @@
 // snapm's alone: only a mark of its own tells start-up that the state is
 // one of its calls cut short, to be finished.
 //
-// A mark is an empty file, inflight/OP.UNIT in the state directory: made
-// durable by one sync of that directory, before the first change, and
+// A mark is an empty file, inflight/OP/UNIT in the state directory (the
+// unit's name alone: it may be as long as a name can be): made durable by
+// one sync of that directory, before the first change, and
 // removed without a sync once the call is over. A removal a power cut
 // loses leaves a mark start-up finds with the call's state complete, or
 // with nothing of it: it then drops the mark and changes nothing; it acts
@@ -24,7 +25,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -43,35 +43,38 @@ const (
 	opDisable inflightOp = "disable"
 )
 
-func (s *store) inflightDir() string { return filepath.Join(s.dir, inflightDir) }
-
-func markName(key Key, op inflightOp) string { return string(op) + "." + key.Unit() }
+// markDir holds the marks of op.
+func (s *store) markDir(op inflightOp) string { return filepath.Join(s.dir, inflightDir, string(op)) }
 
 // begin marks op under way on key. The mark is seen by a start-up after a
 // crash at once, and after a power cut once durable returns nil; a caller
 // with other work that may come before that overlaps it with the sync.
 func (s *store) begin(key Key, op inflightOp) (durable func() error, err error) {
-	dir := s.inflightDir()
-	made := false
-	if err := os.Mkdir(dir, 0o755); err == nil {
-		made = true
-	} else if !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, err)
-	}
+	dir := s.markDir(op)
 	d, err := atomicfile.OpenDir(dir)
+	made := false
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			made = true
+			d, err = atomicfile.OpenDir(dir)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, err)
 	}
 	defer d.Close()
-	fd, err := unix.Openat(int(d.Fd()), markName(key, op), unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	fd, err := unix.Openat(int(d.Fd()), key.Unit(), unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, &os.PathError{Op: "openat", Path: filepath.Join(dir, markName(key, op)), Err: err})
+		return nil, fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, &os.PathError{Op: "openat", Path: filepath.Join(dir, key.Unit()), Err: err})
 	}
 	unix.Close(fd)
 	return func() error {
 		err := atomicfile.SyncDir(dir)
-		if made && err == nil {
-			err = atomicfile.SyncDir(s.dir)
+		if made {
+			// The directories made on the way, once.
+			for _, parent := range []string{filepath.Dir(dir), s.dir} {
+				err = errors.Join(err, atomicfile.SyncDir(parent))
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%w: marking %s of %s: %w", ErrIO, op, key, err)
@@ -82,7 +85,7 @@ func (s *store) begin(key Key, op inflightOp) (durable func() error, err error) 
 
 // end removes the mark of op on key, not durably (see above).
 func (s *store) end(key Key, op inflightOp) error {
-	err := os.Remove(filepath.Join(s.inflightDir(), markName(key, op)))
+	err := os.Remove(filepath.Join(s.markDir(op), key.Unit()))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: clearing the mark of %s of %s: %w", ErrIO, op, key, err)
 	}
@@ -102,25 +105,26 @@ func (m *Manager) endMark(t *Timer, op inflightOp) {
 // marks (a power cut lost the removal of one) is ambiguous, and comes with
 // neither; a name that is no mark of ours is left as it is.
 func (s *store) inflight() (map[Key]inflightOp, error) {
-	entries, err := os.ReadDir(s.inflightDir())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrIO, err)
-	}
 	marks := map[Key]inflightOp{}
 	both := map[Key]bool{}
-	for _, e := range entries {
-		op, unit, _ := strings.Cut(e.Name(), ".")
-		key, ok := ParseUnit(unit)
-		if !ok || (inflightOp(op) != opEnable && inflightOp(op) != opDisable) {
+	for _, op := range []inflightOp{opEnable, opDisable} {
+		entries, err := os.ReadDir(s.markDir(op))
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if _, ok := marks[key]; ok {
-			both[key] = true
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrIO, err)
 		}
-		marks[key] = inflightOp(op)
+		for _, e := range entries {
+			key, ok := ParseUnit(e.Name())
+			if !ok {
+				continue
+			}
+			if _, ok := marks[key]; ok {
+				both[key] = true
+			}
+			marks[key] = op
+		}
 	}
 	for key := range both {
 		s.end(key, opEnable)

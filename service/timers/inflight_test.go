@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/snapm/snapm-timersd/service/dropin"
@@ -19,7 +20,7 @@ import (
 func TestStartUpFinishesMarkedCalls(t *testing.T) {
 	t.Parallel()
 	const unit = "snapm-create@cut.timer"
-	enableMark, disableMark := "enable."+unit, "disable."+unit
+	enableMark, disableMark := filepath.Join(string(opEnable), unit), filepath.Join(string(opDisable), unit)
 	// halfway leaves unit with its drop-in, loaded, not enabled.
 	halfway := func(t *testing.T, e *env) {
 		if err := dropin.Write(e.unitDir, unit, "daily"); err != nil {
@@ -99,7 +100,7 @@ func TestStartUpFinishesMarkedCalls(t *testing.T) {
 			if snap, err := e.m.Get("create", "cut"); err != nil || snap.Status != tc.status {
 				t.Errorf("after start-up the timer is %s (%v), want %s", snap.Status, err, tc.status)
 			}
-			if left, _ := os.ReadDir(filepath.Join(e.state, inflightDir)); len(left) != 0 {
+			if left := marksLeft(e); len(left) != 0 {
 				t.Errorf("marks left after start-up: %v", left)
 			}
 			askedAtStart(t, e, unit, tc.calls)
@@ -108,15 +109,15 @@ func TestStartUpFinishesMarkedCalls(t *testing.T) {
 }
 
 // TestEnableAndDisableLeaveNoMark: the marks live only while their call
-// does, whatever its outcome.
+// does, whatever its outcome, and the longest name has one.
 func TestEnableAndDisableLeaveNoMark(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	snap := mustCreate(t, e, "create", "m", "daily")
+	snap := mustCreate(t, e, "create", strings.Repeat("m", MaxNameLen), "daily")
 	noMarks := func(after string) {
 		t.Helper()
-		if left, _ := os.ReadDir(filepath.Join(e.state, inflightDir)); len(left) != 0 {
+		if left := marksLeft(e); len(left) != 0 {
 			t.Errorf("marks left after %s: %v", after, left)
 		}
 	}
@@ -133,6 +134,12 @@ func TestEnableAndDisableLeaveNoMark(t *testing.T) {
 		t.Fatalf("Enable with EnableUnit failing: %v", err)
 	}
 	noMarks("a failed Enable")
+}
+
+// marksLeft lists the marks in e's state directory.
+func marksLeft(e *env) []string {
+	left, _ := filepath.Glob(filepath.Join(e.state, inflightDir, "*", "*"))
+	return left
 }
 
 // TestMarkDurable: a mark is durable once begin's durable returns, with
