@@ -62,8 +62,7 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	err = m.store.put(rec)
 	fresh := true
 	if err == nil {
-		// Unmarked: the record's mark covers a crash anywhere in the call.
-		fresh, err = m.install(ctx, t)
+		fresh, err = m.enable(ctx, t)
 	}
 	if err == nil && !fresh {
 		// A daemon-reload came after enable's read: read what it left, as

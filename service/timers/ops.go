@@ -220,19 +220,15 @@ func (m *Manager) runOp(ctx context.Context, key Key, reads Reads, final bool, f
 // Enable writes the drop-in and enables the unit so that systemd runs the
 // timer's schedule, also after a reboot.
 func (m *Manager) Enable(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) { return m.enable(ctx, t) })
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) { return m.enableMarked(ctx, t) })
 }
 
-// enable is Enable under t's operation lock: install, marked (see
-// inflight.go) so that a crash between the drop-in and the enablement is
-// finished at start-up.
-func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) {
-	t.mu.Lock()
-	calErr := t.calErr
-	t.mu.Unlock()
-	if calErr != nil {
-		return false, fmt.Errorf("cannot enable timer %s: %w", t.key.Unit(), calErr)
-	}
+// enableMarked is enable under a mark (see inflight.go), so that a crash
+// between the drop-in and the enablement is finished at start-up; a call
+// enable refuses changes nothing but the mark, made and removed.
+// CreateWithFlags's enable needs none: its record's mark covers the whole
+// call.
+func (m *Manager) enableMarked(ctx context.Context, t *Timer) (fresh bool, err error) {
 	// Nothing of the call may reach the disk before its mark.
 	durable, err := m.store.begin(t.key, opEnable)
 	if err == nil {
@@ -242,16 +238,17 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 		return false, fmt.Errorf("enabling timer %s: %w", t.key.Unit(), err)
 	}
 	defer m.endMark(t, opEnable)
-	return m.install(ctx, t)
+	return m.enable(ctx, t)
 }
 
-// install writes t's drop-in and enables its unit, or undoes both if that
-// fails and there was no drop-in before; t's calendar is valid.
-func (m *Manager) install(ctx context.Context, t *Timer) (fresh bool, err error) {
+func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) {
 	unit := t.key.Unit()
 	t.mu.Lock()
-	spec, cal, hadDropIn := t.spec, t.cal, t.dropIn
+	spec, cal, calErr, hadDropIn := t.spec, t.cal, t.calErr, t.dropIn
 	t.mu.Unlock()
+	if calErr != nil {
+		return false, fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
+	}
 	syncDropIn, err := dropin.Install(m.cfg.UnitDir, unit, spec)
 	if err != nil {
 		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
@@ -408,7 +405,7 @@ func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	// The mark reaches the disk while systemd stops the timer, which
 	// leaves it configured; it is there before the disabling, the first
 	// step that leaves the timer halfway. The sync runs in a new goroutine
-	// for the reason enable's does (install).
+	// for the reason enable's syncs do.
 	marked := make(chan error, 1)
 	go func() { marked <- durable() }()
 	// Disabling goes ahead even if stopping failed: the schedule must not
