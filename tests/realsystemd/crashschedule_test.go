@@ -26,9 +26,9 @@ func TestCrashScheduleOps(t *testing.T) {
 	conn := connect(t)
 	enableSteps := []string{crashpoint.EnableDropInWritten, crashpoint.EnableUnitEnabled, crashpoint.EnableSynced}
 	disableSteps := []string{crashpoint.DisableStopped, crashpoint.DisableUnitDisabled, crashpoint.DisableDropInGone}
-	// Enable and Disable pass each step for the create timer and then
-	// for the gc timer: each pass is a crash of its own.
-	bothTimers := func(steps []string) []string {
+	// The operations pass each timer's steps for the create timer and
+	// then for the gc timer: each pass is a crash of its own.
+	bothTimers := func(steps ...string) []string {
 		var out []string
 		for _, n := range []int{1, 2} {
 			for _, step := range steps {
@@ -43,11 +43,11 @@ func TestCrashScheduleOps(t *testing.T) {
 		steps  []string
 		method string // on the schedule; "" for the Manager's
 	}{
-		{"create", "", append([]string{crashpoint.ScheduleFileWritten}, append(enableSteps, crashpoint.CreateConfigured)...), ""},
-		{"edit", "", append(append([]string{crashpoint.ScheduleFileWritten}, disableSteps...), enableSteps...), "Edit"},
-		{"delete", "", append(disableSteps, crashpoint.RemoveRecordGone), ""},
-		{"enable", "Disable", bothTimers(enableSteps), "Enable"},
-		{"disable", "", bothTimers(disableSteps), "Disable"},
+		{"create", "", append([]string{crashpoint.ScheduleFileWritten}, bothTimers(append(enableSteps, crashpoint.CreateConfigured)...)...), ""},
+		{"edit", "", append(append([]string{crashpoint.ScheduleFileWritten}, bothTimers(disableSteps...)...), bothTimers(enableSteps...)...), "Edit"},
+		{"delete", "", bothTimers(append(disableSteps, crashpoint.RemoveRecordGone)...), ""},
+		{"enable", "Disable", bothTimers(enableSteps...), "Enable"},
+		{"disable", "", bothTimers(disableSteps...), "Disable"},
 	}
 	for _, o := range ops {
 		for _, step := range o.steps {
