@@ -7,9 +7,9 @@
 // one of its calls cut short, to be finished.
 //
 // A mark is an empty file, inflight/OP/UNIT in the state directory (the
-// unit's name alone: it may be as long as a name can be): made durable by
-// one sync of that directory, before the first change, and
-// removed without a sync once the call is over. A removal a power cut
+// unit's name alone: it may be as long as a name can be), made durable by
+// one sync of that directory before the call's first change, and removed
+// without a sync once the call is over. A removal a power cut
 // loses leaves a mark start-up finds with the call's state complete, or
 // with nothing of it: it then drops the mark and changes nothing; it acts
 // only on a timer left halfway. Only if snapm too was halfway on that
