@@ -20,6 +20,9 @@ import (
 
 var ns *sysns.NS
 
+// snapmVenv is the virtual environment snapm runs from (sysns.Snapm).
+var snapmVenv string
+
 // settleTime is the daemon's -settle-time in this tier.
 const settleTime = 2 * time.Second
 
@@ -49,6 +52,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	prepared := time.Since(start)
+	snapmVenv = snapm.Venv
 	// Whatever snapm does in the namespace must leave the host as it was.
 	host, err := sysns.HostSnapmState()
 	if err != nil {
