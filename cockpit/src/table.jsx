@@ -1,4 +1,4 @@
-import React, { memo, useMemo, useRef, useState } from "react";
+import React, { memo, useEffect, useMemo, useRef, useState } from "react";
 import {
     Button, Divider, Dropdown, DropdownItem, DropdownList, EmptyState, EmptyStateActions, EmptyStateBody,
     EmptyStateFooter, EmptyStateHeader, EmptyStateIcon, FormSelect, FormSelectOption, MenuToggle, Pagination,
@@ -77,27 +77,42 @@ function MenuItems({ timer, choose }) {
 
 // The row's kebab. PatternFly's Dropdown runs Popper's hooks in every row,
 // open or not, which with a thousand rows is most of the first render; so
-// a row has only its toggle until the menu is first opened. It opens with
-// focus on its first item and gives focus back to the toggle on a choice,
-// as PatternFly's keyboard pattern has it. menu(choose) is the menu's
-// list; choose(action) closes the menu and runs the action.
+// a row has only its toggle until the pointer or the focus first reaches
+// it, or it is clicked. The menu shows only once its Popper has mounted
+// (onMount): opened sooner, in the render that mounts it, Popper never
+// places it, and it stays where the cell put it, past the frame's edge. It
+// opens with focus on its first item and gives focus back to the toggle on
+// a choice or Escape, as PatternFly's keyboard pattern has it (the first
+// item is focused here, not by Dropdown's shouldFocusFirstItemOnOpen, which
+// acts only on a click that finds the menu mounted), and is kept inside the
+// frame. menu(choose) is the menu's list; choose(action) closes
+// the menu and runs the action.
 export function RowActions({ menu, onAction }) {
     const toggle = useRef(null);
+    const list = useRef(null);
     const [open, setOpen] = useState(false);
     const [used, setUsed] = useState(false);
+    const [mounted, setMounted] = useState(false);
+    const use = () => setUsed(true);
     const choose = action => {
         setOpen(false);
         onAction(action);
     };
+    const shown = open && mounted;
+    useEffect(() => {
+        if (shown)
+            list.current?.querySelector("li button:not(:disabled)")?.focus({ preventScroll: true });
+    }, [shown]);
     return (
         <>
-            <MenuToggle ref={toggle} variant="plain" aria-label={_("Actions")} isExpanded={open}
-                        onClick={() => { setUsed(true); setOpen(!open) }}>
+            <MenuToggle ref={toggle} variant="plain" aria-label={_("Actions")} isExpanded={shown}
+                        onMouseEnter={use} onFocus={use} onClick={() => { use(); setOpen(!shown) }}>
                 <EllipsisVIcon />
             </MenuToggle>
             {used && (
-                <Dropdown isOpen={open} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
-                          shouldFocusFirstItemOnOpen shouldFocusToggleOnSelect popperProps={{ position: "end" }}>
+                <Dropdown ref={list} isOpen={shown} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
+                          shouldFocusToggleOnSelect
+                          popperProps={{ position: "end", preventOverflow: true, onMount: () => setMounted(true) }}>
                     {menu(choose)}
                 </Dropdown>
             )}
