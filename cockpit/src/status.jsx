@@ -3,7 +3,7 @@ import { Tooltip } from "@patternfly/react-core";
 import { css } from "@patternfly/react-styles";
 import labelStyles from "@patternfly/react-styles/css/components/Label/label.mjs";
 import cockpit, { _ } from "./cockpit.js";
-import { formatDateSec, toMs } from "./timefmt.js";
+import { ago, formatDateSec, toMs } from "./timefmt.js";
 
 // The daemon's Status values, with the colours Cockpit uses for unit states.
 export const STATUSES = {
@@ -67,4 +67,21 @@ export function LastRun({ timer }) {
             <Label color={ok ? "green" : "red"} className="last-run" data-result={result} tabIndex={0}>{text}</Label>
         </LazyTooltip>
     );
+}
+
+// The outcome of a timer's last run in words, with how long ago it ended:
+// "Succeeded 2 h ago", "Failed (exit 1) 1 d 3 h ago". systemd forgets a
+// service's runs when the system boots, so a timer with none says so.
+export function runOutcome(timer, now) {
+    if (timer.Activity === "running")
+        return _("Running now");
+    const result = timer.LastRunResult;
+    if (!result)
+        return _("Not run since boot");
+    const when = ago(toMs(timer.LastRunEnd || timer.LastRunStart), now);
+    if (result === "success")
+        return cockpit.format(_("Succeeded $0"), when);
+    if (result === "exit-code" && timer.LastRunExitStatus)
+        return cockpit.format(_("Failed (exit $0) $1"), timer.LastRunExitStatus, when);
+    return cockpit.format(_("Failed ($0) $1"), result, when);
 }
