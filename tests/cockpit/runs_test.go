@@ -11,8 +11,8 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// failingService makes unit's runs print a line of their own and exit 3,
-// until the test ends.
+// failingService makes service's runs print a line of their own and exit
+// 3, until the test ends: a failure the page must not show as success.
 func failingService(t *testing.T, service string) {
 	t.Helper()
 	dropin := ns.UnitDirPath(service+".d", "50-fail.conf")
