@@ -231,6 +231,9 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 	if calErr != nil {
 		return false, fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
 	}
+	if err := t.refuseMasked(); err != nil {
+		return false, err
+	}
 	syncDropIn, err := dropin.Install(m.cfg.UnitDir, unit, spec)
 	if err != nil {
 		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
@@ -327,6 +330,9 @@ func (m *Manager) start(ctx context.Context, t *Timer) error {
 	_, dropIn, err := dropin.Read(m.cfg.UnitDir, unit)
 	if err != nil {
 		return fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
+	}
+	if err := t.refuseMasked(); err != nil {
+		return err
 	}
 	// Not the derived status: a failed timer that is configured must be
 	// startable, that is how it recovers.
