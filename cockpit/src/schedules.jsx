@@ -8,8 +8,8 @@ import { ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr } from "@patternf
 import { CalendarAltIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
 import { retentionText } from "./retention.js";
-import { LastRun, runOutcome, StatusLabel } from "./status.jsx";
-import { CreateButton, DisabledKebab, RowActions, time } from "./table.jsx";
+import { isMasked, LastRun, runOutcome, StatusLabel } from "./status.jsx";
+import { CreateButton, DisabledKebab, RowActions, time, UNMASK_FIRST } from "./table.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
 
 // A schedule's state as snapm computes it, in the timers' words.
@@ -65,7 +65,7 @@ function TimerLine({ title, timer, now }) {
     return (
         <div className="schedule-timer" data-unit={timer.Unit}>
             <div className="schedule-timer-name">
-                <strong>{title}</strong> <code>{timer.Unit}</code> <StatusLabel status={timer.Status} />
+                <strong>{title}</strong> <code>{timer.Unit}</code> <StatusLabel status={timer.Status} reason={timer.StatusReason} />
             </div>
             <div className="schedule-timer-detail">
                 <span className="timer-next">{_("Next run:")} {nextRun(timer, now)}</span>
@@ -91,13 +91,15 @@ function RunLine({ className, title, timer, now }) {
     );
 }
 
-function ScheduleMenu({ schedule, choose }) {
+// A schedule's menu; masked says one of its timers is masked, which
+// systemd will neither enable nor start.
+function ScheduleMenu({ schedule, masked, choose }) {
     const item = (action, title, props) => (
         <DropdownItem key={action} onClick={() => choose(action)} {...props}>{title}</DropdownItem>
     );
     return (
         <DropdownList>
-            {ACTIONS[scheduleStatus(schedule)].map(([a, title]) => item(a, title))}
+            {ACTIONS[scheduleStatus(schedule)].filter(([a]) => !masked || !UNMASK_FIRST.has(a)).map(([a, title]) => item(a, title))}
             {item("EditSchedule", _("Edit schedule"))}
             <Divider component="li" key="separator" />
             {item("Delete", _("Delete"), { isDanger: true })}
@@ -108,6 +110,7 @@ function ScheduleMenu({ schedule, choose }) {
 function ScheduleRow({ s, index, timers, admin, now, onAction }) {
     const [expanded, setExpanded] = useState(false);
     const status = scheduleStatus(s);
+    const masked = isMasked(timers.get(s.CreateTimer)) || isMasked(timers.get(s.GcTimer));
     return (
         <Tbody isExpanded={expanded} data-schedule={s.Name}>
             <Tr>
@@ -130,7 +133,7 @@ function ScheduleRow({ s, index, timers, admin, now, onAction }) {
                 </Td>
                 <Td isActionCell>
                     {admin
-                        ? <RowActions menu={choose => <ScheduleMenu schedule={s} choose={choose} />}
+                        ? <RowActions menu={choose => <ScheduleMenu schedule={s} masked={masked} choose={choose} />}
                                       onAction={a => onAction(s, a)} />
                         : <DisabledKebab />}
                 </Td>

@@ -10,7 +10,7 @@ import tableStyles from "@patternfly/react-styles/css/components/Table/table.mjs
 import { CalendarAltIcon, EllipsisVIcon, SearchIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
 import { fullName } from "./names.js";
-import { LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
+import { isMasked, LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
 
 export const NO_ADMIN = _("Administrative access is needed to change snapshot schedules.");
@@ -23,6 +23,9 @@ const ACTIONS = {
     running: ["Stop", "Disable"],
     invalid: ["Enable", "Disable"],
 };
+// What systemd refuses for a masked unit: the menu leaves them out, the
+// label says Masked.
+export const UNMASK_FIRST = new Set(["Enable", "Start"]);
 const ACTION_TITLES = {
     Enable: _("Enable"),
     Start: _("Start"),
@@ -48,7 +51,9 @@ const COLUMNS = [
     { title: _("Schedule"), key: t => t.Type + "/" + t.Name },
     { title: _("Calendar"), key: byText("CalendarSpec") },
     { title: _("Status"), key: byText("Status") },
-    { title: _("Next run"), key: t => t.NextElapse || Number.MAX_SAFE_INTEGER },
+    // Only a running timer fires: systemd computes a next elapse for a
+    // stopped one too.
+    { title: _("Next run"), key: t => (t.Status === "running" && t.NextElapse) || Number.MAX_SAFE_INTEGER },
     { title: _("Last trigger"), key: t => t.LastTrigger || 0 },
     { title: _("Last run"), key: t => t.LastRunEnd || t.LastRunStart || 0 },
 ];
@@ -66,7 +71,8 @@ function MenuItems({ timer, choose }) {
     );
     return (
         <DropdownList>
-            {(ACTIONS[timer.Status] || []).map(m => item(m, ACTION_TITLES[m]))}
+            {(ACTIONS[timer.Status] || []).filter(m => !isMasked(timer) || !UNMASK_FIRST.has(m))
+                    .map(m => item(m, ACTION_TITLES[m]))}
             {item("Edit", _("Edit schedule"))}
             {timer.Activity !== "running" && item("RunNow", _("Run now"))}
             <Divider component="li" key="separator" />
@@ -279,8 +285,8 @@ const Row = memo(function Row({ t, orphan, admin, now, onAction }) {
             ))}
             {cell(COLUMNS[1].title, null,
                   <span className="timer-spec" title={cockpit.format(_("Normalized: $0"), t.Normalized)}>{t.CalendarSpec}</span>)}
-            {cell(COLUMNS[2].title, null, <StatusLabel status={t.Status} />)}
-            {cell(COLUMNS[3].title, "timer-next", time(t.NextElapse, now, _("Never")))}
+            {cell(COLUMNS[2].title, null, <StatusLabel status={t.Status} reason={t.StatusReason} />)}
+            {cell(COLUMNS[3].title, "timer-next", time(t.Status === "running" ? t.NextElapse : 0, now, _("Never")))}
             {cell(COLUMNS[4].title, "timer-last", time(t.LastTrigger, now, _("Never")))}
             {cell(COLUMNS[5].title, null, <LastRun timer={t} />)}
             {cell(null, tableStyles.tableAction,
