@@ -19,16 +19,18 @@ const DEFAULT_PARAMS = { keep_count: 7, keep_days: 30, keep_hourly: 24, keep_dai
 // optional ":SIZE_POLICY".
 const sourceLines = text => text.split("\n").map(l => l.trim()).filter(l => l !== "");
 
-export function ScheduleDialog({ schedule, existing, onClose }) {
+// initial, when given, prefills a new schedule's name and calendar (spec,
+// null for the default): the schedule of a timer that has none.
+export function ScheduleDialog({ schedule, initial, existing, onClose }) {
     const editing = !!schedule;
-    const [name, setName] = useState(editing ? schedule.Name : "");
+    const [name, setName] = useState(editing ? schedule.Name : initial?.name ?? "");
     const [sources, setSources] = useState(editing ? schedule.Sources.join("\n") : "");
     const [sizePolicy, setSizePolicy] = useState(editing ? schedule.DefaultSizePolicy : "");
     const [type, setType] = useState(editing ? schedule.GcPolicyType : "COUNT");
     const [params, setParams] = useState(editing ? { ...DEFAULT_PARAMS, ...schedule.GcPolicyParams } : DEFAULT_PARAMS);
     const [boot, setBoot] = useState(editing ? schedule.Boot : false);
     const [revert, setRevert] = useState(editing ? schedule.Revert : false);
-    const [spec, setSpec] = useState(editing ? schedule.CalendarSpec : "daily");
+    const [spec, setSpec] = useState(editing ? schedule.CalendarSpec : initial?.spec || "daily");
     const [touched, setTouched] = useState(false);
     const { busy, error, submit: run } = useSubmit(onClose);
     const preview = usePreview(spec);

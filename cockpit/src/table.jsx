@@ -14,7 +14,7 @@ import { isMasked, LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.
 import { formatDate, relative, toMs } from "./timefmt.js";
 
 export const NO_ADMIN = _("Administrative access is needed to change snapshot schedules.");
-const ORPHAN = _("Not a snapm schedule: it will fail when it fires.");
+export const ORPHAN = _("Not a snapm schedule: it will fail when it fires.");
 
 // The actions that make sense for a status, in menu order.
 const ACTIONS = {
@@ -298,12 +298,12 @@ const Row = memo(function Row({ t, orphan, admin, now, onAction }) {
 });
 
 // A create button, a disabled one saying why without administrative access.
-export function CreateButton({ id, variant, title, admin, onCreate }) {
+export function CreateButton({ id, className, variant, title, admin, onCreate }) {
     if (admin)
-        return <Button id={id} variant={variant} onClick={onCreate}>{title}</Button>;
+        return <Button id={id} className={className} variant={variant} onClick={onCreate}>{title}</Button>;
     return (
         <Tooltip content={NO_ADMIN}>
-            <Button id={id} variant={variant} isAriaDisabled>{title}</Button>
+            <Button id={id} className={className} variant={variant} isAriaDisabled>{title}</Button>
         </Tooltip>
     );
 }
