@@ -1,8 +1,6 @@
 package cockpit
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,20 +18,9 @@ import (
 func orphan(t *testing.T, conn *dbus.Conn, typ, name, spec string) dbus.ObjectPath {
 	t.Helper()
 	unit := "snapm-" + typ + "@" + name + ".timer"
-	dropin := ns.UnitDirPath(unit+".d", "10-oncalendar.conf")
-	if err := os.MkdirAll(filepath.Dir(dropin), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dropin, []byte("[Timer]\nOnCalendar=\nOnCalendar="+spec+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	inNS(t, "systemctl", "daemon-reload")
+	writeDropIn(t, unit, "10-oncalendar.conf", "[Timer]\nOnCalendar=\nOnCalendar="+spec+"\n")
 	inNS(t, "systemctl", "enable", "--now", unit)
-	t.Cleanup(func() {
-		inNS(t, "systemctl", "disable", "--now", unit)
-		os.RemoveAll(filepath.Dir(dropin))
-		inNS(t, "systemctl", "daemon-reload")
-	})
+	t.Cleanup(func() { inNS(t, "systemctl", "disable", "--now", unit) })
 	var path dbus.ObjectPath
 	for deadline := time.Now().Add(hang); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if busCall(conn, rootPath, managerIf+".GetTimer", typ, name).Store(&path) == nil {

@@ -11,17 +11,15 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// failingService makes service's runs print a line of their own and exit
-// 3, until the test ends: a failure the page must not show as success.
-func failingService(t *testing.T, service string) {
+// writeDropIn writes unit's drop-in file with content and reloads
+// systemd; the drop-in directory goes when the test ends.
+func writeDropIn(t *testing.T, unit, file, content string) {
 	t.Helper()
-	dropin := ns.UnitDirPath(service+".d", "50-fail.conf")
+	dropin := ns.UnitDirPath(unit+".d", file)
 	if err := os.MkdirAll(filepath.Dir(dropin), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// $$ is systemd's escape of the shell's $.
-	const exec = "ExecStart=/bin/sh -c 'echo run-marker-$$(cat /proc/sys/kernel/random/uuid); exit 3'\n"
-	if err := os.WriteFile(dropin, []byte("[Service]\nExecStart=\n"+exec), 0o644); err != nil {
+	if err := os.WriteFile(dropin, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -29,6 +27,15 @@ func failingService(t *testing.T, service string) {
 		inNS(t, "systemctl", "daemon-reload")
 	})
 	inNS(t, "systemctl", "daemon-reload")
+}
+
+// failingService makes service's runs print a line of their own and exit
+// 3, until the test ends: a failure the page must not show as success.
+// ($$ is systemd's escape of the shell's $.)
+func failingService(t *testing.T, service string) {
+	t.Helper()
+	writeDropIn(t, service, "50-fail.conf",
+		"[Service]\nExecStart=\nExecStart=/bin/sh -c 'echo run-marker-$$(cat /proc/sys/kernel/random/uuid); exit 3'\n")
 }
 
 // runOnce runs the timer's service through the daemon and waits until the
