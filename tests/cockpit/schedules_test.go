@@ -200,33 +200,48 @@ func TestScheduleFromSnapmShows(t *testing.T) {
 }
 
 // A schedule the daemon refuses leaves the dialog open with the daemon's
-// reason in words, not a D-Bus error name, and makes nothing.
+// reason in an admin's words: what kind of refusal, then the daemon's
+// detail, without the D-Bus error's name or the words that restate it;
+// and makes nothing. Two of snapm's refusals that only the daemon knows:
+// the same source twice, and a name snapm takes for no snapshot set.
 func TestCreateScheduleRefusedSaysWhy(t *testing.T) {
 	const name = "page-refused"
+	conn := bus(t)
 	ctx := tab(t, rootURL)
 	do(t, ctx, chromedp.Click(chromedp.ID("create-schedule")), chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
-	typeInto(t, ctx, "#schedule-name", name)
-	// The same source twice, which only the daemon knows to refuse.
-	typeInto(t, ctx, "#schedule-sources", "/var\n/var/")
-	waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
-	do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")))
-	if waitFor[string](t, ctx, `(document.querySelector("#schedule-error") && "error") || (!document.querySelector("#schedule-dialog") && "closed")`) != "error" {
-		t.Fatal("the dialog closed as if the schedule had been made")
-	}
-	got := text(t, ctx, "#schedule-error")
+	for _, c := range []struct {
+		name    string
+		sources []string
+	}{
+		{name, []string{"/var", "/var/"}},
+		{"page_refused", []string{"/"}},
+	} {
+		typeInto(t, ctx, "#schedule-name", c.name)
+		typeInto(t, ctx, "#schedule-sources", strings.Join(c.sources, "\n"))
+		waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
+		do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")))
+		if waitFor[string](t, ctx, `(!document.querySelector("#schedule-submit").disabled && document.querySelector("#schedule-error") && "error") || (!document.querySelector("#schedule-dialog") && "closed")`) != "error" {
+			t.Fatalf("%s: the dialog closed as if the schedule had been made", c.name)
+		}
+		got := text(t, ctx, "#schedule-error")
 
-	var derr dbus.Error
-	err := busCall(bus(t), rootPath, managerIf+".CreateSchedule", name, []string{"/var", "/var/"}, "daily", map[string]dbus.Variant{
-		"policy_type": dbus.MakeVariant("COUNT"), "keep_count": dbus.MakeVariant(uint32(7)),
-	}).Err
-	if !errors.As(err, &derr) || derr.Name != busName+".Error.InvalidArgument" || len(derr.Body) == 0 {
-		t.Fatalf("the daemon answers the same schedule with %v, want InvalidArgument", err)
-	}
-	if want := derr.Body[0].(string); !strings.Contains(got, want) || strings.Contains(got, busName) {
-		t.Errorf("the dialog says %q; the daemon's reason is %q", got, want)
-	}
-	if _, err := os.Stat(ns.SnapmDirPath("schedule.d", name+".json")); !os.IsNotExist(err) {
-		t.Errorf("a refused schedule left its file: %v", err)
+		var derr dbus.Error
+		err := busCall(conn, rootPath, managerIf+".CreateSchedule", c.name, c.sources, "daily", map[string]dbus.Variant{
+			"policy_type": dbus.MakeVariant("COUNT"), "keep_count": dbus.MakeVariant(uint32(7)),
+		}).Err
+		if !errors.As(err, &derr) || derr.Name != busName+".Error.InvalidArgument" || len(derr.Body) == 0 {
+			t.Fatalf("%s: the daemon answers the same schedule with %v, want InvalidArgument", c.name, err)
+		}
+		// The daemon's message ends with snapm's reason.
+		msg := derr.Body[0].(string)
+		reason := msg[strings.LastIndex(msg, ": ")+2:]
+		if !strings.Contains(got, "Not accepted: "+reason) ||
+			strings.Contains(got, busName) || strings.Contains(strings.ToLower(got), "invalid argument") {
+			t.Errorf("%s: the dialog says %q; the daemon's message is %q", c.name, got, msg)
+		}
+		if _, err := os.Stat(ns.SnapmDirPath("schedule.d", c.name+".json")); !os.IsNotExist(err) {
+			t.Errorf("%s: a refused schedule left its file: %v", c.name, err)
+		}
 	}
 	screenshot(t, ctx, "create-schedule-refused")
 }
