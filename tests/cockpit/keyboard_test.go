@@ -1,6 +1,8 @@
 package cockpit
 
 import (
+	"context"
+	"slices"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -101,4 +103,131 @@ func TestNarrowFrame(t *testing.T) {
 		t.Errorf("the page is %d px wide in a 390 px frame", w)
 	}
 	screenshot(t, ctx, "narrow-390")
+}
+
+// press sends keys to whatever has the focus, as a keyboard does.
+func press(t *testing.T, ctx context.Context, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		do(t, ctx, chromedp.KeyEvent(k))
+	}
+}
+
+// tabTo moves the focus with Tab (or Shift+Tab, back) until sel has it,
+// as a keyboard user looks for a control; it fails when sel is not
+// reached within a page's worth of stops.
+func tabTo(t *testing.T, ctx context.Context, sel string, back bool) {
+	t.Helper()
+	var opts []chromedp.KeyOption
+	if back {
+		opts = append(opts, chromedp.KeyModifiers(chromedp.ModifierShift))
+	}
+	for range 80 {
+		if eval[bool](t, ctx, `!!document.activeElement?.matches('`+sel+`')`) {
+			return
+		}
+		do(t, ctx, chromedp.KeyEvent(kb.Tab, opts...))
+	}
+	t.Fatalf("Tab never reached %s; focus is on %s", sel, eval[string](t, ctx, `document.activeElement?.outerHTML.slice(0, 200)`))
+}
+
+// pickItem moves down an open menu until item has the focus, and picks it.
+func pickItem(t *testing.T, ctx context.Context, item string) {
+	t.Helper()
+	waitJS(t, ctx, `!!document.activeElement?.closest(".pf-v5-c-menu")`)
+	for range 10 {
+		if eval[string](t, ctx, activeJS) == item {
+			press(t, ctx, kb.Enter)
+			return
+		}
+		press(t, ctx, kb.ArrowDown)
+	}
+	t.Fatalf("↓ never reached %q in the menu", item)
+}
+
+// A schedule is created, edited and deleted with the keyboard alone:
+// Tab, Shift+Tab, Enter, Space, arrows, Escape and typing, no clicks; the
+// daemon's view is checked at each step.
+func TestScheduleByKeyboardOnly(t *testing.T) {
+	const name = "keys-only"
+	conn := bus(t)
+	t.Cleanup(func() {
+		var path dbus.ObjectPath
+		if busCall(conn, rootPath, managerIf+".GetSchedule", name).Store(&path) == nil {
+			busCall(conn, rootPath, managerIf+".DeleteSchedule", path)
+		}
+	})
+	ctx := tab(t, rootURL)
+	kebab := scheduleSel(name) + ` td.pf-v5-c-table__action button`
+
+	// Create.
+	tabTo(t, ctx, "#create-schedule", false)
+	press(t, ctx, kb.Enter)
+	waitJS(t, ctx, `!!document.querySelector("#schedule-dialog")`)
+	tabTo(t, ctx, "#schedule-name", false)
+	press(t, ctx, name)
+	tabTo(t, ctx, "#schedule-sources", false)
+	press(t, ctx, "/", kb.Enter, "/var")
+	tabTo(t, ctx, "#schedule-policy", false)
+	// COUNT, then ↓ to AGE; ↑ back to COUNT.
+	press(t, ctx, kb.ArrowDown)
+	waitJS(t, ctx, `document.querySelector("#schedule-policy").value === "AGE"`)
+	press(t, ctx, kb.ArrowUp)
+	tabTo(t, ctx, "#schedule-keep_count", false)
+	press(t, ctx, "5")
+	tabTo(t, ctx, "#timer-spec", false)
+	press(t, ctx, "Mon..Fri 09:30")
+	waitJS(t, ctx, `document.querySelectorAll("#preview-runs li").length === 5`)
+	tabTo(t, ctx, "#schedule-boot", true)
+	press(t, ctx, " ")
+	tabTo(t, ctx, "#schedule-submit", false)
+	press(t, ctx, kb.Enter)
+	waitJS(t, ctx, `!document.querySelector("#schedule-dialog") && `+scheduleCell(name, "schedule-retention")+` === "keep 5"`)
+	props := scheduleProps(t, conn, name)
+	if got := props["Sources"].Value(); !slices.Equal(got.([]string), []string{"/", "/var"}) || props["CalendarSpec"].Value() != "Mon..Fri 09:30" ||
+		props["Boot"].Value() != true || props["GcPolicyType"].Value() != "COUNT" {
+		t.Errorf("the schedule made by keyboard: %v", props)
+	}
+
+	// Edit: the row's menu, Escape once on the way.
+	tabTo(t, ctx, kebab, false)
+	press(t, ctx, kb.Enter)
+	waitJS(t, ctx, activeJS+` !== "" && !!document.activeElement.closest(".pf-v5-c-menu")`)
+	press(t, ctx, kb.Escape)
+	waitJS(t, ctx, `!document.querySelector(".pf-v5-c-menu") && document.activeElement === document.querySelector('`+kebab+`')`)
+	press(t, ctx, " ")
+	pickItem(t, ctx, "Edit schedule")
+	waitJS(t, ctx, `!!document.querySelector("#schedule-dialog")`)
+	tabTo(t, ctx, "#schedule-keep_count", false)
+	press(t, ctx, "3")
+	tabTo(t, ctx, "#schedule-submit", false)
+	waitJS(t, ctx, `!document.querySelector("#schedule-submit").disabled`)
+	press(t, ctx, kb.Enter)
+	waitJS(t, ctx, `!document.querySelector("#schedule-dialog") && `+scheduleCell(name, "schedule-retention")+` === "keep 3"`)
+
+	// Delete, asked first.
+	tabTo(t, ctx, kebab, false)
+	press(t, ctx, kb.Enter)
+	pickItem(t, ctx, "Delete")
+	waitJS(t, ctx, `!!document.querySelector("#delete-dialog")`)
+	tabTo(t, ctx, "#delete-confirm", false)
+	press(t, ctx, kb.Enter)
+	waitJS(t, ctx, `!document.querySelector("#delete-dialog") && !document.querySelector('`+scheduleSel(name)+`')`)
+	if err := busCall(conn, rootPath, managerIf+".GetSchedule", name).Err; err == nil {
+		t.Error("the schedule is still there after Delete by keyboard")
+	}
+}
+
+// scheduleProps are the Schedule properties the daemon publishes for name.
+func scheduleProps(t *testing.T, conn *dbus.Conn, name string) map[string]dbus.Variant {
+	t.Helper()
+	var path dbus.ObjectPath
+	if err := busCall(conn, rootPath, managerIf+".GetSchedule", name).Store(&path); err != nil {
+		t.Fatalf("GetSchedule %s: %v", name, err)
+	}
+	var all map[string]dbus.Variant
+	if err := busCall(conn, path, "org.freedesktop.DBus.Properties.GetAll", busName+".Schedule").Store(&all); err != nil {
+		t.Fatalf("properties of %s: %v", path, err)
+	}
+	return all
 }
