@@ -166,8 +166,14 @@ func TestScheduleByKeyboardOnly(t *testing.T) {
 	waitJS(t, ctx, `!!document.querySelector("#schedule-dialog")`)
 	tabTo(t, ctx, "#schedule-name", false)
 	press(t, ctx, name)
-	tabTo(t, ctx, "#schedule-sources", false)
-	press(t, ctx, "/", kb.Enter, "/var")
+	tabTo(t, ctx, "#schedule-source-0", false)
+	press(t, ctx, "/")
+	tabTo(t, ctx, "#schedule-add-source", false)
+	press(t, ctx, kb.Enter)
+	tabTo(t, ctx, "#schedule-source-1", true)
+	press(t, ctx, "/var")
+	tabTo(t, ctx, "#schedule-size-1", false)
+	press(t, ctx, "25%FREE")
 	tabTo(t, ctx, "#schedule-policy", false)
 	// COUNT, then ↓ to AGE; ↑ back to COUNT.
 	press(t, ctx, kb.ArrowDown)
@@ -184,7 +190,7 @@ func TestScheduleByKeyboardOnly(t *testing.T) {
 	press(t, ctx, kb.Enter)
 	waitJS(t, ctx, `!document.querySelector("#schedule-dialog") && `+scheduleCell(name, "schedule-retention")+` === "keep 5"`)
 	props := scheduleProps(t, conn, name)
-	if got := props["Sources"].Value(); !slices.Equal(got.([]string), []string{"/", "/var"}) || props["CalendarSpec"].Value() != "Mon..Fri 09:30" ||
+	if got := props["Sources"].Value(); !slices.Equal(got.([]string), []string{"/", "/var:25%FREE"}) || props["CalendarSpec"].Value() != "Mon..Fri 09:30" ||
 		props["Boot"].Value() != true || props["GcPolicyType"].Value() != "COUNT" {
 		t.Errorf("the schedule made by keyboard: %v", props)
 	}

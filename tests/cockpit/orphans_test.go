@@ -57,7 +57,7 @@ func TestOrphanTimersFixed(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector("#timer-spec").value`); got != "Mon 04:00" {
 		t.Errorf("the schedule dialog offers the calendar %q, want the timer's", got)
 	}
-	typeInto(t, ctx, "#schedule-sources", "/")
+	setSources(t, ctx, "/")
 	waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
 	do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")), chromedp.WaitNotPresent(chromedp.ID("schedule-dialog")))
 	var sched dbus.ObjectPath

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +96,7 @@ func TestCreateScheduleThroughPage(t *testing.T) {
 	ctx := tab(t, rootURL)
 	do(t, ctx, chromedp.Click(chromedp.ID("create-schedule")), chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
 	typeInto(t, ctx, "#schedule-name", name)
-	typeInto(t, ctx, "#schedule-sources", "/\n/var:10%SIZE")
+	setSources(t, ctx, "/", "/var:10%SIZE")
 	setSelect(t, ctx, "#schedule-policy", "TIMELINE")
 	typeInto(t, ctx, "#schedule-keep_monthly", "6")
 	do(t, ctx, chromedp.Click(chromedp.ID("schedule-boot")))
@@ -217,7 +220,7 @@ func TestCreateScheduleRefusedSaysWhy(t *testing.T) {
 		{"page_refused", []string{"/"}},
 	} {
 		typeInto(t, ctx, "#schedule-name", c.name)
-		typeInto(t, ctx, "#schedule-sources", strings.Join(c.sources, "\n"))
+		setSources(t, ctx, c.sources...)
 		waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
 		do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")))
 		if waitFor[string](t, ctx, `(!document.querySelector("#schedule-submit").disabled && document.querySelector("#schedule-error") && "error") || (!document.querySelector("#schedule-dialog") && "closed")`) != "error" {
@@ -256,13 +259,13 @@ func TestEditScheduleThroughPage(t *testing.T) {
 	waitJS(t, ctx, scheduleCell(name, "schedule-retention")+` === "keep all"`)
 	scheduleAction(t, ctx, name, "Edit schedule")
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
-	if got := eval[string](t, ctx, `document.querySelector("#schedule-sources").value`); got != "/" {
+	if got := eval[[]string](t, ctx, sourcesJS); !slices.Equal(got, []string{"/"}) {
 		t.Errorf("the dialog offers the sources %q, want the schedule's", got)
 	}
 	if !eval[bool](t, ctx, `document.querySelector("#schedule-name").disabled`) {
 		t.Error("the name can be changed while editing")
 	}
-	typeInto(t, ctx, "#schedule-sources", "/\n/var")
+	setSources(t, ctx, "/", "/var")
 	setSelect(t, ctx, "#schedule-policy", "COUNT")
 	typeInto(t, ctx, "#schedule-keep_count", "3")
 	typeInto(t, ctx, "#timer-spec", "weekly")
@@ -279,3 +282,41 @@ func TestEditScheduleThroughPage(t *testing.T) {
 		}
 	}
 }
+
+// sizePolicy is enough of snapm's size policies for the tests' specs.
+var sizePolicy = regexp.MustCompile(`^[0-9.]+(%[A-Z]+|[KMGTPEZ]?i?B?)$`)
+
+// setSources fills the schedule dialog's source lines with specs, each a
+// source with an optional ":SIZE_POLICY" (typed in the line's size policy
+// field; any other ':' stays in the source), adding and removing lines as
+// the user would.
+func setSources(t *testing.T, ctx context.Context, specs ...string) {
+	t.Helper()
+	lines := `document.querySelectorAll("#schedule-dialog .schedule-source").length`
+	for eval[int](t, ctx, lines) > len(specs) {
+		do(t, ctx, chromedp.Click(chromedp.Search(`(//div[@id="schedule-dialog"]//*[contains(@class,"schedule-source-remove")])[last()]`)))
+	}
+	for i, spec := range specs {
+		n := strconv.Itoa(i)
+		if eval[int](t, ctx, lines) <= i {
+			do(t, ctx, chromedp.Click(chromedp.ID("schedule-add-source")), chromedp.WaitVisible(chromedp.ID("schedule-source-"+n)))
+		}
+		source, policy := spec, ""
+		if j := strings.LastIndexByte(spec, ':'); j >= 0 && sizePolicy.MatchString(spec[j+1:]) {
+			source, policy = spec[:j], spec[j+1:]
+		}
+		typeInto(t, ctx, "#schedule-source-"+n, source)
+		if policy != "" {
+			typeInto(t, ctx, "#schedule-size-"+n, policy)
+		} else if eval[string](t, ctx, `document.querySelector("#schedule-size-`+n+`").value`) != "" {
+			eval[chromedp.Void](t, ctx, `document.querySelector("#schedule-size-`+n+`").select()`)
+			do(t, ctx, chromedp.KeyEvent("\b"))
+		}
+	}
+}
+
+// sourcesJS are the specs the schedule dialog's lines make.
+const sourcesJS = `[...document.querySelectorAll("#schedule-dialog .schedule-source")].map(l => {
+	const [s, p] = [...l.querySelectorAll("input")].map(i => i.value.trim());
+	return p ? s + ":" + p : s;
+})`
