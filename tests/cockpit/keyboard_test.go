@@ -151,12 +151,7 @@ func pickItem(t *testing.T, ctx context.Context, item string) {
 func TestScheduleByKeyboardOnly(t *testing.T) {
 	const name = "keys-only"
 	conn := bus(t)
-	t.Cleanup(func() {
-		var path dbus.ObjectPath
-		if busCall(conn, rootPath, managerIf+".GetSchedule", name).Store(&path) == nil {
-			busCall(conn, rootPath, managerIf+".DeleteSchedule", path)
-		}
-	})
+	deleteScheduleAtEnd(t, conn, name)
 	ctx := tab(t, rootURL)
 	kebab := scheduleSel(name) + ` td.pf-v5-c-table__action button`
 
@@ -222,6 +217,17 @@ func TestScheduleByKeyboardOnly(t *testing.T) {
 	if err := busCall(conn, rootPath, managerIf+".GetSchedule", name).Err; err == nil {
 		t.Error("the schedule is still there after Delete by keyboard")
 	}
+}
+
+// deleteScheduleAtEnd deletes schedule name through the bus when the test
+// ends, if the page left it there.
+func deleteScheduleAtEnd(t *testing.T, conn *dbus.Conn, name string) {
+	t.Cleanup(func() {
+		var path dbus.ObjectPath
+		if busCall(conn, rootPath, managerIf+".GetSchedule", name).Store(&path) == nil {
+			busCall(conn, rootPath, managerIf+".DeleteSchedule", path)
+		}
+	})
 }
 
 // scheduleProps are the Schedule properties the daemon publishes for name.

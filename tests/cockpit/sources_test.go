@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/godbus/dbus/v5"
 )
 
 // The create dialog offers the system's mount points as sources, as read
@@ -17,12 +16,7 @@ import (
 func TestSourcesFromMountPoints(t *testing.T) {
 	const name = "typed-sources"
 	conn := bus(t)
-	t.Cleanup(func() {
-		var path dbus.ObjectPath
-		if busCall(conn, rootPath, managerIf+".GetSchedule", name).Store(&path) == nil {
-			busCall(conn, rootPath, managerIf+".DeleteSchedule", path)
-		}
-	})
+	deleteScheduleAtEnd(t, conn, name)
 	ctx := tab(t, rootURL)
 	do(t, ctx, chromedp.Click(chromedp.ID("create-schedule")), chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
 	offered := waitFor[[]string](t, ctx, `(o => o.length > 0 && o)([...document.querySelectorAll("#schedule-mounts option")].map(o => o.value))`)
