@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -119,4 +120,41 @@ func TestLastRunsAndTheirLogs(t *testing.T) {
 		t.Errorf("the logs page at %s shows %q, want the last run's %q alone", href, got, want)
 	}
 	screenshot(t, logs, "logs-of-last-run")
+}
+
+// visibleTipsJS lists the tooltips shown on the page.
+const visibleTipsJS = `[...document.querySelectorAll("[role=tooltip]")].filter(e => getComputedStyle(e).opacity !== "0").map(e => e.textContent)`
+
+// A tooltip shows while what it describes has the focus, and goes with
+// the focus: it does not stay over the page as the keyboard moves on, a
+// menu opens and closes, or the row it belongs to changes.
+func TestTooltipsLeaveWithFocus(t *testing.T) {
+	const name = "tips"
+	newSchedule(t, name)
+	conn := bus(t)
+	var create dbus.ObjectPath
+	if err := busCall(conn, rootPath, managerIf+".GetTimer", "create", name).Store(&create); err != nil {
+		t.Fatal(err)
+	}
+	failingService(t, "snapm-create@"+name+".service")
+	runOnce(t, conn, create)
+	ctx := tab(t, rootURL)
+	noTips := func(when string) {
+		t.Helper()
+		// Tooltips fade out over 300 ms after a 300 ms delay.
+		time.Sleep(800 * time.Millisecond)
+		if got := eval[[]string](t, ctx, visibleTipsJS); len(got) > 0 {
+			t.Errorf("%s, tooltips are shown: %q", when, got)
+		}
+	}
+	tabTo(t, ctx, rowSel("create/"+name)+" .last-run", false)
+	waitJS(t, ctx, visibleTipsJS+`.length === 1`)
+	press(t, ctx, kb.Tab)
+	noTips("with the focus moved on")
+	press(t, ctx, kb.Enter)
+	waitJS(t, ctx, `!!document.activeElement?.closest(".pf-v5-c-menu")`)
+	press(t, ctx, kb.Escape)
+	noTips("after the row's menu opened and closed")
+	runOnce(t, conn, create)
+	noTips("after the row changed")
 }
