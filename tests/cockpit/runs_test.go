@@ -39,6 +39,19 @@ func failingService(t *testing.T, service string) {
 		"[Service]\nExecStart=\nExecStart=/bin/sh -c 'echo run-marker-$$(cat /proc/sys/kernel/random/uuid); exit 3'\n")
 }
 
+// scheduleWithCreate makes schedule name (newSchedule) and returns a bus
+// connection and its create timer.
+func scheduleWithCreate(t *testing.T, name string) (*dbus.Conn, dbus.ObjectPath) {
+	t.Helper()
+	newSchedule(t, name)
+	conn := bus(t)
+	var create dbus.ObjectPath
+	if err := busCall(conn, rootPath, managerIf+".GetTimer", "create", name).Store(&create); err != nil {
+		t.Fatal(err)
+	}
+	return conn, create
+}
+
 // runOnce runs the timer's service through the daemon and waits until the
 // daemon shows the run over; it returns the run's invocation ID.
 func runOnce(t *testing.T, conn *dbus.Conn, path dbus.ObjectPath) string {
@@ -64,12 +77,7 @@ func runOnce(t *testing.T, conn *dbus.Conn, path dbus.ObjectPath) string {
 // timer that never ran on its service's logs.
 func TestLastRunsAndTheirLogs(t *testing.T) {
 	const name = "runs-logs"
-	newSchedule(t, name)
-	conn := bus(t)
-	var create dbus.ObjectPath
-	if err := busCall(conn, rootPath, managerIf+".GetTimer", "create", name).Store(&create); err != nil {
-		t.Fatal(err)
-	}
+	conn, create := scheduleWithCreate(t, name)
 	ctx := tab(t, rootURL)
 	waitJS(t, ctx, scheduleCell(name, "schedule-run-create")+` === "Snapshots: Not run since boot"`)
 	if got := eval[string](t, ctx, scheduleCell(name, "schedule-run-gc")); got != "Cleanup: Not run since boot" {
@@ -130,12 +138,7 @@ const visibleTipsJS = `[...document.querySelectorAll("[role=tooltip]")].filter(e
 // menu opens and closes, or the row it belongs to changes.
 func TestTooltipsLeaveWithFocus(t *testing.T) {
 	const name = "tips"
-	newSchedule(t, name)
-	conn := bus(t)
-	var create dbus.ObjectPath
-	if err := busCall(conn, rootPath, managerIf+".GetTimer", "create", name).Store(&create); err != nil {
-		t.Fatal(err)
-	}
+	conn, create := scheduleWithCreate(t, name)
 	failingService(t, "snapm-create@"+name+".service")
 	runOnce(t, conn, create)
 	ctx := tab(t, rootURL)
