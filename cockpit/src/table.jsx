@@ -91,8 +91,8 @@ function MenuItems({ timer, choose }) {
 // a choice or Escape, as PatternFly's keyboard pattern has it (the first
 // item is focused here, not by Dropdown's shouldFocusFirstItemOnOpen, which
 // acts only on a click that finds the menu mounted), and is kept inside the
-// frame. menu(choose) is the menu's list; choose(action) closes
-// the menu and runs the action.
+// frame. menu(choose) is the menu's list; choose(action) closes the menu
+// and runs the action.
 export function RowActions({ menu, onAction }) {
     const toggle = useRef(null);
     const list = useRef(null);
