@@ -102,6 +102,8 @@ func TestCreateScheduleThroughPage(t *testing.T) {
 	do(t, ctx, chromedp.Click(chromedp.ID("schedule-boot")))
 	typeInto(t, ctx, "#timer-spec", "Mon..Fri 09:30")
 	waitJS(t, ctx, `document.querySelectorAll("#preview-runs li").length === 5 && !document.querySelector("#schedule-submit").disabled`)
+	// The picture shows the sources and the retention, above the calendar.
+	eval[chromedp.Void](t, ctx, `document.activeElement.blur(); document.querySelector("#schedule-source-0").scrollIntoView({ block: "start" })`)
 	screenshot(t, ctx, "create-schedule-dialog")
 	do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")), chromedp.WaitNotPresent(chromedp.ID("schedule-dialog")))
 
