@@ -110,7 +110,10 @@ function ScheduleMenu({ schedule, masked, choose }) {
 function ScheduleRow({ s, index, timers, admin, now, onAction }) {
     const [expanded, setExpanded] = useState(false);
     const status = scheduleStatus(s);
-    const masked = isMasked(timers.get(s.CreateTimer)) || isMasked(timers.get(s.GcTimer));
+    const own = [timers.get(s.CreateTimer), timers.get(s.GcTimer)];
+    const masked = own.some(isMasked);
+    // The first of its timers' reasons: what is wrong with the schedule.
+    const reason = own.map(t => t?.StatusReason).find(Boolean);
     return (
         <Tbody isExpanded={expanded} data-schedule={s.Name}>
             <Tr>
@@ -126,7 +129,7 @@ function ScheduleRow({ s, index, timers, admin, now, onAction }) {
                 <Td dataLabel={_("Retention")} className="schedule-retention">
                     {retentionText(s.GcPolicyType, s.GcPolicyParams)}
                 </Td>
-                <Td dataLabel={_("Status")}><StatusLabel status={status} /></Td>
+                <Td dataLabel={_("Status")} className="schedule-status"><StatusLabel status={status} reason={reason} /></Td>
                 <Td dataLabel={_("Last runs")} className="schedule-runs">
                     <RunLine className="schedule-run-create" title={_("Snapshots:")} timer={timers.get(s.CreateTimer)} now={now} />
                     <RunLine className="schedule-run-gc" title={_("Cleanup:")} timer={timers.get(s.GcTimer)} now={now} />

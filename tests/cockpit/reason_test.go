@@ -12,8 +12,8 @@ import (
 // A timer's status carries its reason in words: a masked timer reads
 // "Masked", as Cockpit's own Services page says it, and its menu offers
 // neither Enable nor Start, which systemd refuses; a calendar drop-in
-// without enablement reads as such beside "Invalid". The schedule's own
-// menu leaves out Enable too.
+// without enablement reads as such beside "Invalid". The schedule's row
+// reads "Masked" too, and its menu leaves out Enable.
 func TestStatusReasonsShown(t *testing.T) {
 	conn := bus(t)
 	const masked, unit = "reason-masked", "snapm-create@reason-masked.timer"
@@ -35,6 +35,9 @@ func TestStatusReasonsShown(t *testing.T) {
 	}
 	if got := menuItems(t, ctx, "create/"+masked); slices.Contains(got, "Enable") || slices.Contains(got, "Start") {
 		t.Errorf("the menu of a masked timer offers %q", got)
+	}
+	if got := text(t, ctx, scheduleSel(masked)+" .schedule-status"); got != "Masked" {
+		t.Errorf("the status of a schedule with a masked timer reads %q", got)
 	}
 	do(t, ctx, chromedp.Click(chromedp.CSS(scheduleSel(masked)+` td.pf-v5-c-table__action button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.pf-v5-c-menu`)))
