@@ -59,7 +59,7 @@ const ERRORS = {
     InvalidArgument: _("Not accepted: $0"),
     InvalidCalendar: _("Not a calendar expression systemd accepts: $0"),
     ScheduleExists: _("A schedule of this name exists already: $0"),
-    NoSuchSchedule: _("The schedule is gone (deleted meanwhile?): $0"),
+    NoSuchSchedule: _("There is no snapm schedule of this name: $0"),
     NoSuchTimer: _("The timer is gone (removed meanwhile?): $0"),
     TimerExists: _("A timer of this type and name exists already: $0"),
     Conflict: _("It was changed by someone else meanwhile; look again and retry: $0"),
