@@ -88,25 +88,33 @@ func TestThousandTimers(t *testing.T) {
 		loadTimers, time.Since(start).Round(time.Millisecond), returned.Round(time.Millisecond))
 }
 
-// loadPage opens the page in ctx, checks that its load introspected no
-// object, prints its steps and returns when it was
+// loadPage opens the page in ctx, checks that its load asked the bridge
+// for no more than it needs, prints its steps and returns when it was
 // drawn, in ms after navigation.
 func loadPage(t *testing.T, ctx context.Context, label string) float64 {
 	t.Helper()
-	calls := busCalls(t, "org.freedesktop.DBus.Introspectable")
+	calls := busCalls(t, "org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.ObjectManager")
 	doWithin(t, ctx, loadHang, chromedp.Navigate(rootURL))
 	rendered := waitWithin[float64](t, ctx, drawnJS+" && performance.now()", loadHang)
 	// The bridge can walk the tree and introspect every object, one call
-	// at a time, before the table shows (see watchTimers in client.js);
-	// the page itself knows the interfaces from the XML.
-	introspects := 0
+	// at a time, before the table shows, and it asks for every object at
+	// each watch of a namespace (see watchTimers in client.js); the page
+	// itself knows the interfaces from the XML.
+	var introspects, managed int
 	for _, c := range calls() {
-		if _, path, _ := strings.Cut(c, " "); path != string(rootPath) {
+		method, path, _ := strings.Cut(c, " ")
+		switch {
+		case method == "org.freedesktop.DBus.ObjectManager.GetManagedObjects":
+			managed++
+		case path != string(rootPath):
 			introspects++
 		}
 	}
 	if introspects > 0 {
 		t.Errorf("%s: loading the page introspected %d objects under the root, want none", label, introspects)
+	}
+	if managed != 1 {
+		t.Errorf("%s: loading the page asked for the managed objects %d times, want once", label, managed)
 	}
 	steps := eval[[]step](t, ctx, stepsJS)
 	at := map[string]float64{}
