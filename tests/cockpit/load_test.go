@@ -128,9 +128,9 @@ func loadPage(t *testing.T, ctx context.Context, label string) float64 {
 }
 
 // loadSchedulesOnBus makes the load test's schedules through the daemon's
-// CreateSchedule, from a few clients at once, and deletes them the same
-// way when the test ends: one after the other, each of the daemon's
-// reloads would take a second.
+// CreateSchedule, many at once, and deletes them the same way when the
+// test ends: one after the other, each of the daemon's reloads would take
+// a second.
 func loadSchedulesOnBus(t *testing.T, conn *dbus.Conn) {
 	t.Helper()
 	paths := make([]dbus.ObjectPath, loadSchedules)
@@ -157,14 +157,20 @@ func loadSchedulesOnBus(t *testing.T, conn *dbus.Conn) {
 	}
 }
 
-// onWorkers runs fn for 0..n-1 from 8 goroutines and waits for them.
+// loadClients is how many calls the load test's set-up and clean-up keep
+// in flight: the daemon shares one systemd reload among the disables
+// that wait for it, and each reload takes a second with 1,000 timers.
+const loadClients = 32
+
+// onWorkers runs fn for 0..n-1 from loadClients goroutines and waits for
+// them.
 func onWorkers(n int, fn func(i int)) {
 	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
+	for w := 0; w < loadClients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += 8 {
+			for i := w; i < n; i += loadClients {
 				fn(i)
 			}
 		}()
