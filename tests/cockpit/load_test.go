@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapm/snapm-timersd/tests/nstest"
 )
 
 // The issue's figure: 500 schedules made as `snapm schedule create` makes
@@ -62,7 +64,11 @@ func TestThousandTimers(t *testing.T) {
 		t.Logf("navigation %d: the machine at rest %v after the set-up or the navigation before (%s)", i, settle(t), inNS(t, "cat", "/proc/loadavg"))
 		drawn = append(drawn, loadPage(t, ctx, fmt.Sprintf("navigation %d", i)))
 	}
-	t.Logf("%d timers of %d schedules: the page drawn in %s after navigation", loadTimers, loadSchedules, spread(drawn))
+	figure := fmt.Sprintf("%d timers of %d schedules: the page drawn in %s after navigation", loadTimers, loadSchedules, spread(drawn))
+	t.Log(figure)
+	if err := nstest.Summary(t.Name() + ": " + figure); err != nil {
+		t.Error(err)
+	}
 
 	// Where the time goes: one more navigation, under Chromium's tracing,
 	// which slows it down.
