@@ -136,7 +136,8 @@ func loadPage(t *testing.T, ctx context.Context, label string) float64 {
 // loadSchedulesOnBus makes the load test's schedules through the daemon's
 // CreateSchedule, many at once, and deletes them the same way when the
 // test ends: one after the other, each of the daemon's reloads would take
-// a second.
+// a second. A call may wait behind all the others in flight, longer than
+// one call's usual hang guard on a busy machine.
 func loadSchedulesOnBus(t *testing.T, conn *dbus.Conn) {
 	t.Helper()
 	paths := make([]dbus.ObjectPath, loadSchedules)
@@ -144,21 +145,24 @@ func loadSchedulesOnBus(t *testing.T, conn *dbus.Conn) {
 	all := map[string]dbus.Variant{"policy_type": dbus.MakeVariant("all")}
 	start := time.Now()
 	onWorkers(loadSchedules, func(i int) {
-		errs[i] = busCall(conn, rootPath, managerIf+".CreateSchedule", fmt.Sprintf("load-%04d", i), []string{"/"}, "daily", all).Store(&paths[i])
+		errs[i] = busCallWithin(conn, loadHang, rootPath, managerIf+".CreateSchedule", loadName(i), []string{"/"}, "daily", all).Store(&paths[i])
 	})
 	t.Logf("%d schedules made in %v", loadSchedules, time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() {
 		start := time.Now()
 		onWorkers(loadSchedules, func(i int) {
-			if paths[i] != "" {
-				busCall(conn, rootPath, managerIf+".DeleteSchedule", paths[i])
+			// A create whose answer came too late may still have made
+			// the schedule.
+			if paths[i] == "" && busCall(conn, rootPath, managerIf+".GetSchedule", loadName(i)).Store(&paths[i]) != nil {
+				return
 			}
+			busCallWithin(conn, loadHang, rootPath, managerIf+".DeleteSchedule", paths[i])
 		})
 		t.Logf("%d schedules deleted in %v", loadSchedules, time.Since(start).Round(time.Millisecond))
 	})
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("CreateSchedule load-%04d: %v", i, err)
+			t.Fatalf("CreateSchedule %s: %v", loadName(i), err)
 		}
 	}
 }
@@ -167,6 +171,9 @@ func loadSchedulesOnBus(t *testing.T, conn *dbus.Conn) {
 // in flight: the daemon shares one systemd reload among the disables
 // that wait for it, and each reload takes a second with 1,000 timers.
 const loadClients = 32
+
+// loadName is the name of the load test's schedule i.
+func loadName(i int) string { return fmt.Sprintf("load-%04d", i) }
 
 // onWorkers runs fn for 0..n-1 from loadClients goroutines and waits for
 // them.
