@@ -196,11 +196,16 @@ export function watchTimers() {
     // a thousand timers takes longer than all the rest of the page's load.
     // A root the bridge already holds is not introspected again; watching
     // it takes one short round trip.
+    //
+    // The objects are then watched in one watch of every interface: the
+    // bridge answers each watch of a namespace with a GetManagedObjects of
+    // its own, and goes through every object of the reply, so that a watch
+    // per interface would double its work before the first row can show.
     let asked;
     const asking = new Promise(resolve => { asked = resolve });
     c.watch({ path: ROOT, interface: MANAGER })
             .then(() => {
-                const objects = Promise.all([TIMER, SCHEDULE].map(iface => c.watch({ interface: iface, path_namespace: ROOT })));
+                const objects = c.watch({ path_namespace: ROOT });
                 asked();
                 return objects;
             })

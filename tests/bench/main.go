@@ -14,6 +14,11 @@
 // with the rows measured after it (GetManagedObjects, start-up, memory):
 // the 10,000-timer figures of those in five minutes rather than ten.
 //
+// With -cli-only it runs only `snapm-timersctl list` beside `systemctl
+// list-timers` at each scale:
+//
+//	go run ./tests/bench -n 1000 -cli-only
+//
 // With -against REV it measures only the side-by-side pairs (one fresh
 // timer created, enabled and started, in three calls and in one, beside
 // systemd alone, and the fresh timers beside snapm's own code), in
@@ -62,6 +67,7 @@ func main() {
 	rounds := flag.Int("rounds", 4, "with -against, namespaces of each side, in turn")
 	churnUnits := flag.Int("churn", 1000, "unrelated transient units to start and end beside 20 running timers (0: none)")
 	upstreamTimers := flag.Int("upstream", 60, "fresh timers made by the daemon in turn with as many by snapm 0.7's own Timer class (0: none)")
+	cliOnly := flag.Bool("cli-only", false, "only snapm-timersctl list beside systemctl list-timers over each scale's running timers")
 	smoke := flag.Bool("smoke", false, "run each kind of row once, tiny, in one namespace, so that the bench cannot rot; measures nothing")
 	flood := flag.Int("flood", 0, "internal: keep this many calls in flight on the system bus until stdin closes")
 	floodKind := flag.String("flood-kind", floodPreview, "internal: with -flood, the calls: "+floodPreview+" or "+floodManaged)
@@ -84,6 +90,12 @@ func main() {
 		return withProject(func(opts sysns.Options) error {
 			return run(r, opts, ns, *samples, *clients, *churnUnits, *upstreamTimers, *concurrentOnly)
 		})
+	}
+	if *cliOnly {
+		r.Samples = 0 // its rows have samples of their own
+		do = func() error {
+			return withProject(func(opts sysns.Options) error { return cliScales(r, opts, ns, *clients) })
+		}
 	}
 	if *smoke {
 		r.Samples = 0
@@ -249,10 +261,15 @@ func (e *env) must(path dbus.ObjectPath, method string, args ...any) error {
 // daemon may refuse a name snapm has no schedule for. spec is the
 // schedule's calendar, which a gc timer does not run on (see timerSpec).
 func (e *env) create(typ, name, spec string) (dbus.ObjectPath, error) {
-	var path dbus.ObjectPath
 	if err := e.ns.WriteSchedule(name, spec); err != nil {
 		return "", err
 	}
+	return e.createTimer(typ, name, spec)
+}
+
+// createTimer makes a timer of a schedule whose file is written.
+func (e *env) createTimer(typ, name, spec string) (dbus.ObjectPath, error) {
+	var path dbus.ObjectPath
 	err := e.call(rootPath, managerIf+".CreateTimer", typ, name, timerSpec(typ, spec)).Store(&path)
 	return path, err
 }

@@ -35,7 +35,13 @@ func bus(t *testing.T) *dbus.Conn {
 }
 
 func busCall(conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	return busCallWithin(conn, hang, path, method, args...)
+}
+
+// busCallWithin is busCall with another hang guard, for calls that wait
+// behind many others.
+func busCallWithin(conn *dbus.Conn, guard time.Duration, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
 	return conn.Object(busName, path).CallWithContext(ctx, method, 0, args...)
 }
