@@ -82,10 +82,8 @@ func (m *Manager) CreateSchedule(ctx context.Context, s schedule.Schedule) error
 // undoCreate takes away the timers and the file a failed CreateSchedule
 // made; the caller holds e's operation lock.
 func (m *Manager) undoCreate(ctx context.Context, e *schedEntry, name string) {
-	for _, key := range ScheduleKeys(name) {
-		if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
-			m.log.Warn("rolling back a new schedule: removing its timer", zap.Stringer("unit", key), zap.Error(err))
-		}
+	if err := m.removeTimers(ctx, name); err != nil {
+		m.log.Warn("rolling back a new schedule: removing its timers", zap.String("schedule", name), zap.Error(err))
 	}
 	if err := schedule.Remove(m.cfg.ScheduleDir, name); err != nil {
 		m.log.Warn("rolling back a new schedule: removing its file", zap.String("schedule", name), zap.Error(err))
@@ -159,22 +157,28 @@ func (m *Manager) enableSchedule(ctx context.Context, s schedule.Schedule, start
 				}
 				m.pokeElapses()
 			}
-			fresh, err := m.enable(ctx, t)
-			if err != nil || !start {
-				return fresh, err
-			}
-			if !fresh {
-				if err := m.refresh(ctx, t, ReadUnit); err != nil {
-					return false, err
-				}
-			}
-			return true, m.start(ctx, t)
+			return m.enableAndStart(ctx, t, start)
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// enableAndStart enables t, and starts it if start; the caller holds
+// t's operation lock. fresh: t's published state is current.
+func (m *Manager) enableAndStart(ctx context.Context, t *Timer, start bool) (fresh bool, err error) {
+	fresh, err = m.enable(ctx, t)
+	if err != nil || !start {
+		return fresh, err
+	}
+	if !fresh {
+		if err := m.refresh(ctx, t, ReadUnit); err != nil {
+			return false, err
+		}
+	}
+	return true, m.start(ctx, t)
 }
 
 // enableOrUndo is enableSchedule that, if it fails, disables again the
@@ -285,10 +289,8 @@ func (m *Manager) EditSchedule(ctx context.Context, name string, changes schedul
 // the schedule's file.
 func (m *Manager) DeleteSchedule(ctx context.Context, name string) error {
 	return m.scheduleOp(ctx, name, func(e *schedEntry, _ schedule.Schedule) error {
-		for _, key := range ScheduleKeys(name) {
-			if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
-				return err
-			}
+		if err := m.removeTimers(ctx, name); err != nil {
+			return err
 		}
 		if err := schedule.Remove(m.cfg.ScheduleDir, name); err != nil {
 			return fmt.Errorf("%w: removing schedule %s: %w", ErrIO, name, err)

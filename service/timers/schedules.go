@@ -265,6 +265,9 @@ func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
 	if present || err != nil {
 		m.set(e, name, s, present)
 	}
+	if present {
+		m.bringTimers(ctx, s)
+	}
 	switch {
 	case present && (!wasPresent || was.CalendarSpec != s.CalendarSpec):
 		m.followCalendar(ctx, Key{Type: TypeCreate, Name: name}, s.CalendarSpec)
@@ -284,13 +287,7 @@ func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
 // caller holds e's operation lock.
 func (m *Manager) deleted(ctx context.Context, e *schedEntry, name string) error {
 	m.set(e, name, schedule.Schedule{}, false)
-	var errs []error
-	for _, key := range ScheduleKeys(name) {
-		if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return m.removeTimers(ctx, name)
 }
 
 // followCalendar gives a timer without a drop-in the calendar its schedule
@@ -299,7 +296,7 @@ func (m *Manager) deleted(ctx context.Context, e *schedEntry, name string) error
 func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
 	_, err := m.housekeep(ctx, key, 0, func(t *Timer) (bool, error) {
 		t.mu.Lock()
-		dropIn, same := t.dropIn, t.spec == spec
+		dropIn, same, unclaimed := t.dropIn, t.spec == spec, t.unclaimed
 		t.mu.Unlock()
 		if dropIn || same {
 			return true, nil
@@ -310,6 +307,9 @@ func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
 		t.publish(m.cfg.Observer)
 		t.mu.Unlock()
 		m.pokeElapses()
+		if unclaimed {
+			return true, nil // its file, not a record, keeps it
+		}
 		return true, m.store.put(key.record(spec))
 	})
 	if err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {
