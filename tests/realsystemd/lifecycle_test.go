@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
@@ -103,8 +105,23 @@ func lifecycle(t *testing.T, conn *dbus.Conn, typ, name, spec string) {
 	}
 
 	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", path)
-	if err := call(t, conn, rootPath, managerIf+".GetTimer", typ, name).Err; errName(err) != "com.redhat.Snapm.Timers.Error.NoSuchTimer" {
-		t.Errorf("GetTimer after RemoveTimer: %v", err)
+	// Its schedule stays: the timer is its file's again, disabled, with
+	// nothing of it on disk; the file gone, it goes.
+	wantStatus(t, conn, path, "disabled")
+	if left := traces(t, conn, typ, name); !slices.Equal(left, []string{"GetTimer answers "}) {
+		t.Errorf("after RemoveTimer: %q", left)
+	}
+	if err := os.Remove(ns.SnapmDirPath("schedule.d", name+".json")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+		err := call(t, conn, rootPath, managerIf+".GetTimer", typ, name).Err
+		if errName(err) == "com.redhat.Snapm.Timers.Error.NoSuchTimer" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GetTimer 1 s after its schedule file went: %v", err)
+		}
 	}
 }
 
