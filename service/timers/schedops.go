@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -292,7 +293,13 @@ func (m *Manager) DeleteSchedule(ctx context.Context, name string) error {
 		if err := m.removeTimers(ctx, name); err != nil {
 			return err
 		}
-		if err := schedule.Remove(m.cfg.ScheduleDir, name); err != nil {
+		// The file it was read from, as snapm's delete_config: a file
+		// holds the schedule it names, whatever its own name.
+		file, _, present, _ := m.findSchedule(name)
+		if !present {
+			file = name + ".json"
+		}
+		if err := schedule.Remove(m.cfg.ScheduleDir, strings.TrimSuffix(file, ".json")); err != nil {
 			return fmt.Errorf("%w: removing schedule %s: %w", ErrIO, name, err)
 		}
 		m.set(e, name, schedule.Schedule{}, false)

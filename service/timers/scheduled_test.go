@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/snapm/snapm-timersd/service/schedule"
 )
 
@@ -40,7 +42,8 @@ func TestScheduleFileBringsTimers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"added snapm-create@restored.timer disabled weekly", "added snapm-gc@restored.timer disabled " + schedule.GCCalendarSpec}
-	if got := e.shown(); !slices.Equal(got, want) {
+	// Announced at start-up in no order.
+	if got := e.shown(); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 		t.Errorf("at start-up: %q, want %q", got, want)
 	}
 
@@ -165,5 +168,65 @@ func TestRemoveLeavesScheduleTimer(t *testing.T) {
 	}
 	if _, err := e2.m.Create(ctx, "create", "kept", "daily"); !errors.Is(err, ErrTimerExists) {
 		t.Errorf("CreateTimer of the claimed create timer after a restart: %v, want ErrTimerExists", err)
+	}
+}
+
+// writeNamed writes file (NAME.json) holding the schedule name, as a
+// hand or a backup tool might.
+func writeNamed(t *testing.T, e *env, file, name, spec string) {
+	t.Helper()
+	s, err := schedule.New(name, []string{"/"}, spec, schedule.Options{"policy_type": "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, e.schedules, file, string(s.Marshal()))
+}
+
+// TestScheduleByInnerName: as snapm 0.7 loads every *.json by the name
+// inside it, a file whose name differs is that schedule, on the bus and
+// for every operation (DeleteSchedule removes that file, as snapm's
+// delete does); of two files naming one schedule, NAME.json is it, and
+// the other is logged.
+func TestScheduleByInnerName(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, func(e *env) {
+		writeNamed(t, e, "dup.json", "twice", "daily")
+		writeNamed(t, e, "twice.json", "twice", "weekly")
+	})
+	e.m.LoadSchedules()
+	if got := e.scheds.take(); !slices.Equal(got, []string{"added twice weekly"}) {
+		t.Errorf("two files naming one schedule: %q", got)
+	}
+	if e.logs.FilterField(zap.String("file", "dup.json")).Len() != 1 {
+		t.Errorf("the second file naming a schedule was not logged")
+	}
+
+	writeNamed(t, e, "backup.json", "inner", "hourly")
+	e.m.SchedulesChanged(ctx, []string{"backup"})
+	if got := e.scheds.take(); !slices.Equal(got, []string{"added inner hourly"}) {
+		t.Errorf("a file naming another schedule: %q", got)
+	}
+	if _, err := e.m.GetSchedule("backup"); !errors.Is(err, ErrNoSuchSchedule) {
+		t.Errorf("the file's own name is a schedule: %v", err)
+	}
+	if got := e.snapshot(t, TypeCreate, "inner").Spec; got != "hourly" {
+		t.Errorf("its create timer runs %q, want hourly", got)
+	}
+	if err := e.m.DeleteSchedule(ctx, "inner"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.schedules, "backup.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("DeleteSchedule left the file it was read from: %v", err)
+	}
+
+	// The file's name changing what it holds: the schedule it held goes,
+	// the one it holds comes.
+	writeNamed(t, e, "moving.json", "moving", "daily")
+	e.m.SchedulesChanged(ctx, []string{"moving"})
+	writeNamed(t, e, "moving.json", "moved", "daily")
+	e.scheds.take()
+	e.m.SchedulesChanged(ctx, []string{"moving"})
+	if got := e.scheds.take(); !slices.Equal(got, []string{"added moved daily", "removed moving"}) {
+		t.Errorf("a file renaming its schedule: %q", got)
 	}
 }
