@@ -158,28 +158,22 @@ func (m *Manager) enableSchedule(ctx context.Context, s schedule.Schedule, start
 				}
 				m.pokeElapses()
 			}
-			return m.enableAndStart(ctx, t, start)
+			fresh, err := m.enable(ctx, t)
+			if err != nil || !start {
+				return fresh, err
+			}
+			if !fresh {
+				if err := m.refresh(ctx, t, ReadUnit); err != nil {
+					return false, err
+				}
+			}
+			return true, m.start(ctx, t)
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// enableAndStart enables t, and starts it if start; the caller holds
-// t's operation lock. fresh: t's published state is current.
-func (m *Manager) enableAndStart(ctx context.Context, t *Timer, start bool) (fresh bool, err error) {
-	fresh, err = m.enable(ctx, t)
-	if err != nil || !start {
-		return fresh, err
-	}
-	if !fresh {
-		if err := m.refresh(ctx, t, ReadUnit); err != nil {
-			return false, err
-		}
-	}
-	return true, m.start(ctx, t)
 }
 
 // enableOrUndo is enableSchedule that, if it fails, disables again the

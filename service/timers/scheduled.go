@@ -116,12 +116,12 @@ func (m *Manager) takeOver(ctx context.Context, e *schedEntry, sched schedule.Sc
 			}
 		}
 		t.setCalendar(spec, cal, nil)
-		fresh, err := false, m.store.put(key.record(spec))
-		switch {
-		case err == nil && f == 0:
-			m.makeDropInDir(t)
-		case err == nil:
-			fresh, err = m.enableAndStart(ctx, t, f&CreateStart != 0)
+		if f == 0 {
+			if err = m.store.put(key.record(spec)); err == nil {
+				m.makeDropInDir(t)
+			}
+		} else {
+			err = m.configure(ctx, t, f)
 		}
 		if err != nil {
 			m.giveBack(ctx, e, sched, t, was, wasCal, wasErr)
@@ -131,7 +131,7 @@ func (m *Manager) takeOver(ctx context.Context, e *schedEntry, sched schedule.Sc
 		t.unclaimed = false
 		t.mu.Unlock()
 		m.pokeElapses()
-		return fresh, nil
+		return f != 0, nil // configure published what it left
 	})
 }
 
