@@ -73,7 +73,7 @@ func TestCreateTimerWithFlags(t *testing.T) {
 	rec, conn := recordTruth(t)
 	const name = "one-call"
 	unit := "snapm-create@" + name + ".timer"
-	scheduleTimers(t, conn, name, "hourly")
+	scheduleTimers(t, conn, "create", name, "hourly")
 	added := addedSignals(t)
 	var path dbus.ObjectPath
 	if err := mustCall(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "create", name, "hourly", flagEnable|flagStart).Store(&path); err != nil {
@@ -112,8 +112,8 @@ func TestCreateTimerWithFlagsAllOrNothing(t *testing.T) {
 	conn := connect(t)
 	const name = "masked"
 	unit := "snapm-create@" + name + ".timer"
-	scheduleTimers(t, conn, "bad-flags", "hourly")
-	scheduleTimers(t, conn, name, "hourly")
+	scheduleTimers(t, conn, "create", "bad-flags", "hourly")
+	scheduleTimers(t, conn, "create", name, "hourly")
 	added := addedSignals(t)
 	// The schedule file's own timer, unclaimed, is all there is.
 	schedules := []string{"GetTimer answers "}

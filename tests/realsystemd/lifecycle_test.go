@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/godbus/dbus/v5"
 
@@ -111,18 +110,7 @@ func lifecycle(t *testing.T, conn *dbus.Conn, typ, name, spec string) {
 	if left := traces(t, conn, typ, name); !slices.Equal(left, []string{"GetTimer answers "}) {
 		t.Errorf("after RemoveTimer: %q", left)
 	}
-	if err := os.Remove(ns.SnapmDirPath("schedule.d", name+".json")); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
-		err := call(t, conn, rootPath, managerIf+".GetTimer", typ, name).Err
-		if errName(err) == "com.redhat.Snapm.Timers.Error.NoSuchTimer" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GetTimer 1 s after its schedule file went: %v", err)
-		}
-	}
+	removeForGood(t, conn, typ, name, path)
 }
 
 // TestIdempotent repeats every method in the state it leads to.

@@ -47,16 +47,37 @@ func waitObjects(t *testing.T, ch <-chan *dbus.Signal, member string, within tim
 	return got
 }
 
-// scheduleTimers writes the schedule file of name (see withSchedule) and
-// waits until the daemon shows the two timers it brings.
-func scheduleTimers(t *testing.T, conn *dbus.Conn, name, spec string) {
+// scheduleTimers writes the schedule file of name for a timer of type
+// typ (see withSchedule) and waits until the daemon shows the two timers
+// it brings, so that a CreateTimer then takes them over rather than
+// racing them.
+func scheduleTimers(t testing.TB, conn *dbus.Conn, typ, name, spec string) {
 	t.Helper()
-	waitSchedule(t, conn, name, spec)
+	withSchedule(t, typ, name, spec)
 	for _, typ := range []string{"create", "gc"} {
 		for deadline := time.Now().Add(hangGuard); call(t, conn, rootPath, managerIf+".GetTimer", typ, name).Err != nil; time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("the %s timer of schedule %s not on the bus after %v", typ, name, hangGuard)
 			}
+		}
+	}
+}
+
+// removeForGood removes the timer at path and its schedule file, and
+// waits until the timer is gone from the bus.
+func removeForGood(t testing.TB, conn *dbus.Conn, typ, name string, path dbus.ObjectPath) {
+	t.Helper()
+	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", path)
+	if err := os.Remove(ns.SnapmDirPath("schedule.d", name+".json")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+		err := call(t, conn, rootPath, managerIf+".GetTimer", typ, name).Err
+		if errName(err) == errPrefix+"NoSuchTimer" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GetTimer 1 s after its schedule file went: %v", err)
 		}
 	}
 }
