@@ -47,8 +47,20 @@ func TestScheduleFileBringsTimers(t *testing.T) {
 		t.Errorf("at start-up: %q, want %q", got, want)
 	}
 
+	// The schedule is shown once the objects it names are.
+	var unnamed []string
+	e.scheds.added = func(s schedule.Schedule) {
+		for _, key := range ScheduleKeys(s.Name) {
+			if _, err := e.m.Get(string(key.Type), key.Name); err != nil {
+				unnamed = append(unnamed, key.Unit())
+			}
+		}
+	}
 	e.schedule(t, "byhand", "daily")
 	e.m.SchedulesChanged(ctx, []string{"byhand"})
+	if len(unnamed) > 0 {
+		t.Errorf("the schedule was added before its timers %q", unnamed)
+	}
 	want = []string{"added snapm-create@byhand.timer disabled daily", "added snapm-gc@byhand.timer disabled " + schedule.GCCalendarSpec}
 	if got := e.shown(); !slices.Equal(got, want) {
 		t.Errorf("a new file: %q, want %q", got, want)

@@ -324,11 +324,12 @@ func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
 		present = false
 	}
 	was, wasPresent := m.current(e)
+	if present {
+		// First, so that the schedule, once shown, names objects.
+		m.bringTimers(ctx, s)
+	}
 	if present || err != nil {
 		m.set(e, name, s, present)
-	}
-	if present {
-		m.bringTimers(ctx, s)
 	}
 	switch {
 	case present && (!wasPresent || was.CalendarSpec != s.CalendarSpec):
