@@ -144,8 +144,10 @@ func TestCLILifecycle(t *testing.T) {
 	if err := os.Remove(ns.SnapmDirPath("schedule.d", "cli-life.json")); err != nil {
 		t.Fatal(err)
 	}
+	// Until the daemon follows the file, the CLI may find the object
+	// and then fail to read it, gone meanwhile.
 	r := runIn(t, 0, ctlInNS, "show", id)
-	for deadline := time.Now().Add(time.Second); r.code == 0 && time.Now().Before(deadline); r = runIn(t, 0, ctlInNS, "show", id) {
+	for deadline := time.Now().Add(time.Second); !strings.Contains(r.stderr, "Failed to look up") && time.Now().Before(deadline); r = runIn(t, 0, ctlInNS, "show", id) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if r.code != 5 || !strings.Contains(r.stderr, "Failed to look up "+id) {
