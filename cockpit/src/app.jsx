@@ -96,13 +96,15 @@ export function App() {
     const [errors, setErrors] = useState([]);
 
     const addError = useCallback(text => setErrors(errs => [...errs, { key: Date.now() + Math.random(), text }]), []);
-    const existing = useMemo(() => new Set(model.timers.map(fullName)), [model.timers]);
+    const owned = useMemo(() => new Set(model.schedules.flatMap(s => [s.CreateTimer, s.GcTimer])), [model.schedules]);
+    // A schedule file brings both its timers, disabled, and creating one
+    // of those takes it over: only the daemon knows whether it may, and
+    // says so.
+    const existing = useMemo(() => new Set(model.timers.filter(t => !(owned.has(t.path) && t.Status === "disabled")).map(fullName)),
+                             [owned, model.timers]);
     const scheduleNames = useMemo(() => new Set(model.schedules.map(s => s.Name)), [model.schedules]);
     // The timers no schedule names: snapm's units fail without the file.
-    const orphans = useMemo(() => {
-        const owned = new Set(model.schedules.flatMap(s => [s.CreateTimer, s.GcTimer]));
-        return new Set(model.timers.filter(t => !owned.has(t.path)).map(t => t.path));
-    }, [model.schedules, model.timers]);
+    const orphans = useMemo(() => new Set(model.timers.filter(t => !owned.has(t.path)).map(t => t.path)), [owned, model.timers]);
 
     const onScheduleAction = useCallback((schedule, action) => {
         if (action === "Delete" || action === "EditSchedule") {
