@@ -80,13 +80,13 @@ func fixture() []Timer {
 			"LastRunStart": h(-4 * time.Hour), "LastRunEnd": h(-4*time.Hour + 93*time.Second), "LastRunInvocation": "8d3f0c1e2b7a4c6e9f1a2b3c4d5e6f70",
 		}),
 		timer("create", "hourly", "hourly", "*-*-* *:00:00", "disabled", h(time.Hour), 0, nil),
-		timer("gc", "broken", "*:0/15", "*-*-* *:00/15:00", "invalid", h(14*time.Minute+30*time.Second), h(-30*time.Second), nil),
+		timer("gc", "broken", "*:0/15", "*-*-* *:00/15:00", "invalid", h(14*time.Minute+30*time.Second), h(-30*time.Second), map[string]any{"StatusReason": "load-error"}),
 		timer("create", "past", "2020-01-01", "2020-01-01 00:00:00", "enabled", 0, h(-3*365*24*time.Hour), nil),
 		// Masked: the daemon publishes a next elapse systemd will never reach.
-		timer("gc", "masked", "daily", "*-*-* 00:00:00", "invalid", h(20*time.Hour), 0, map[string]any{"Enabled": false}),
+		timer("gc", "masked", "daily", "*-*-* 00:00:00", "invalid", h(20*time.Hour), 0, map[string]any{"Enabled": false, "StatusReason": "masked"}),
 		// Edited by hand: systemd runs the old calendar until a reload.
 		timer("create", "edited", "hourly", "*-*-* *:00:00", "invalid", h(30*time.Minute), h(-30*time.Minute), map[string]any{
-			"Running": true, "NeedDaemonReload": true, "LastRunResult": "success", "LastRunExitStatus": int32(0),
+			"Running": true, "NeedDaemonReload": true, "StatusReason": "need-reload", "LastRunResult": "success", "LastRunExitStatus": int32(0),
 			"LastRunStart": h(-30 * time.Minute), "LastRunEnd": h(-30*time.Minute + 514*time.Microsecond),
 		}),
 	}

@@ -64,7 +64,7 @@ func (a *app) renderList(w io.Writer, all []Timer) error {
 	if a.jsonOn() {
 		rows := make([]listRow, 0, len(shown))
 		for _, t := range shown {
-			r := listRow{Timer: t.ID(), Unit: t.str("Unit"), Status: t.str("Status"), Reason: t.reason(), Calendar: t.str("CalendarSpec")}
+			r := listRow{Timer: t.ID(), Unit: t.str("Unit"), Status: t.str("Status"), Reason: t.str("StatusReason"), Calendar: t.str("CalendarSpec")}
 			r.Next, r.Left = since(t.nextElapse(), now, true)
 			r.Last, r.Passed = since(t.usec("LastTrigger"), now, false)
 			rows = append(rows, r)

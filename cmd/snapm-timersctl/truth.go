@@ -34,26 +34,27 @@ func (t Timer) shownProps() map[string]dbus.Variant {
 	return props
 }
 
-// reason says why a timer is invalid, derived from what the daemon
-// publishes: the drop-in holds the calendar (CalendarSpec is empty
-// without it) and Enabled is systemd's unit file state, so a masked unit
-// reads as a drop-in without enablement.
+// reasonText puts the daemon's StatusReason in words, as systemctl
+// would say them.
+var reasonText = map[string]string{
+	"masked":      "masked",
+	"need-reload": "changed on disk, not reloaded",
+	"bad-drop-in": "calendar drop-in unreadable",
+	"not-enabled": "drop-in without enablement",
+	"no-drop-in":  "enabled or active without its calendar drop-in",
+	"load-error":  "load error",
+	"failed":      "failed",
+	"transition":  "activating or deactivating",
+}
+
+// reason says why a timer is invalid, or that it is masked; a word the
+// daemon adds later than this CLI is shown as it is.
 func (t Timer) reason() string {
-	if t.str("Status") != "invalid" {
-		return ""
+	r := t.str("StatusReason")
+	if text, ok := reasonText[r]; ok {
+		return text
 	}
-	dropIn, enabled, running := t.str("CalendarSpec") != "", t.flag("Enabled"), t.flag("Running")
-	switch {
-	case t.flag("NeedDaemonReload"):
-		return "changed on disk, not reloaded"
-	case dropIn && !enabled:
-		return "masked, or drop-in without enablement"
-	case !dropIn && enabled:
-		return "enabled without its calendar drop-in"
-	case running && !dropIn:
-		return "running without drop-in"
-	}
-	return "load error or failed"
+	return r
 }
 
 // statusText is the status with its reason beside an invalid one.

@@ -9,6 +9,7 @@ import { callManager, callSchedule, callTimer, errorText } from "./client.js";
 import { useAdmin, useMinuteClock, useTimers } from "./hooks.js";
 import { TimerDialog } from "./dialog.jsx";
 import { fullName } from "./names.js";
+import { Orphans } from "./orphans.jsx";
 import { ScheduleDialog } from "./scheduleDialog.jsx";
 import { SchedulesTable } from "./schedules.jsx";
 import { NO_ADMIN, TimersTable } from "./table.jsx";
@@ -58,8 +59,8 @@ function Confirm({ id, title, text, verb, call, failed, onClose, onError }) {
 
 const ConfirmRemove = ({ timer, ...props }) => (
     <Confirm id="remove" verb={_("Remove")} {...props}
-             title={cockpit.format(_("Remove schedule $0?"), fullName(timer))}
-             text={_("The timer is stopped and disabled and its schedule is deleted. Existing snapshot sets are kept.")}
+             title={cockpit.format(_("Remove timer $0?"), fullName(timer))}
+             text={_("The timer is stopped and disabled, and its calendar drop-in is removed. Its schedule file, if it has one, and the snapshot sets it made are kept.")}
              call={() => callManager("RemoveTimer", [timer.path])}
              failed={cockpit.format(_("Could not remove $0: $1"), fullName(timer), "$0")} />
 );
@@ -104,7 +105,18 @@ export function App() {
                              [owned, model.timers]);
     const scheduleNames = useMemo(() => new Set(model.schedules.map(s => s.Name)), [model.schedules]);
     // The timers no schedule names: snapm's units fail without the file.
-    const orphans = useMemo(() => new Set(model.timers.filter(t => !owned.has(t.path)).map(t => t.path)), [owned, model.timers]);
+    const orphanTimers = useMemo(() => model.timers.filter(t => !owned.has(t.path)).sort((a, b) => fullName(a).localeCompare(fullName(b))),
+                                 [owned, model.timers]);
+    const orphans = useMemo(() => new Set(orphanTimers.map(t => t.path)), [orphanTimers]);
+
+    // An orphan's fixes: its schedule, made with its name (and a create
+    // timer's calendar), then owns it; or it goes.
+    const onFix = useCallback((timer, action) => {
+        if (action === "Remove")
+            setDialog({ action, timer });
+        else
+            setDialog({ action, initial: { name: timer.Name, spec: timer.Type === "create" ? timer.CalendarSpec : null } });
+    }, []);
 
     const onScheduleAction = useCallback((schedule, action) => {
         if (action === "Delete" || action === "EditSchedule") {
@@ -135,6 +147,11 @@ export function App() {
                     <SchedulesTable schedules={model.schedules} timers={model.timers} admin={admin} now={now}
                                     onAction={onScheduleAction} onCreate={() => setDialog({ action: "CreateSchedule" })} />
                 </Card>
+                {orphanTimers.length > 0 && (
+                    <Card className="pf-v5-u-mb-lg pf-v5-u-p-md">
+                        <Orphans timers={orphanTimers} admin={admin} onFix={onFix} />
+                    </Card>
+                )}
                 <Title headingLevel="h2" className="pf-v5-u-mb-sm">{_("Timers")}</Title>
                 <Card>
                     <TimersTable timers={model.timers} orphans={orphans} admin={admin} now={now} onAction={onAction}
@@ -166,7 +183,8 @@ export function App() {
             {dialog && dialog.action === "Delete" &&
                 <ConfirmDelete schedule={dialog.schedule} onClose={() => setDialog(null)} onError={addError} />}
             {dialog && (dialog.action === "CreateSchedule" || dialog.action === "EditSchedule") &&
-                <ScheduleDialog schedule={dialog.schedule} existing={scheduleNames} onClose={() => setDialog(null)} />}
+                <ScheduleDialog schedule={dialog.schedule} initial={dialog.initial} existing={scheduleNames}
+                                onClose={() => setDialog(null)} />}
             {dialog && (dialog.action === "Create" || dialog.action === "Edit") &&
                 <TimerDialog timer={dialog.timer} existing={existing} onClose={() => setDialog(null)} />}
         </Page>

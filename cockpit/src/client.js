@@ -53,11 +53,55 @@ const denied = new Set([
     "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
 ]);
 
-// What the user reads when a call fails: the daemon's own message, except
-// for a refusal, which only needs to say what would make it work.
+// The daemon's named errors in an admin's words; $0 is the daemon's own
+// detail (see detail()).
+const ERRORS = {
+    InvalidArgument: _("Not accepted: $0"),
+    InvalidCalendar: _("Not a calendar expression systemd accepts: $0"),
+    ScheduleExists: _("A schedule of this name exists already: $0"),
+    NoSuchSchedule: _("There is no snapm schedule of this name: $0"),
+    NoSuchTimer: _("The timer is gone (removed meanwhile?): $0"),
+    TimerExists: _("A timer of this type and name exists already: $0"),
+    Conflict: _("It was changed by someone else meanwhile; look again and retry: $0"),
+    NotEnabled: _("The timer is not enabled: enable it first: $0"),
+    Masked: _("The unit is masked: unmask it (systemctl unmask) first: $0"),
+    JobFailed: _("systemd could not do it: $0"),
+    SystemdError: _("systemd refused: $0"),
+    IOError: _("A file could not be read or written: $0"),
+    Busy: _("It is running now: try again once the run is over."),
+};
+
+// The words that start the daemon's messages and say again what the
+// error's name says (its domain's error classes, and snapm's own), left
+// out of the detail.
+const RESTATED = /^(invalid argument|invalid schedule|schedule already exists|no such schedule|no such timer|timer already exists|changed by another writer|timer is not enabled|timer is masked|I\/O error|systemd job failed|systemd call failed|busy): /i;
+
+// A D-Bus error's name inside a message ("…: org.freedesktop.systemd1.
+// UnitMasked: Unit file … is masked."): what follows the last is systemd's
+// own sentence, what precedes it the daemon's steps to it.
+const NAMED = /(?:^|: )[a-z][\w-]*(?:\.[\w-]+)*\.[A-Z]\w*: /g;
+
+function detail(message) {
+    const named = [...message.matchAll(NAMED)].pop();
+    let m = named ? message.slice(named.index + named[0].length) : message;
+    for (let prev = null; prev !== m;) {
+        prev = m;
+        m = m.replace(RESTATED, "");
+    }
+    return m;
+}
+
+const ERROR_PREFIX = BUS + ".Error.";
+
+// What the user reads when a call fails: a refusal only needs to say what
+// would make it work; the daemon's named errors are put in words, with its
+// detail; anything else is the message as it came.
 export function errorText(ex) {
     if (denied.has(ex.name) || ex.problem === "access-denied")
         return _("Administrative access is needed to change snapshot schedules.");
+    const words = typeof ex.name === "string" && ex.name.startsWith(ERROR_PREFIX) && ERRORS[ex.name.slice(ERROR_PREFIX.length)];
+    if (words)
+        return cockpit.format(words, detail(ex.message || ""));
     return ex.message || String(ex);
 }
 

@@ -112,7 +112,8 @@ export function CalendarField({ spec, setSpec, preview }) {
     );
 }
 
-// TimerDialog creates a schedule, or with timer given edits its calendar.
+// TimerDialog adds a timer to a schedule, or with timer given edits its
+// calendar.
 export function TimerDialog({ timer, existing, onClose }) {
     const editing = !!timer;
     const [type, setType] = useState(editing ? timer.Type : "create");
@@ -135,11 +136,11 @@ export function TimerDialog({ timer, existing, onClose }) {
     const nameShown = touched || name !== "";
     return (
         <Modal id="timer-dialog" variant={ModalVariant.medium} isOpen onClose={onClose}
-               title={editing ? cockpit.format(_("Edit schedule $0/$1"), timer.Type, timer.Name) : _("Create schedule")}
+               title={editing ? cockpit.format(_("Edit schedule $0/$1"), timer.Type, timer.Name) : _("Add timer")}
                actions={[
                    <Button key="ok" id="dialog-submit" variant="primary" isDisabled={!valid || busy} isLoading={busy}
                            onClick={submit}>
-                       {editing ? _("Save") : _("Create")}
+                       {editing ? _("Save") : _("Add")}
                    </Button>,
                    <Button key="cancel" variant="link" onClick={onClose}>{_("Cancel")}</Button>,
                ]}>

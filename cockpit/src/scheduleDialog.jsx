@@ -4,31 +4,30 @@
 import React, { useState } from "react";
 import {
     Alert, Button, Checkbox, Form, FormGroup, FormHelperText, FormSelect, FormSelectOption, Grid, GridItem,
-    HelperText, HelperTextItem, Modal, ModalVariant, TextArea, TextInput,
+    HelperText, HelperTextItem, Modal, ModalVariant, TextInput,
 } from "@patternfly/react-core";
 import cockpit, { _ } from "./cockpit.js";
 import { callManager, callSchedule } from "./client.js";
 import { CalendarField, usePreview, useSubmit } from "./dialog.jsx";
 import { nameProblem } from "./names.js";
 import { POLICIES } from "./retention.js";
+import { EMPTY_LINE, SourcesField, specLine, specs } from "./sources.jsx";
 
 // What a new schedule keeps unless the admin says otherwise.
 const DEFAULT_PARAMS = { keep_count: 7, keep_days: 30, keep_hourly: 24, keep_daily: 7, keep_weekly: 4 };
 
-// The sources, one a line, each a mount point or block device with an
-// optional ":SIZE_POLICY".
-const sourceLines = text => text.split("\n").map(l => l.trim()).filter(l => l !== "");
-
-export function ScheduleDialog({ schedule, existing, onClose }) {
+// initial, when given, prefills a new schedule's name and calendar (spec,
+// null for the default): the schedule of a timer that has none.
+export function ScheduleDialog({ schedule, initial, existing, onClose }) {
     const editing = !!schedule;
-    const [name, setName] = useState(editing ? schedule.Name : "");
-    const [sources, setSources] = useState(editing ? schedule.Sources.join("\n") : "");
+    const [name, setName] = useState(editing ? schedule.Name : initial?.name ?? "");
+    const [sources, setSources] = useState(editing ? schedule.Sources.map(specLine) : [EMPTY_LINE]);
     const [sizePolicy, setSizePolicy] = useState(editing ? schedule.DefaultSizePolicy : "");
     const [type, setType] = useState(editing ? schedule.GcPolicyType : "COUNT");
     const [params, setParams] = useState(editing ? { ...DEFAULT_PARAMS, ...schedule.GcPolicyParams } : DEFAULT_PARAMS);
     const [boot, setBoot] = useState(editing ? schedule.Boot : false);
     const [revert, setRevert] = useState(editing ? schedule.Revert : false);
-    const [spec, setSpec] = useState(editing ? schedule.CalendarSpec : "daily");
+    const [spec, setSpec] = useState(editing ? schedule.CalendarSpec : initial?.spec || "daily");
     const [touched, setTouched] = useState(false);
     const { busy, error, submit: run } = useSubmit(onClose);
     const preview = usePreview(spec);
@@ -36,7 +35,7 @@ export function ScheduleDialog({ schedule, existing, onClose }) {
     let problem = editing ? null : nameProblem(name);
     if (!problem && !editing && existing.has(name))
         problem = _("A schedule with this name exists already.");
-    const lines = sourceLines(sources);
+    const lines = specs(sources);
     const valid = !problem && lines.length > 0 && preview.state === "ok";
 
     const submit = () => {
@@ -84,17 +83,7 @@ export function ScheduleDialog({ schedule, existing, onClose }) {
                         </HelperText>
                     </FormHelperText>
                 </FormGroup>
-                <FormGroup label={_("Sources")} fieldId="schedule-sources" isRequired>
-                    <TextArea id="schedule-sources" value={sources} onChange={(_e, v) => setSources(v)} rows={3}
-                              resizeOrientation="vertical" aria-describedby="schedule-sources-help" />
-                    <FormHelperText>
-                        <HelperText id="schedule-sources-help">
-                            <HelperTextItem>
-                                {_("One mount point or block device a line, each with an optional size policy, e.g. “/var:25%FREE”.")}
-                            </HelperTextItem>
-                        </HelperText>
-                    </FormHelperText>
-                </FormGroup>
+                <SourcesField lines={sources} setLines={setSources} />
                 <FormGroup label={_("Default size policy")} fieldId="schedule-size-policy">
                     <TextInput id="schedule-size-policy" value={sizePolicy} onChange={(_e, v) => setSizePolicy(v)}
                                placeholder={_("snapm's default")} />

@@ -8,8 +8,8 @@ import { ExpandableRowContent, Table, Tbody, Td, Th, Thead, Tr } from "@patternf
 import { CalendarAltIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
 import { retentionText } from "./retention.js";
-import { LastRun, StatusLabel } from "./status.jsx";
-import { CreateButton, DisabledKebab, RowActions, time } from "./table.jsx";
+import { isMasked, LastRun, runOutcome, StatusLabel } from "./status.jsx";
+import { CreateButton, DisabledKebab, RowActions, time, UNMASK_FIRST } from "./table.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
 
 // A schedule's state as snapm computes it, in the timers' words.
@@ -35,6 +35,19 @@ function jump(ev, path) {
     cockpit.jump(path);
 }
 
+// Cockpit's logs page, at the timer's last run: the lines its service's
+// processes logged in that run (the page takes upper-case options as
+// journal matches, ANDed; its service option would OR in the unit's other
+// runs), from a second before the run began (the page's default is the
+// last 24 hours). Without a run, the service's logs.
+function logsPath(timer) {
+    if (!timer.LastRunInvocation)
+        return "/system/logs#/?prio=debug&service=" + encodeURIComponent(serviceOf(timer.Unit));
+    const since = Math.floor(toMs(timer.LastRunStart || timer.LastRunEnd) / 1000) - 1;
+    return "/system/logs#/?prio=debug&since=" + encodeURIComponent("@" + since) +
+        "&_SYSTEMD_INVOCATION_ID=" + encodeURIComponent(timer.LastRunInvocation);
+}
+
 // When a timer fires next, in one line; a dash when it will not.
 function nextRun(timer, now) {
     if (timer.Status !== "running" || !timer.NextElapse)
@@ -48,11 +61,11 @@ function nextRun(timer, now) {
 function TimerLine({ title, timer, now }) {
     if (!timer)
         return <div className="schedule-timer pf-v5-u-color-200">{cockpit.format(_("$0: no timer"), title)}</div>;
-    const service = serviceOf(timer.Unit);
+    const logs = logsPath(timer);
     return (
         <div className="schedule-timer" data-unit={timer.Unit}>
             <div className="schedule-timer-name">
-                <strong>{title}</strong> <code>{timer.Unit}</code> <StatusLabel status={timer.Status} />
+                <strong>{title}</strong> <code>{timer.Unit}</code> <StatusLabel status={timer.Status} reason={timer.StatusReason} />
             </div>
             <div className="schedule-timer-detail">
                 <span className="timer-next">{_("Next run:")} {nextRun(timer, now)}</span>
@@ -61,22 +74,32 @@ function TimerLine({ title, timer, now }) {
                    onClick={ev => jump(ev, "/system/services#/" + encodeURIComponent(timer.Unit))}>
                     {_("Timer unit")}
                 </a>
-                <a className="logs-link" href={"/system/logs#/?prio=debug&service=" + encodeURIComponent(service)}
-                   onClick={ev => jump(ev, "/system/logs#/?prio=debug&service=" + encodeURIComponent(service))}>
-                    {_("Logs")}
+                <a className="logs-link" href={logs} onClick={ev => jump(ev, logs)}>
+                    {timer.LastRunInvocation ? _("Logs of the last run") : _("Logs")}
                 </a>
             </div>
         </div>
     );
 }
 
-function ScheduleMenu({ schedule, choose }) {
+// The last run of one of a schedule's timers, in words, in its row.
+function RunLine({ className, title, timer, now }) {
+    return (
+        <div className={className} data-result={timer ? timer.LastRunResult : ""}>
+            <span className="pf-v5-u-color-200">{title}</span> {timer ? runOutcome(timer, now) : _("no timer")}
+        </div>
+    );
+}
+
+// A schedule's menu; masked says one of its timers is masked, which
+// systemd will neither enable nor start.
+function ScheduleMenu({ schedule, masked, choose }) {
     const item = (action, title, props) => (
         <DropdownItem key={action} onClick={() => choose(action)} {...props}>{title}</DropdownItem>
     );
     return (
         <DropdownList>
-            {ACTIONS[scheduleStatus(schedule)].map(([a, title]) => item(a, title))}
+            {ACTIONS[scheduleStatus(schedule)].filter(([a]) => !masked || !UNMASK_FIRST.has(a)).map(([a, title]) => item(a, title))}
             {item("EditSchedule", _("Edit schedule"))}
             <Divider component="li" key="separator" />
             {item("Delete", _("Delete"), { isDanger: true })}
@@ -87,6 +110,10 @@ function ScheduleMenu({ schedule, choose }) {
 function ScheduleRow({ s, index, timers, admin, now, onAction }) {
     const [expanded, setExpanded] = useState(false);
     const status = scheduleStatus(s);
+    const own = [timers.get(s.CreateTimer), timers.get(s.GcTimer)];
+    const masked = own.some(isMasked);
+    // The first of its timers' reasons: what is wrong with the schedule.
+    const reason = own.map(t => t?.StatusReason).find(Boolean);
     return (
         <Tbody isExpanded={expanded} data-schedule={s.Name}>
             <Tr>
@@ -102,16 +129,20 @@ function ScheduleRow({ s, index, timers, admin, now, onAction }) {
                 <Td dataLabel={_("Retention")} className="schedule-retention">
                     {retentionText(s.GcPolicyType, s.GcPolicyParams)}
                 </Td>
-                <Td dataLabel={_("Status")}><StatusLabel status={status} /></Td>
+                <Td dataLabel={_("Status")} className="schedule-status"><StatusLabel status={status} reason={reason} /></Td>
+                <Td dataLabel={_("Last runs")} className="schedule-runs">
+                    <RunLine className="schedule-run-create" title={_("Snapshots:")} timer={timers.get(s.CreateTimer)} now={now} />
+                    <RunLine className="schedule-run-gc" title={_("Cleanup:")} timer={timers.get(s.GcTimer)} now={now} />
+                </Td>
                 <Td isActionCell>
                     {admin
-                        ? <RowActions menu={choose => <ScheduleMenu schedule={s} choose={choose} />}
+                        ? <RowActions menu={choose => <ScheduleMenu schedule={s} masked={masked} choose={choose} />}
                                       onAction={a => onAction(s, a)} />
                         : <DisabledKebab />}
                 </Td>
             </Tr>
             <Tr isExpanded={expanded}>
-                <Td colSpan={8}>
+                <Td colSpan={9}>
                     {expanded && (
                         <ExpandableRowContent>
                             <TimerLine title={_("Snapshots")} timer={timers.get(s.CreateTimer)} now={now} />
@@ -180,6 +211,7 @@ export function SchedulesTable({ schedules, timers, admin, now, onAction, onCrea
                         <Th>{_("Next run")}</Th>
                         <Th>{_("Retention")}</Th>
                         <Th>{_("Status")}</Th>
+                        <Th>{_("Last runs")}</Th>
                         <Th screenReaderText={_("Actions")} />
                     </Tr>
                 </Thead>

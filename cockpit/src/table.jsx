@@ -1,4 +1,4 @@
-import React, { memo, useMemo, useRef, useState } from "react";
+import React, { memo, useEffect, useMemo, useRef, useState } from "react";
 import {
     Button, Divider, Dropdown, DropdownItem, DropdownList, EmptyState, EmptyStateActions, EmptyStateBody,
     EmptyStateFooter, EmptyStateHeader, EmptyStateIcon, FormSelect, FormSelectOption, MenuToggle, Pagination,
@@ -10,11 +10,11 @@ import tableStyles from "@patternfly/react-styles/css/components/Table/table.mjs
 import { CalendarAltIcon, EllipsisVIcon, SearchIcon } from "@patternfly/react-icons";
 import cockpit, { _ } from "./cockpit.js";
 import { fullName } from "./names.js";
-import { LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
+import { isMasked, LastRun, LazyTooltip, STATUSES, StatusLabel } from "./status.jsx";
 import { formatDate, relative, toMs } from "./timefmt.js";
 
 export const NO_ADMIN = _("Administrative access is needed to change snapshot schedules.");
-const ORPHAN = _("Not a snapm schedule: it will fail when it fires.");
+export const ORPHAN = _("Not a snapm schedule: it will fail when it fires.");
 
 // The actions that make sense for a status, in menu order.
 const ACTIONS = {
@@ -23,6 +23,9 @@ const ACTIONS = {
     running: ["Stop", "Disable"],
     invalid: ["Enable", "Disable"],
 };
+// What systemd refuses for a masked unit: the menu leaves them out, the
+// label says Masked.
+export const UNMASK_FIRST = new Set(["Enable", "Start"]);
 const ACTION_TITLES = {
     Enable: _("Enable"),
     Start: _("Start"),
@@ -48,7 +51,9 @@ const COLUMNS = [
     { title: _("Schedule"), key: t => t.Type + "/" + t.Name },
     { title: _("Calendar"), key: byText("CalendarSpec") },
     { title: _("Status"), key: byText("Status") },
-    { title: _("Next run"), key: t => t.NextElapse || Number.MAX_SAFE_INTEGER },
+    // Only a running timer fires: systemd computes a next elapse for a
+    // stopped one too.
+    { title: _("Next run"), key: t => (t.Status === "running" && t.NextElapse) || Number.MAX_SAFE_INTEGER },
     { title: _("Last trigger"), key: t => t.LastTrigger || 0 },
     { title: _("Last run"), key: t => t.LastRunEnd || t.LastRunStart || 0 },
 ];
@@ -66,7 +71,8 @@ function MenuItems({ timer, choose }) {
     );
     return (
         <DropdownList>
-            {(ACTIONS[timer.Status] || []).map(m => item(m, ACTION_TITLES[m]))}
+            {(ACTIONS[timer.Status] || []).filter(m => !isMasked(timer) || !UNMASK_FIRST.has(m))
+                    .map(m => item(m, ACTION_TITLES[m]))}
             {item("Edit", _("Edit schedule"))}
             {timer.Activity !== "running" && item("RunNow", _("Run now"))}
             <Divider component="li" key="separator" />
@@ -77,27 +83,42 @@ function MenuItems({ timer, choose }) {
 
 // The row's kebab. PatternFly's Dropdown runs Popper's hooks in every row,
 // open or not, which with a thousand rows is most of the first render; so
-// a row has only its toggle until the menu is first opened. It opens with
-// focus on its first item and gives focus back to the toggle on a choice,
-// as PatternFly's keyboard pattern has it. menu(choose) is the menu's
-// list; choose(action) closes the menu and runs the action.
+// a row has only its toggle until the pointer or the focus first reaches
+// it, or it is clicked. The menu shows only once its Popper has mounted
+// (onMount): opened sooner, in the render that mounts it, Popper never
+// places it, and it stays where the cell put it, past the frame's edge. It
+// opens with focus on its first item and gives focus back to the toggle on
+// a choice or Escape, as PatternFly's keyboard pattern has it (the first
+// item is focused here, not by Dropdown's shouldFocusFirstItemOnOpen, which
+// acts only on a click that finds the menu mounted), and is kept inside the
+// frame. menu(choose) is the menu's list; choose(action) closes the menu
+// and runs the action.
 export function RowActions({ menu, onAction }) {
     const toggle = useRef(null);
+    const list = useRef(null);
     const [open, setOpen] = useState(false);
     const [used, setUsed] = useState(false);
+    const [mounted, setMounted] = useState(false);
+    const use = () => setUsed(true);
     const choose = action => {
         setOpen(false);
         onAction(action);
     };
+    const shown = open && mounted;
+    useEffect(() => {
+        if (shown)
+            list.current?.querySelector("li button:not(:disabled)")?.focus({ preventScroll: true });
+    }, [shown]);
     return (
         <>
-            <MenuToggle ref={toggle} variant="plain" aria-label={_("Actions")} isExpanded={open}
-                        onClick={() => { setUsed(true); setOpen(!open) }}>
+            <MenuToggle ref={toggle} variant="plain" aria-label={_("Actions")} isExpanded={shown}
+                        onMouseEnter={use} onFocus={use} onClick={() => { use(); setOpen(!shown) }}>
                 <EllipsisVIcon />
             </MenuToggle>
             {used && (
-                <Dropdown isOpen={open} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
-                          shouldFocusFirstItemOnOpen shouldFocusToggleOnSelect popperProps={{ position: "end" }}>
+                <Dropdown ref={list} isOpen={shown} onOpenChange={setOpen} toggle={{ toggleRef: toggle, toggleNode: null }}
+                          shouldFocusToggleOnSelect
+                          popperProps={{ position: "end", preventOverflow: true, onMount: () => setMounted(true) }}>
                     {menu(choose)}
                 </Dropdown>
             )}
@@ -264,8 +285,8 @@ const Row = memo(function Row({ t, orphan, admin, now, onAction }) {
             ))}
             {cell(COLUMNS[1].title, null,
                   <span className="timer-spec" title={cockpit.format(_("Normalized: $0"), t.Normalized)}>{t.CalendarSpec}</span>)}
-            {cell(COLUMNS[2].title, null, <StatusLabel status={t.Status} />)}
-            {cell(COLUMNS[3].title, "timer-next", time(t.NextElapse, now, _("Never")))}
+            {cell(COLUMNS[2].title, null, <StatusLabel status={t.Status} reason={t.StatusReason} />)}
+            {cell(COLUMNS[3].title, "timer-next", time(t.Status === "running" ? t.NextElapse : 0, now, _("Never")))}
             {cell(COLUMNS[4].title, "timer-last", time(t.LastTrigger, now, _("Never")))}
             {cell(COLUMNS[5].title, null, <LastRun timer={t} />)}
             {cell(null, tableStyles.tableAction,
@@ -277,12 +298,12 @@ const Row = memo(function Row({ t, orphan, admin, now, onAction }) {
 });
 
 // A create button, a disabled one saying why without administrative access.
-export function CreateButton({ id, variant, title, admin, onCreate }) {
+export function CreateButton({ id, className, variant, title, admin, onCreate }) {
     if (admin)
-        return <Button id={id} variant={variant} onClick={onCreate}>{title}</Button>;
+        return <Button id={id} className={className} variant={variant} onClick={onCreate}>{title}</Button>;
     return (
         <Tooltip content={NO_ADMIN}>
-            <Button id={id} variant={variant} isAriaDisabled>{title}</Button>
+            <Button id={id} className={className} variant={variant} isAriaDisabled>{title}</Button>
         </Tooltip>
     );
 }

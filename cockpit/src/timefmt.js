@@ -25,11 +25,18 @@ function span(ms) {
     return cockpit.format(_("$0 min"), m);
 }
 
+// How long ago ms was: a time past, though the minute clock (now) may
+// not have reached it yet.
+export function ago(ms, now) {
+    const s = span(Math.max(0, now - ms));
+    return s === null ? _("less than a minute ago") : cockpit.format(_("$0 ago"), s);
+}
+
 export function relative(ms, now) {
+    if (ms < now)
+        return ago(ms, now);
     const s = span(ms - now);
-    if (s === null)
-        return ms >= now ? _("in less than a minute") : _("less than a minute ago");
-    return ms >= now ? cockpit.format(_("in $0"), s) : cockpit.format(_("$0 ago"), s);
+    return s === null ? _("in less than a minute") : cockpit.format(_("in $0"), s);
 }
 
 const runFmt = new Intl.DateTimeFormat(undefined, {

@@ -55,6 +55,17 @@ func OpenDir(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// InDir runs fn on a handle of the directory at path (OpenDir), closed
+// when fn returns.
+func InDir(path string, fn func(d *os.File) error) error {
+	d, err := OpenDir(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return fn(d)
+}
+
 // OpenSubdir opens the directory name in parent; a symlink there is
 // refused (ELOOP or ENOTDIR), whatever it points to.
 func OpenSubdir(parent *os.File, name string) (*os.File, error) {

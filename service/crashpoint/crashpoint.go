@@ -4,8 +4,16 @@
 // crash; in every other build Hit compiles to nothing.
 package crashpoint
 
-// EnvVar names the step a crashpoints build kills itself at.
+import "strconv"
+
+// EnvVar names the step a crashpoints build kills itself at: STEP, its
+// first pass, or Nth(STEP, n).
 const EnvVar = "SNAPM_TIMERSD_CRASH_AT"
+
+// Nth names the nth pass (from 1) of step, for the operations that pass
+// it once per timer: the schedule's, which pass each step once for its
+// create timer and then once for its gc timer.
+func Nth(step string, n int) string { return step + "#" + strconv.Itoa(n) }
 
 // The steps, in the order the operations pass them.
 const (

@@ -22,6 +22,7 @@ const (
 	ErrScheduleExists  = ErrorPrefix + "ScheduleExists"
 	ErrConflict        = ErrorPrefix + "Conflict"
 	ErrNotEnabled      = ErrorPrefix + "NotEnabled"
+	ErrMasked          = ErrorPrefix + "Masked"
 	ErrJobFailed       = ErrorPrefix + "JobFailed"
 	ErrSystemdError    = ErrorPrefix + "SystemdError"
 	ErrIOError         = ErrorPrefix + "IOError"
@@ -75,6 +76,8 @@ func errorName(err error) string {
 		return ErrConflict
 	case errors.Is(err, timers.ErrNotEnabled):
 		return ErrNotEnabled
+	case errors.Is(err, timers.ErrMasked):
+		return ErrMasked
 	case errors.Is(err, timers.ErrBusy):
 		return ErrBusy
 	case errors.Is(err, timers.ErrJobFailed):

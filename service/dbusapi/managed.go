@@ -211,9 +211,9 @@ func (s *Server) takeManaged(msg *busconn.Message) bool {
 // that asks without end keeps dbus-daemon and itself busy relaying and
 // decoding replies, and on a small machine root's calls wait behind them
 // (issue 26). Frontends ask once when they start, so ten a second (after
-// a burst of ten) delays nobody; a reply bigger than managedPaceBytes
-// counts as one per managedPaceBytes, so that floods relay at most about
-// 6 MiB a second (at 10,000 timers, a reply is 6.2 MiB). The uids waiting
+// a burst of ten) delays nobody; a reply counts as one per
+// managedPaceBytes or part of it, so that floods relay at most about 6 MiB
+// a second (at 1,000 timers a reply is 1.2 MiB, at 10,000 6.2 MiB). The uids waiting
 // are served in turn, so that one uid's flood delays another's reply by
 // one turn.
 const (
@@ -273,7 +273,7 @@ func (s *Server) answerManaged() {
 			if earliest := now.Add(-managedBurst * managedPace); next.Before(earliest) {
 				next = earliest
 			}
-			next = next.Add(managedPace * time.Duration(max(1, size/managedPaceBytes)))
+			next = next.Add(managedPace * time.Duration(max(1, (size+managedPaceBytes-1)/managedPaceBytes)))
 		}
 	}
 }

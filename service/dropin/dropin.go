@@ -164,12 +164,7 @@ func inUnitDir(unitDir, unit string, fn func(root *os.File, name string) error) 
 	if err := checkUnit(unit); err != nil {
 		return err
 	}
-	root, err := atomicfile.OpenDir(unitDir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return fn(root, unit+".d")
+	return atomicfile.InDir(unitDir, func(root *os.File) error { return fn(root, unit+".d") })
 }
 
 func replace(root *os.File, name string, content []byte) error {
@@ -184,17 +179,14 @@ func replace(root *os.File, name string, content []byte) error {
 // syncDirs makes the new drop-in's entry durable, and the temporary
 // file's departure from unitDir (with UNIT.d itself, if new).
 func syncDirs(unitDir, name string) error {
-	root, err := atomicfile.OpenDir(unitDir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	d, err := atomicfile.OpenSubdir(root, name)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return errors.Join(d.Sync(), root.Sync())
+	return atomicfile.InDir(unitDir, func(root *os.File) error {
+		d, err := atomicfile.OpenSubdir(root, name)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return errors.Join(d.Sync(), root.Sync())
+	})
 }
 
 // Remove deletes the drop-in of unit and its directory. Files other people

@@ -61,12 +61,7 @@ func inDir(dir, name string, fn func(d *os.File, file string) error) error {
 	if err := fileNameSafe(name); err != nil {
 		return err
 	}
-	d, err := atomicfile.OpenDir(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return fn(d, name+".json")
+	return atomicfile.InDir(dir, func(d *os.File) error { return fn(d, name+".json") })
 }
 
 // Load reads every schedule file in dir as snapm's Scheduler does: each

@@ -46,8 +46,11 @@ func (e *CallError) Error() string {
 	return fmt.Sprintf("systemd %s failed: %s: %s", e.Method, e.Name, e.Message)
 }
 
-// Is makes a CallError the domain's ErrSystemd.
-func (e *CallError) Is(target error) bool { return target == timers.ErrSystemd }
+// Is makes a CallError the domain's ErrSystemd, and its refusal of a
+// masked unit the domain's ErrMasked too.
+func (e *CallError) Is(target error) bool {
+	return target == timers.ErrSystemd || (target == timers.ErrMasked && e.Name == "org.freedesktop.systemd1.UnitMasked")
+}
 
 // JobError is a job that ended in a result other than "done".
 type JobError struct {

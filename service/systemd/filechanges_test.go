@@ -105,6 +105,11 @@ func TestFileChanges(t *testing.T) {
 			messages: []*dbus.Message{ufc(":1.99"), ufc(dbusName), ufc("")}},
 		"a forged owner change": {
 			messages: []*dbus.Message{forgedOwnerChanged(":1.99"), ufc(":1.99")}},
+		// Its next message never comes: the signal is judged someone
+		// else's once the wait for it is over.
+		"systemd gone before its verdict": {inFlight: true,
+			messages:    []*dbus.Message{ufc(systemdSender), ownerChanged(""), ownerChanged(":1.50")},
+			wantResyncs: []uint64{1}},
 		"systemd back with a new name": {
 			messages: []*dbus.Message{ownerChanged(""), ufc(systemdSender), ownerChanged(":1.50"),
 				ufc(systemdSender), ufc(":1.50")},

@@ -44,6 +44,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 		}
 		records[key] = r.Spec
 	}
+	m.finishInflight(ctx)
 	entries, cleanErr, err := dropin.ScanAtStart(m.cfg.UnitDir, unitPrefixes()...)
 	if err != nil {
 		return fmt.Errorf("%w: scanning %s: %w", ErrIO, m.cfg.UnitDir, err)

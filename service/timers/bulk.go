@@ -121,9 +121,6 @@ func (m *Manager) readInBulk(ctx context.Context, reads Reads, entries []dropin.
 		// whose drop-in went runs the template's own schedule, which only
 		// systemd can tell: it is read in full.
 		reloaded := reads&ReadUnit != 0 && t.unit.NeedDaemonReload
-		if reads&ReadUnit != 0 {
-			t.reloadedWhileHeld()
-		}
 		readAgain := reloaded && !dropIn
 		if reads&ReadUnit != 0 {
 			st := loaded[unit]
@@ -218,6 +215,7 @@ func (t *Timer) dropInMoved(e dropin.Entry, present bool) bool {
 // daemon-reload, of the unit files after someone else changed them (and
 // of the units too if that moved a timer, see readInBulk), of both when
 // systemd reconnects. Bursts share one pass.
+// Needed by: tests/bus TestReloadBurstSharesOneResync.
 func (m *Manager) Resync(reads Reads) {
 	m.resyncMu.Lock()
 	m.resyncReads |= reads

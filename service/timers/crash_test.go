@@ -90,22 +90,8 @@ func TestStartUpFinishesCutShortWrites(t *testing.T) {
 					}
 				}
 			}
-			// The reload owed at start-up comes from the reader; the reads
-			// are not counted.
-			var calls []string
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-				for _, c := range e.sd.calls.take() {
-					if !slices.Contains([]string{"UnitState " + unit, "UnitFileState " + unit, "LoadedUnits ", "ServiceState snapm-create@cut.service"}, c) {
-						calls = append(calls, c)
-					}
-				}
-				if slices.Equal(calls, tc.calls) {
-					break
-				}
-			}
-			if !slices.Equal(calls, tc.calls) {
-				t.Errorf("systemd was asked %q, want %q", calls, tc.calls)
-			}
+			// The reload owed at start-up comes from the reader.
+			askedAtStart(t, e, unit, tc.calls)
 		})
 	}
 }
@@ -138,4 +124,23 @@ func TestFailedUndoOfHalfMadeTimerKeepsIt(t *testing.T) {
 	if err != nil || len(recs) != 1 || recs[0].Creating {
 		t.Errorf("records after the failed undo: %+v (%v), want one, unmarked", recs, err)
 	}
+}
+
+// askedAtStart fails t unless the changes systemd was asked for since the
+// last take, within 5 s, are want, in this order; the reads of the
+// create timer of "cut" are not counted.
+func askedAtStart(t *testing.T, e *env, unit string, want []string) {
+	t.Helper()
+	var calls []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		for _, c := range e.sd.calls.take() {
+			if !slices.Contains([]string{"UnitState " + unit, "UnitFileState " + unit, "LoadedUnits ", "ServiceState snapm-create@cut.service"}, c) {
+				calls = append(calls, c)
+			}
+		}
+		if slices.Equal(calls, want) {
+			return
+		}
+	}
+	t.Errorf("systemd was asked %q, want %q", calls, want)
 }

@@ -26,7 +26,10 @@ var (
 	ErrConflict    = errors.New("changed by another writer")
 	ErrTimerExists = errors.New("timer already exists")
 	ErrNotEnabled  = errors.New("timer is not enabled")
-	ErrIO          = errors.New("I/O error")
+	// ErrMasked: the unit file is masked, so systemd will neither enable
+	// nor start it.
+	ErrMasked = errors.New("timer is masked")
+	ErrIO     = errors.New("I/O error")
 	// ErrJobFailed: a systemd job ended in a result other than "done".
 	ErrJobFailed = errors.New("systemd job failed")
 	// ErrSystemd: systemd refused or failed a call.

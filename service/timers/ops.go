@@ -226,7 +226,25 @@ func (m *Manager) runOp(ctx context.Context, key Key, reads Reads, final bool, f
 // Enable writes the drop-in and enables the unit so that systemd runs the
 // timer's schedule, also after a reboot.
 func (m *Manager) Enable(ctx context.Context, key Key) (Snapshot, error) {
-	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) { return m.enable(ctx, t) })
+	return m.op(ctx, key, ReadUnit, func(t *Timer) (bool, error) { return m.enableMarked(ctx, t) })
+}
+
+// enableMarked is enable under a mark (see inflight.go), so that a crash
+// between the drop-in and the enablement is finished at start-up; a call
+// enable refuses changes nothing but the mark, made and removed.
+// CreateWithFlags's enable needs none: its record's mark covers the whole
+// call.
+func (m *Manager) enableMarked(ctx context.Context, t *Timer) (fresh bool, err error) {
+	// Nothing of the call may reach the disk before its mark.
+	durable, err := m.store.begin(t.key, opEnable)
+	if err == nil {
+		err = durable()
+	}
+	if err != nil {
+		return false, fmt.Errorf("enabling timer %s: %w", t.key.Unit(), err)
+	}
+	defer m.endMark(t, opEnable)
+	return m.enable(ctx, t)
 }
 
 func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) {
@@ -237,10 +255,14 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 	if calErr != nil {
 		return false, fmt.Errorf("cannot enable timer %s: %w", unit, calErr)
 	}
+	if err := t.refuseMasked(); err != nil {
+		return false, err
+	}
 	syncDropIn, err := dropin.Install(m.cfg.UnitDir, unit, spec)
 	if err != nil {
 		return false, fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, err)
 	}
+	crashpoint.Hit(crashpoint.EnableDropInWritten)
 	// What systemd has loaded is read beside the enabling, which does not
 	// change it; the drop-in it is compared with is in place.
 	read := m.readAhead(ctx, t, ReadUnit)
@@ -255,7 +277,6 @@ func (m *Manager) enable(ctx context.Context, t *Timer) (fresh bool, err error) 
 	if syncErr := <-synced; syncErr != nil {
 		err = errors.Join(fmt.Errorf("%w: writing drop-in of %s: %w", ErrIO, unit, syncErr), err)
 	}
-	crashpoint.Hit(crashpoint.EnableDropInWritten)
 	loaded := <-read
 	if err == nil {
 		crashpoint.Hit(crashpoint.EnableUnitEnabled)
@@ -334,6 +355,9 @@ func (m *Manager) start(ctx context.Context, t *Timer) error {
 	if err != nil {
 		return fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, unit, err)
 	}
+	if err := t.refuseMasked(); err != nil {
+		return err
+	}
 	// Not the derived status: a failed timer that is configured must be
 	// startable, that is how it recovers.
 	t.mu.Lock()
@@ -377,14 +401,31 @@ func (m *Manager) Disable(ctx context.Context, key Key) (Snapshot, error) {
 	return m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) { return false, m.disable(ctx, t) })
 }
 
+// disable is Disable under t's operation lock, marked (see inflight.go) so
+// that a crash between the disabling and the drop-in's removal is
+// finished at start-up.
 func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	unit := t.key.Unit()
 	t.mu.Lock()
 	loaded := t.unit.loaded()
 	t.mu.Unlock()
+	durable, err := m.store.begin(t.key, opDisable)
+	if err != nil {
+		return fmt.Errorf("disabling timer %s: %w", unit, err)
+	}
+	defer m.endMark(t, opDisable)
+	// The mark reaches the disk while systemd stops the timer, which
+	// leaves it configured; it is there before the disabling, the first
+	// step that leaves the timer halfway. The sync runs in a new goroutine
+	// for the reason enable's syncs do.
+	marked := make(chan error, 1)
+	go func() { marked <- durable() }()
 	// Disabling goes ahead even if stopping failed: the schedule must not
 	// come back at the next boot.
 	stopErr := m.cfg.Systemd.StopUnit(ctx, unit)
+	if err := <-marked; err != nil {
+		return fmt.Errorf("disabling timer %s: %w", unit, errors.Join(stopErr, err))
+	}
 	crashpoint.Hit(crashpoint.DisableStopped)
 	sdErr := errors.Join(stopErr, m.cfg.Systemd.DisableUnit(ctx, unit))
 	crashpoint.Hit(crashpoint.DisableUnitDisabled)

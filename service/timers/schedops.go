@@ -158,7 +158,7 @@ func (m *Manager) enableSchedule(ctx context.Context, s schedule.Schedule, start
 				}
 				m.pokeElapses()
 			}
-			fresh, err := m.enable(ctx, t)
+			fresh, err := m.enableMarked(ctx, t)
 			if err != nil || !start {
 				return fresh, err
 			}

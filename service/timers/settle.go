@@ -40,16 +40,6 @@ func (t *Timer) held() bool {
 	return !t.settleUntil.IsZero() && t.now().Before(t.settleUntil)
 }
 
-// reloadedWhileHeld gives a state held back the settle time again after a
-// daemon-reload, which snapm's disable runs between disabling the unit
-// and removing its drop-in, and which takes seconds on a loaded system;
-// t.mu held.
-func (t *Timer) reloadedWhileHeld() {
-	if t.held() {
-		t.settleUntil = t.now().Add(t.settle)
-	}
-}
-
 // settled publishes t if what it held back has lasted the settle time by now,
 // and returns when it must be looked at again (zero: never); t.mu held.
 func (t *Timer) settled(now time.Time, obs Observer) time.Time {

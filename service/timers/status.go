@@ -1,5 +1,7 @@
 package timers
 
+import "fmt"
+
 // Status is the one-word verdict on a timer that frontends show.
 type Status string
 
@@ -8,6 +10,32 @@ const (
 	StatusEnabled  Status = "enabled"
 	StatusRunning  Status = "running"
 	StatusInvalid  Status = "invalid"
+)
+
+// StatusReason says why a timer is invalid, as a word frontends put in
+// their own language; it is empty for every other status.
+type StatusReason string
+
+const (
+	// ReasonMasked: the unit file is masked, so it can neither be enabled
+	// nor started until unmasked.
+	ReasonMasked StatusReason = "masked"
+	// ReasonNeedReload: systemd runs other files than those on disk.
+	ReasonNeedReload StatusReason = "need-reload"
+	// ReasonBadDropIn: the calendar drop-in cannot be read or parsed.
+	ReasonBadDropIn StatusReason = "bad-drop-in"
+	// ReasonNotEnabled: a calendar drop-in without enablement.
+	ReasonNotEnabled StatusReason = "not-enabled"
+	// ReasonNoDropIn: enabled or active without its calendar drop-in.
+	ReasonNoDropIn StatusReason = "no-drop-in"
+	// ReasonLoadError: systemd could not load the unit (bad-setting,
+	// error, not-found).
+	ReasonLoadError StatusReason = "load-error"
+	// ReasonFailed: systemd has the timer unit failed.
+	ReasonFailed StatusReason = "failed"
+	// ReasonTransition: the unit is between states (activating,
+	// deactivating), as no operation of the daemon leaves it.
+	ReasonTransition StatusReason = "transition"
 )
 
 // UnitState is systemd's view of a timer unit. LoadState is empty when the
@@ -62,4 +90,42 @@ func DeriveStatus(dropIn bool, u UnitState) Status {
 		return StatusRunning
 	}
 	return StatusInvalid
+}
+
+// refuseMasked fails an Enable or Start of a masked timer before anything
+// is written, with the command that lifts the mask; t.mu not held.
+// systemd's own refusal (UnitMasked) still covers a mask set meanwhile.
+func (t *Timer) refuseMasked() error {
+	t.mu.Lock()
+	masked := DeriveReason(t.dropIn, false, t.unit) == ReasonMasked
+	t.mu.Unlock()
+	if masked {
+		unit := t.key.Unit()
+		return fmt.Errorf("%w: %s (run 'systemctl unmask %s' first)", ErrMasked, unit, unit)
+	}
+	return nil
+}
+
+// DeriveReason says why DeriveStatus (or a bad drop-in) made a timer
+// invalid, the cause that explains the others first: a masked unit is
+// also not enabled, a stale one may be anything.
+func DeriveReason(dropIn, badDropIn bool, u UnitState) StatusReason {
+	enabled := u.UnitFileState == "enabled"
+	switch {
+	case u.UnitFileState == "masked" || u.UnitFileState == "masked-runtime" || u.LoadState == "masked":
+		return ReasonMasked
+	case u.loaded() && u.NeedDaemonReload:
+		return ReasonNeedReload
+	case badDropIn:
+		return ReasonBadDropIn
+	case dropIn && !enabled:
+		return ReasonNotEnabled
+	case !dropIn:
+		return ReasonNoDropIn
+	case u.LoadState != "" && !u.loaded():
+		return ReasonLoadError
+	case u.ActiveState == "failed":
+		return ReasonFailed
+	}
+	return ReasonTransition
 }

@@ -48,3 +48,33 @@ func TestDeriveStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestDeriveReason(t *testing.T) {
+	t.Parallel()
+	loaded := func(active, sub, file string) UnitState {
+		return UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, UnitFileState: file}
+	}
+	for _, tc := range []struct {
+		desc           string
+		dropIn, badDIn bool
+		u              UnitState
+		want           StatusReason
+	}{
+		{"masked by hand, no drop-in", false, false, UnitState{LoadState: "masked", UnitFileState: "masked"}, ReasonMasked},
+		{"masked at runtime, drop-in kept", true, false, UnitState{UnitFileState: "masked-runtime"}, ReasonMasked},
+		{"masked and stale", true, false, UnitState{LoadState: "masked", UnitFileState: "masked", NeedDaemonReload: true}, ReasonMasked},
+		{"edited by hand, not reloaded", true, false,
+			UnitState{LoadState: "loaded", ActiveState: "active", SubState: "waiting", UnitFileState: "enabled", NeedDaemonReload: true}, ReasonNeedReload},
+		{"drop-in unreadable", true, true, loaded("inactive", "dead", "enabled"), ReasonBadDropIn},
+		{"drop-in without enablement", true, false, UnitState{UnitFileState: "disabled"}, ReasonNotEnabled},
+		{"enabled without drop-in", false, false, UnitState{UnitFileState: "enabled"}, ReasonNoDropIn},
+		{"started by hand without drop-in", false, false, loaded("active", "waiting", "disabled"), ReasonNoDropIn},
+		{"bad setting", true, false, UnitState{LoadState: "bad-setting", ActiveState: "inactive", UnitFileState: "enabled"}, ReasonLoadError},
+		{"failed", true, false, loaded("failed", "failed", "enabled"), ReasonFailed},
+		{"deactivating", true, false, loaded("deactivating", "dead", "enabled"), ReasonTransition},
+	} {
+		if got := DeriveReason(tc.dropIn, tc.badDIn, tc.u); got != tc.want {
+			t.Errorf("%s: DeriveReason(%v, %v, %+v) = %s, want %s", tc.desc, tc.dropIn, tc.badDIn, tc.u, got, tc.want)
+		}
+	}
+}

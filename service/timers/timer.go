@@ -29,6 +29,9 @@ type Snapshot struct {
 	Spec       string
 	Normalized string
 	Status     Status
+	// StatusReason says why Status is invalid, or that the timer is
+	// masked; empty otherwise.
+	StatusReason StatusReason
 	// Enabled is systemd's unit file state; Running is whether systemd has
 	// the timer active. Status is the verdict over both and the drop-in.
 	Enabled     bool
@@ -184,6 +187,11 @@ func (t *Timer) derive() Snapshot {
 	}
 	if t.dropInErr != nil {
 		s.Status = StatusInvalid
+	}
+	// A masked timer is said to be one whatever its status: Enable and
+	// Start are refused until it is unmasked.
+	if r := DeriveReason(t.dropIn, t.dropInErr != nil, t.unit); s.Status == StatusInvalid || r == ReasonMasked {
+		s.StatusReason = r
 	}
 	if t.systemdCalendar() != "" {
 		s.Normalized = t.systemdCalendar()

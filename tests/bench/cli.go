@@ -8,12 +8,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
 // installInNS puts a program into the namespace's private /usr/libexec,
@@ -29,14 +26,12 @@ func installInNS(e *env, name string, data []byte) (string, error) {
 // `systemctl list-timers` over the same units, process start to exit,
 // both inside the namespace, alternating.
 func cliList(e *env, r *report, n int, section string) error {
-	out := filepath.Join(e.ns.Dir, "libexec", "snapm-timersctl")
-	build := exec.Command("go", "build", "-o", out, "./cmd/snapm-timersctl")
-	build.Dir = sysns.RepoRoot()
-	if msg, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building snapm-timersctl: %v: %s", err, msg)
+	ctl, err := e.ns.BuildTool("./cmd/snapm-timersctl", "snapm-timersctl")
+	if err != nil {
+		return err
 	}
 	commands := map[string][]string{
-		"ours":    {"/usr/libexec/snapm-timersctl", "list", "--no-pager"},
+		"ours":    {ctl, "list", "--no-pager"},
 		"systemd": {"systemctl", "list-timers", "--no-pager", "snapm-*.timer"},
 	}
 	d := map[string][]time.Duration{}

@@ -33,7 +33,7 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 	}
 	// The first reload is held until every Enable has read its stale unit
 	// and so needs one: then they are concurrent however slow the machine.
-	e.fake.HoldReload()
+	e.fake.Hold("Reload")
 	reads := e.fake.Calls("GetAll")
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -47,7 +47,7 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 	e.waitFor("every Enable to read its unit", func() bool {
 		return e.fake.Calls("GetAll") >= reads+n && e.fake.Calls("Reload") >= 1
 	})
-	e.fake.ReleaseReload()
+	e.fake.Let("Reload")
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -63,6 +63,41 @@ func TestReloadOnlyWhenStaleAndShared(t *testing.T) {
 		if s := e.status(p); s != "enabled" {
 			t.Errorf("%s: %s", p, s)
 		}
+	}
+}
+
+// TestReloadBurstSharesOneResync: daemon-reloads that come while a resync
+// of every timer is under way share the next one, where a resync each
+// would keep systemd listing every unit at 10,000 timers for as long as the
+// burst lasts.
+func TestReloadBurstSharesOneResync(t *testing.T) {
+	t.Parallel()
+	e := start(t, 10*time.Second)
+	e.create("burst")
+	const burst = 10
+	reload := func() {
+		if err := e.conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call(
+			"org.freedesktop.systemd1.Manager.Reload", 0).Err; err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := e.fake.Calls("ListUnitsByPatterns")
+	e.fake.Hold("ListUnitsByPatterns")
+	reload()
+	e.waitFor("the resync after the reload to list the units", func() bool { return e.fake.Calls("ListUnitsByPatterns") > before })
+	for range burst {
+		reload()
+	}
+	// The burst's Reloading signals reach the daemon while the first
+	// resync is held.
+	time.Sleep(500 * time.Millisecond)
+	e.fake.Let("ListUnitsByPatterns")
+	e.waitFor("the burst's resync", func() bool { return e.fake.Calls("ListUnitsByPatterns") > before+1 })
+	time.Sleep(300 * time.Millisecond)
+	passes := e.fake.Calls("ListUnitsByPatterns") - before
+	t.Logf("%d daemon-reloads, %d during a resync: %d resyncs", burst+1, burst, passes)
+	if passes > 3 {
+		t.Errorf("%d daemon-reloads, %d of them during a resync, cost %d resyncs, want at most 3", burst+1, burst, passes)
 	}
 }
 

@@ -55,9 +55,10 @@ func TestFaults(t *testing.T) {
 		// detail is what systemd (or the disk) said, in the message.
 		detail string
 	}{
+		// A mask set between the daemon's look and systemd's refusal.
 		"EnableUnitFiles fails": {
 			setup:  failing("EnableUnitFiles", "org.freedesktop.systemd1.UnitMasked"),
-			method: "Enable", wantErr: "SystemdError", wantStatus: "disabled", detail: "org.freedesktop.systemd1.UnitMasked"},
+			method: "Enable", wantErr: "Masked", wantStatus: "disabled", detail: "org.freedesktop.systemd1.UnitMasked"},
 		"needed reload fails": {
 			setup:  loadedAndFailing("Reload", "org.freedesktop.DBus.Error.NoMemory"),
 			method: "Enable", wantErr: "SystemdError", wantStatus: "disabled", detail: "Reload"},
@@ -78,7 +79,7 @@ func TestFaults(t *testing.T) {
 			method: "Start", wantErr: "JobFailed", wantStatus: "enabled", wantDropIn: true, detail: `result "failed"`},
 		"StartUnit refused": {prior: []string{"Enable"},
 			setup:  failing("StartUnit", "org.freedesktop.systemd1.UnitMasked"),
-			method: "Start", wantErr: "SystemdError", wantStatus: "enabled", wantDropIn: true, detail: "StartUnit"},
+			method: "Start", wantErr: "Masked", wantStatus: "enabled", wantDropIn: true, detail: "StartUnit"},
 		// Enable that cannot read back what systemd made of it undoes itself.
 		"GetUnit fails": {
 			setup:  failing("GetUnit", "org.freedesktop.DBus.Error.NoMemory"),

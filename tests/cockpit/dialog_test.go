@@ -103,8 +103,9 @@ func TestCreateFailureLeavesNothing(t *testing.T) {
 	if waitFor[string](t, ctx, `(document.querySelector("#dialog-error") && "error") || (!document.querySelector("#timer-dialog") && "closed")`) != "error" {
 		t.Fatal("the dialog closed as if the schedule had been made")
 	}
-	if got := text(t, ctx, "#dialog-error"); !strings.Contains(got, "masked") {
-		t.Errorf("the dialog says %q, want systemd's word that the unit is masked", got)
+	if got := text(t, ctx, "#dialog-error"); !strings.Contains(got, "masked") || !strings.Contains(got, "systemctl unmask") ||
+		strings.Contains(got, "org.freedesktop") {
+		t.Errorf("the dialog says %q, want that the unit is masked and what undoes it, without D-Bus names", got)
 	}
 	// The daemon answers only once the rollback is done: the timer is its
 	// schedule file's again, disabled.
@@ -177,4 +178,25 @@ func containsPrefix(entries []os.DirEntry, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// A timer for a name with no snapm schedule is refused by the daemon
+// (NoSuchSchedule), and the Add timer dialog says so in words, with the
+// daemon's detail (what to do) and no D-Bus name.
+func TestAddTimerWithoutSchedule(t *testing.T) {
+	const name = "no-such-schedule"
+	removeLater(t, "create", name)
+	ctx := tab(t, rootURL)
+	do(t, ctx, chromedp.Click(chromedp.ID("create-timer")), chromedp.WaitVisible(chromedp.ID("timer-dialog")))
+	typeInto(t, ctx, "#timer-name", name)
+	waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#dialog-submit").disabled`)
+	do(t, ctx, chromedp.Click(chromedp.ID("dialog-submit")))
+	if waitFor[string](t, ctx, `(document.querySelector("#dialog-error") && "error") || (!document.querySelector("#timer-dialog") && "closed")`) != "error" {
+		t.Fatal("the dialog closed as if the timer had been made")
+	}
+	got := text(t, ctx, "#dialog-error")
+	if !strings.Contains(got, "There is no snapm schedule of this name: ") ||
+		!strings.Contains(got, name) || strings.Contains(got, busName) || strings.Contains(got, "no such schedule") {
+		t.Errorf("the dialog says %q", got)
+	}
 }

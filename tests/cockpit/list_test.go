@@ -54,3 +54,40 @@ func TestFollowsDarkTheme(t *testing.T) {
 	setStyle("light")
 	waitJS(t, ctx, `!document.documentElement.classList.contains("pf-v5-theme-dark")`)
 }
+
+// filterTextClearJS says, for each option of the status filter chosen in
+// turn, how far its text runs under the filter's arrow: the text's width
+// in the select's font (a select's own text has no box of its own) against
+// the box of the arrow's glyph. "" when no option does.
+const filterTextClearJS = `(() => {
+	const s = document.querySelector("#filter-status");
+	const arrow = s.parentElement.querySelector(".pf-v5-c-form-control__toggle-icon svg").getBoundingClientRect();
+	const style = getComputedStyle(s);
+	const ctx = document.createElement("canvas").getContext("2d");
+	ctx.font = style.font;
+	const box = s.getBoundingClientRect();
+	return [...s.options].map(o => {
+		const end = box.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft) + ctx.measureText(o.text).width;
+		return end > arrow.left ? o.text + " ends at " + Math.round(end) + ", the arrow starts at " + Math.round(arrow.left) : "";
+	}).filter(Boolean).join("; ");
+})()`
+
+// The status filter's arrow does not cover its text, whichever status is
+// chosen; and the toolbar's Add timer dialog says it adds a timer, not a
+// schedule (the schedules have their own dialog).
+func TestTimerToolbar(t *testing.T) {
+	conn := bus(t)
+	newTimer(t, conn, "create", "toolbar", "daily")
+	ctx := tab(t, rootURL)
+	waitJS(t, ctx, `!!document.querySelector("#filter-status")`)
+	if got := eval[string](t, ctx, filterTextClearJS); got != "" {
+		t.Errorf("the status filter's text runs under its arrow: %s", got)
+	}
+	do(t, ctx, chromedp.Click(chromedp.ID("create-timer")), chromedp.WaitVisible(chromedp.ID("timer-dialog")))
+	if got := text(t, ctx, "#timer-dialog .pf-v5-c-modal-box__title"); got != "Add timer" {
+		t.Errorf("the Add timer dialog's title is %q", got)
+	}
+	if got := text(t, ctx, "#dialog-submit"); got != "Add" {
+		t.Errorf("the Add timer dialog's button reads %q", got)
+	}
+}

@@ -2,8 +2,6 @@ package cockpit
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -43,18 +41,7 @@ func TestRunNowThroughPage(t *testing.T) {
 	conn := bus(t)
 	newTimer(t, conn, "gc", "run-page", schedule.GCCalendarSpec, "Enable", "Start")
 	const name, service = "gc/run-page", "snapm-gc@run-page.service"
-	dropin := ns.UnitDirPath(service+".d", "50-fail.conf")
-	if err := os.MkdirAll(filepath.Dir(dropin), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dropin, []byte("[Service]\nExecStart=\nExecStart=/bin/false\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.RemoveAll(filepath.Dir(dropin))
-		inNS(t, "systemctl", "daemon-reload")
-	})
-	inNS(t, "systemctl", "daemon-reload")
+	failingService(t, service)
 	ctx := tab(t, rootURL)
 	waitStatus(t, ctx, name, "running")
 	lastRun := `document.querySelector('` + rowSel(name) + ` .last-run')?.dataset.result`

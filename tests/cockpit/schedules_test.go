@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,12 +96,14 @@ func TestCreateScheduleThroughPage(t *testing.T) {
 	ctx := tab(t, rootURL)
 	do(t, ctx, chromedp.Click(chromedp.ID("create-schedule")), chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
 	typeInto(t, ctx, "#schedule-name", name)
-	typeInto(t, ctx, "#schedule-sources", "/\n/var:10%SIZE")
+	setSources(t, ctx, "/", "/var:10%SIZE")
 	setSelect(t, ctx, "#schedule-policy", "TIMELINE")
 	typeInto(t, ctx, "#schedule-keep_monthly", "6")
 	do(t, ctx, chromedp.Click(chromedp.ID("schedule-boot")))
 	typeInto(t, ctx, "#timer-spec", "Mon..Fri 09:30")
 	waitJS(t, ctx, `document.querySelectorAll("#preview-runs li").length === 5 && !document.querySelector("#schedule-submit").disabled`)
+	// The picture shows the sources and the retention, above the calendar.
+	eval[chromedp.Void](t, ctx, `document.activeElement.blur(); document.querySelector("#schedule-source-0").scrollIntoView({ block: "start" })`)
 	screenshot(t, ctx, "create-schedule-dialog")
 	do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")), chromedp.WaitNotPresent(chromedp.ID("schedule-dialog")))
 
@@ -200,33 +205,48 @@ func TestScheduleFromSnapmShows(t *testing.T) {
 }
 
 // A schedule the daemon refuses leaves the dialog open with the daemon's
-// reason in words, not a D-Bus error name, and makes nothing.
+// reason in an admin's words: what kind of refusal, then the daemon's
+// detail, without the D-Bus error's name or the words that restate it;
+// and makes nothing. Two of snapm's refusals that only the daemon knows:
+// the same source twice, and a name snapm takes for no snapshot set.
 func TestCreateScheduleRefusedSaysWhy(t *testing.T) {
 	const name = "page-refused"
+	conn := bus(t)
 	ctx := tab(t, rootURL)
 	do(t, ctx, chromedp.Click(chromedp.ID("create-schedule")), chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
-	typeInto(t, ctx, "#schedule-name", name)
-	// The same source twice, which only the daemon knows to refuse.
-	typeInto(t, ctx, "#schedule-sources", "/var\n/var/")
-	waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
-	do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")))
-	if waitFor[string](t, ctx, `(document.querySelector("#schedule-error") && "error") || (!document.querySelector("#schedule-dialog") && "closed")`) != "error" {
-		t.Fatal("the dialog closed as if the schedule had been made")
-	}
-	got := text(t, ctx, "#schedule-error")
+	for _, c := range []struct {
+		name    string
+		sources []string
+	}{
+		{name, []string{"/var", "/var/"}},
+		{"page_refused", []string{"/"}},
+	} {
+		typeInto(t, ctx, "#schedule-name", c.name)
+		setSources(t, ctx, c.sources...)
+		waitJS(t, ctx, `!!document.querySelector("#preview-runs") && !document.querySelector("#schedule-submit").disabled`)
+		do(t, ctx, chromedp.Click(chromedp.ID("schedule-submit")))
+		if waitFor[string](t, ctx, `(!document.querySelector("#schedule-submit").disabled && document.querySelector("#schedule-error") && "error") || (!document.querySelector("#schedule-dialog") && "closed")`) != "error" {
+			t.Fatalf("%s: the dialog closed as if the schedule had been made", c.name)
+		}
+		got := text(t, ctx, "#schedule-error")
 
-	var derr dbus.Error
-	err := busCall(bus(t), rootPath, managerIf+".CreateSchedule", name, []string{"/var", "/var/"}, "daily", map[string]dbus.Variant{
-		"policy_type": dbus.MakeVariant("COUNT"), "keep_count": dbus.MakeVariant(uint32(7)),
-	}).Err
-	if !errors.As(err, &derr) || derr.Name != busName+".Error.InvalidArgument" || len(derr.Body) == 0 {
-		t.Fatalf("the daemon answers the same schedule with %v, want InvalidArgument", err)
-	}
-	if want := derr.Body[0].(string); !strings.Contains(got, want) || strings.Contains(got, busName) {
-		t.Errorf("the dialog says %q; the daemon's reason is %q", got, want)
-	}
-	if _, err := os.Stat(ns.SnapmDirPath("schedule.d", name+".json")); !os.IsNotExist(err) {
-		t.Errorf("a refused schedule left its file: %v", err)
+		var derr dbus.Error
+		err := busCall(conn, rootPath, managerIf+".CreateSchedule", c.name, c.sources, "daily", map[string]dbus.Variant{
+			"policy_type": dbus.MakeVariant("COUNT"), "keep_count": dbus.MakeVariant(uint32(7)),
+		}).Err
+		if !errors.As(err, &derr) || derr.Name != busName+".Error.InvalidArgument" || len(derr.Body) == 0 {
+			t.Fatalf("%s: the daemon answers the same schedule with %v, want InvalidArgument", c.name, err)
+		}
+		// The daemon's message ends with snapm's reason.
+		msg := derr.Body[0].(string)
+		reason := msg[strings.LastIndex(msg, ": ")+2:]
+		if !strings.Contains(got, "Not accepted: "+reason) ||
+			strings.Contains(got, busName) || strings.Contains(strings.ToLower(got), "invalid argument") {
+			t.Errorf("%s: the dialog says %q; the daemon's message is %q", c.name, got, msg)
+		}
+		if _, err := os.Stat(ns.SnapmDirPath("schedule.d", c.name+".json")); !os.IsNotExist(err) {
+			t.Errorf("%s: a refused schedule left its file: %v", c.name, err)
+		}
 	}
 	screenshot(t, ctx, "create-schedule-refused")
 }
@@ -241,13 +261,13 @@ func TestEditScheduleThroughPage(t *testing.T) {
 	waitJS(t, ctx, scheduleCell(name, "schedule-retention")+` === "keep all"`)
 	scheduleAction(t, ctx, name, "Edit schedule")
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("schedule-dialog")))
-	if got := eval[string](t, ctx, `document.querySelector("#schedule-sources").value`); got != "/" {
+	if got := eval[[]string](t, ctx, sourcesJS); !slices.Equal(got, []string{"/"}) {
 		t.Errorf("the dialog offers the sources %q, want the schedule's", got)
 	}
 	if !eval[bool](t, ctx, `document.querySelector("#schedule-name").disabled`) {
 		t.Error("the name can be changed while editing")
 	}
-	typeInto(t, ctx, "#schedule-sources", "/\n/var")
+	setSources(t, ctx, "/", "/var")
 	setSelect(t, ctx, "#schedule-policy", "COUNT")
 	typeInto(t, ctx, "#schedule-keep_count", "3")
 	typeInto(t, ctx, "#timer-spec", "weekly")
@@ -264,3 +284,41 @@ func TestEditScheduleThroughPage(t *testing.T) {
 		}
 	}
 }
+
+// sizePolicy is enough of snapm's size policies for the tests' specs.
+var sizePolicy = regexp.MustCompile(`^[0-9.]+(%[A-Z]+|[KMGTPEZ]?i?B?)$`)
+
+// setSources fills the schedule dialog's source lines with specs, each a
+// source with an optional ":SIZE_POLICY" (typed in the line's size policy
+// field; any other ':' stays in the source), adding and removing lines as
+// the user would.
+func setSources(t *testing.T, ctx context.Context, specs ...string) {
+	t.Helper()
+	lines := `document.querySelectorAll("#schedule-dialog .schedule-source").length`
+	for eval[int](t, ctx, lines) > len(specs) {
+		do(t, ctx, chromedp.Click(chromedp.Search(`(//div[@id="schedule-dialog"]//*[contains(@class,"schedule-source-remove")])[last()]`)))
+	}
+	for i, spec := range specs {
+		n := strconv.Itoa(i)
+		if eval[int](t, ctx, lines) <= i {
+			do(t, ctx, chromedp.Click(chromedp.ID("schedule-add-source")), chromedp.WaitVisible(chromedp.ID("schedule-source-"+n)))
+		}
+		source, policy := spec, ""
+		if j := strings.LastIndexByte(spec, ':'); j >= 0 && sizePolicy.MatchString(spec[j+1:]) {
+			source, policy = spec[:j], spec[j+1:]
+		}
+		typeInto(t, ctx, "#schedule-source-"+n, source)
+		if policy != "" {
+			typeInto(t, ctx, "#schedule-size-"+n, policy)
+		} else if eval[string](t, ctx, `document.querySelector("#schedule-size-`+n+`").value`) != "" {
+			eval[chromedp.Void](t, ctx, `document.querySelector("#schedule-size-`+n+`").select()`)
+			do(t, ctx, chromedp.KeyEvent("\b"))
+		}
+	}
+}
+
+// sourcesJS are the specs the schedule dialog's lines make.
+const sourcesJS = `[...document.querySelectorAll("#schedule-dialog .schedule-source")].map(l => {
+	const [s, p] = [...l.querySelectorAll("input")].map(i => i.value.trim());
+	return p ? s + ":" + p : s;
+})`

@@ -61,8 +61,9 @@ type Fake struct {
 	held   map[string][]heldJob
 	jobID  uint32
 	calls  map[string]int
-	// reloadHeld, when not nil, holds every Reload until it is closed.
-	reloadHeld chan struct{}
+	// gates hold the calls of a method (Reload, ListUnitsByPatterns)
+	// until closed.
+	gates map[string]chan struct{}
 }
 
 // Start claims org.freedesktop.systemd1 on the bus at address.
@@ -72,7 +73,8 @@ func Start(address, unitDir string) (*Fake, error) {
 		return nil, err
 	}
 	f := &Fake{address: address, unitDir: unitDir, calendar: calendar.Engine{Host: host}, units: map[string]*unit{}, paths: map[dbus.ObjectPath]string{},
-		fail: map[string]string{}, result: map[string]string{}, hang: map[string]bool{}, held: map[string][]heldJob{}, calls: map[string]int{}}
+		fail: map[string]string{}, result: map[string]string{}, hang: map[string]bool{}, held: map[string][]heldJob{}, calls: map[string]int{},
+		gates: map[string]chan struct{}{}}
 	if err := f.claim(); err != nil {
 		return nil, err
 	}
@@ -184,19 +186,30 @@ func (f *Fake) Release(method, unit string) {
 	}
 }
 
-// HoldReload makes Reload calls wait until ReleaseReload.
-func (f *Fake) HoldReload() {
+// Hold makes calls of method (Reload, ListUnitsByPatterns) wait until
+// Let.
+func (f *Fake) Hold(method string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.reloadHeld = make(chan struct{})
+	f.gates[method] = make(chan struct{})
 }
 
-// ReleaseReload lets the held Reload calls, and every later one, go on.
-func (f *Fake) ReleaseReload() {
+// Let lets the held calls of method, and every later one, go on.
+func (f *Fake) Let(method string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	close(f.reloadHeld)
-	f.reloadHeld = nil
+	close(f.gates[method])
+	delete(f.gates, method)
+}
+
+// gate waits while calls of method are held.
+func (f *Fake) gate(method string) {
+	f.mu.Lock()
+	held := f.gates[method]
+	f.mu.Unlock()
+	if held != nil {
+		<-held
+	}
 }
 
 // Calls counts the calls of method so far.
@@ -329,6 +342,7 @@ func (m manager) ListUnitsByPatterns(states, patterns []string) ([]listedUnit, *
 	if err := m.f.begin("ListUnitsByPatterns"); err != nil {
 		return nil, err
 	}
+	m.f.gate("ListUnitsByPatterns")
 	m.f.mu.Lock()
 	defer m.f.mu.Unlock()
 	var out []listedUnit
@@ -414,12 +428,7 @@ func (m manager) Reload() *dbus.Error {
 	if err := m.f.begin("Reload"); err != nil {
 		return err
 	}
-	m.f.mu.Lock()
-	held := m.f.reloadHeld
-	m.f.mu.Unlock()
-	if held != nil {
-		<-held
-	}
+	m.f.gate("Reload")
 	m.f.bus().Emit(managerPath, managerIface+".Reloading", true)
 	m.f.mu.Lock()
 	for name, u := range m.f.units {

@@ -5,36 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/snapm/snapm-timersd/tests/sysns"
-)
-
-var (
-	ctlOnce sync.Once
-	ctlErr  error
+	"github.com/snapm/snapm-timersd/tests/nstest"
 )
 
 // ctl runs snapm-timersctl in the namespace, built once into its private
 // /usr/libexec.
 func ctl(t *testing.T, args ...string) string {
 	t.Helper()
-	ctlOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(ns.Dir, "libexec", "snapm-timersctl"), "./cmd/snapm-timersctl")
-		cmd.Dir = sysns.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ctlErr = err
-			t.Logf("go build: %s", out)
-		}
-	})
-	if ctlErr != nil {
-		t.Fatal(ctlErr)
-	}
-	out, err := ns.Output(testCtx(t), append([]string{"env", "TZ=UTC", "/usr/libexec/snapm-timersctl", "--no-pager"}, args...)...)
+	path := nstest.Tool(t, ns, "./cmd/snapm-timersctl", "snapm-timersctl")
+	out, err := ns.Output(testCtx(t), append([]string{"env", "TZ=UTC", path, "--no-pager"}, args...)...)
 	if err != nil {
 		t.Fatalf("snapm-timersctl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -25,30 +25,14 @@ const (
 	hangGuard = 10 * time.Second
 )
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t testing.TB) context.Context { return nstest.Ctx(t, 120*time.Second) }
 
 // connect opens a root client connection to the namespace's system bus.
-func connect(t testing.TB) *dbus.Conn {
-	t.Helper()
-	conn, err := nstest.Connect(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
+func connect(t testing.TB) *dbus.Conn { return nstest.MustConnect(t, ns) }
 
 func mustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
 	t.Helper()
-	c := nstest.Call(conn, path, method, args...)
-	if c.Err != nil {
-		t.Fatalf("%s on %s: %v", method, path, c.Err)
-	}
-	return c
+	return nstest.MustCall(t, conn, path, method, args...)
 }
 
 // snapm runs the real snapm in the namespace and fails t unless it exits 0.

@@ -20,6 +20,9 @@ import (
 
 var ns *sysns.NS
 
+// snapmVenv is the virtual environment snapm runs from (sysns.Snapm).
+var snapmVenv string
+
 // settleTime is the daemon's -settle-time in this tier.
 const settleTime = 2 * time.Second
 
@@ -28,10 +31,6 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "interop: these tests boot systemd in a namespace and must run as root")
-		return 1
-	}
 	cache, err := sysns.DefaultSnapmCache()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,67 +52,39 @@ func run(m *testing.M) int {
 		return 1
 	}
 	prepared := time.Since(start)
+	snapmVenv = snapm.Venv
 	// Whatever snapm does in the namespace must leave the host as it was.
 	host, err := sysns.HostSnapmState()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	tmp, err := os.MkdirTemp("", "snapm-interop-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	opts, err := sysns.ProjectOptions(tmp)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	// snapm's steps are slower on a loaded test machine than on a
-	// system: the daemon holds outside invalid states long enough that
-	// the no-flash tests judge the mechanism, not the machine's load.
-	opts.Files["etc-sd"]["snapm-timersd.service.d/settle.conf"] = []byte(
-		"[Service]\nExecStart=\nExecStart=/usr/libexec/snapm-timersd -settle-time=" + settleTime.String() + "\n")
-	if ns, err = sysns.Boot(opts); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx := context.Background()
-	start = time.Now()
-	err = ns.InstallSnapm(ctx, snapm)
-	installed := time.Since(start)
-	if err == nil {
-		err = nstest.Activate(ctx, ns)
-	}
-	code := 0
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	} else {
-		verb := "cached"
-		if snapm.Built {
-			verb = "built"
-		}
-		line := fmt.Sprintf("interop: ran beside the real snapm 0.7 from %s (its venv %s in %v, installed in the namespace in %v)",
-			snapm.Archives, verb, prepared.Round(time.Millisecond), installed.Round(time.Millisecond))
-		fmt.Println(line)
-		code = m.Run()
-		if err := nstest.Summary(line); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-		if err := nstest.CheckJournal(ctx, ns); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "--- snapm-timersd journal ---\n%s\n", nstest.PreciseJournal(ctx, ns))
-	}
-	if err := ns.Shutdown(); err != nil {
-		fmt.Fprintln(os.Stderr, "shutting down namespace:", err)
-	}
+	code := nstest.Run(m, nstest.Suite{
+		Name: "interop",
+		// snapm's steps are slower on a loaded test machine than on a
+		// system: the daemon holds outside invalid states long enough
+		// that the no-flash tests judge the mechanism, not the machine's
+		// load.
+		Options: func(_ string, opts *sysns.Options) error {
+			opts.Files["etc-sd"]["snapm-timersd.service.d/settle.conf"] = []byte(
+				"[Service]\nExecStart=\nExecStart=/usr/libexec/snapm-timersd -settle-time=" + settleTime.String() + "\n")
+			return nil
+		},
+		Booted: func(ctx context.Context, ns *sysns.NS) error {
+			start := time.Now()
+			if err := ns.InstallSnapm(ctx, snapm); err != nil {
+				return err
+			}
+			verb := "cached"
+			if snapm.Built {
+				verb = "built"
+			}
+			line := fmt.Sprintf("interop: ran beside the real snapm 0.7 from %s (its venv %s in %v, installed in the namespace in %v)",
+				snapm.Archives, verb, prepared.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+			fmt.Println(line)
+			return nstest.Summary(line)
+		},
+	}, &ns)
 	if after, err := sysns.HostSnapmState(); err != nil || after != host {
 		fmt.Fprintf(os.Stderr, "snapm reached the host (%v):\nbefore:\n%s\nafter:\n%s\n", err, host, after)
 		code = 1

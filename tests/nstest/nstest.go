@@ -1,7 +1,8 @@
 // Package nstest holds what the test tiers that run the installed daemon
 // on the namespace's real systemd share (tests/realsystemd, tests/interop):
-// its activation, the checks of its journal at the end of a suite, the
-// summary lines `make test` shows, and reading D-Bus errors.
+// the suite's life (Run), the daemon's activation, the checks of its
+// journal at the end of a suite, the summary lines `make test` shows, and
+// the clients' connections, calls and D-Bus errors.
 package nstest
 
 import (
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -27,6 +30,118 @@ const (
 	PropsIf   = "org.freedesktop.DBus.Properties"
 	ErrPrefix = "com.redhat.Snapm.Timers.Error."
 )
+
+// Suite is what a tier does around its tests beyond what Run does.
+type Suite struct {
+	// Name starts the suite's messages.
+	Name string
+	// Options, if set, adds to the namespace's options; tmp lives as
+	// long as the suite.
+	Options func(tmp string, opts *sysns.Options) error
+	// Booted, if set, runs once the namespace is up, before the daemon is
+	// activated.
+	Booted func(ctx context.Context, ns *sysns.NS) error
+}
+
+// Run is a tier's TestMain: it boots a namespace with the project
+// installed, as root, points *ns at it, activates the daemon, runs m,
+// checks the daemon's journal, shows it if anything failed, and shuts the
+// namespace down. It returns the exit code.
+func Run(m *testing.M, s Suite, ns **sysns.NS) int {
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", s.Name, err)
+		return 1
+	}
+	if os.Geteuid() != 0 {
+		return fail(errors.New("these tests boot systemd in a namespace and must run as root"))
+	}
+	tmp, err := os.MkdirTemp("", "snapm-"+s.Name+"-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(tmp)
+	opts, err := sysns.ProjectOptions(tmp)
+	if err == nil && s.Options != nil {
+		err = s.Options(tmp, &opts)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if *ns, err = sysns.Boot(opts); err != nil {
+		return fail(err)
+	}
+	ctx := context.Background()
+	if s.Booted != nil {
+		err = s.Booted(ctx, *ns)
+	}
+	// Activated here, so that a test that never activates it (TestLoad)
+	// can run on its own too.
+	if err == nil {
+		err = Activate(ctx, *ns)
+	}
+	code := 0
+	if err != nil {
+		code = fail(err)
+	} else {
+		code = m.Run()
+		// Over everything the suite did, the in-process calendar engine
+		// and the real systemd must never have disagreed.
+		if err := CheckJournal(ctx, *ns); err != nil {
+			code = fail(err)
+		}
+	}
+	if code != 0 {
+		// The daemon's side of the story, for whoever reads the failure.
+		fmt.Fprintf(os.Stderr, "--- snapm-timersd journal ---\n%s\n", PreciseJournal(ctx, *ns))
+	}
+	if err := (*ns).Shutdown(); err != nil {
+		fmt.Fprintln(os.Stderr, "shutting down namespace:", err)
+	}
+	return code
+}
+
+// Ctx is a context for one test's waits, ended with it or after d.
+func Ctx(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// MustConnect is Connect for t, closed when t ends.
+func MustConnect(t testing.TB, ns *sysns.NS) *dbus.Conn {
+	t.Helper()
+	conn, err := Connect(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// MustCall is Call, failing t on an error.
+func MustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	t.Helper()
+	c := Call(conn, path, method, args...)
+	if c.Err != nil {
+		t.Fatalf("%s on %s: %v", method, path, c.Err)
+	}
+	return c
+}
+
+// tools holds, by name, the build of each tool a suite asked for.
+var tools sync.Map
+
+// Tool is ns.BuildTool, once per suite and name, failing t if the build
+// fails.
+func Tool(t testing.TB, ns *sysns.NS, pkg, name string) string {
+	t.Helper()
+	build, _ := tools.LoadOrStore(name, sync.OnceValues(func() (string, error) { return ns.BuildTool(pkg, name) }))
+	path, err := build.(func() (string, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // Activate starts the daemon by D-Bus activation, as a first client on a
 // real system causes it, so that every test can run on its own and the

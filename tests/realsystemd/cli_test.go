@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/snapm/snapm-timersd/tests/calcorpus"
+	"github.com/snapm/snapm-timersd/tests/nstest"
 	"github.com/snapm/snapm-timersd/tests/sysns"
 )
 
@@ -23,25 +23,11 @@ import (
 // every uid can run it; the host path serves the -H test.
 const ctlInNS = "/usr/libexec/snapm-timersctl"
 
-var (
-	ctlOnce sync.Once
-	ctlErr  error
-)
-
 func ctlHostPath() string { return filepath.Join(ns.Dir, "libexec", "snapm-timersctl") }
 
 func buildCtl(t *testing.T) {
 	t.Helper()
-	ctlOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-o", ctlHostPath(), "./cmd/snapm-timersctl")
-		cmd.Dir = sysns.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ctlErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if ctlErr != nil {
-		t.Fatal(ctlErr)
-	}
+	nstest.Tool(t, ns, "./cmd/snapm-timersctl", "snapm-timersctl")
 }
 
 // ctlResult is what one run of a command printed and its exit status.

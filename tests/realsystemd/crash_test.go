@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
@@ -16,6 +17,14 @@ import (
 // runDaemon restarts the daemon with conf as a drop-in of its unit, or as
 // installed when conf is "".
 func runDaemon(t testing.TB, conf string) {
+	t.Helper()
+	configureDaemon(t, conf)
+	inNS(t, "systemctl", "restart", "snapm-timersd.service")
+}
+
+// configureDaemon makes conf a drop-in of the daemon's unit, or takes
+// every drop-in away when conf is "", and has systemd load that.
+func configureDaemon(t testing.TB, conf string) {
 	t.Helper()
 	dir := ns.UnitDirPath("snapm-timersd.service.d")
 	if err := os.RemoveAll(dir); err != nil {
@@ -30,7 +39,6 @@ func runDaemon(t testing.TB, conf string) {
 		}
 	}
 	inNS(t, "systemctl", "daemon-reload")
-	inNS(t, "systemctl", "restart", "snapm-timersd.service")
 }
 
 // facts are the disk's and systemd's own view of a timer unit, read from
@@ -98,12 +106,38 @@ func noOrphanedDropIns(t testing.TB, conn *dbus.Conn) {
 	}
 }
 
+// crashEnv is the environment file of the build that kills itself, in its
+// unit's drop-in directory (systemd loads only the .conf files there). It
+// is read at each start, so the step changes with no daemon-reload.
+const crashEnv = "crash.env"
+
 // killAt runs, until the test ends, the build that kills itself at step.
 func killAt(t testing.TB, step string) {
 	t.Helper()
-	runDaemon(t, "[Service]\nExecStart=\nExecStart=/usr/libexec/snapm-timersd-crashpoints\n"+
-		"Environment="+crashpoint.EnvVar+"="+step+"\n")
+	configureDaemon(t, "[Service]\nExecStart=\nExecStart=/usr/libexec/snapm-timersd-crashpoints\n"+
+		"EnvironmentFile=/etc/systemd/system/snapm-timersd.service.d/"+crashEnv+"\n")
+	crashStep(t, step)
+	inNS(t, "systemctl", "restart", "snapm-timersd.service")
 	t.Cleanup(func() { runDaemon(t, "") })
+}
+
+// crashStep makes step the one the build killAt runs kills itself at from
+// its next start; "" for none.
+func crashStep(t testing.TB, step string) {
+	t.Helper()
+	env := crashpoint.EnvVar + "=" + step + "\n"
+	if err := os.WriteFile(ns.UnitDirPath("snapm-timersd.service.d", crashEnv), []byte(env), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restartAfterCrash starts again the build killAt runs, which kills
+// itself nowhere now. No daemon-reload comes with it: that would do the
+// restarted daemon's own work for it.
+func restartAfterCrash(t testing.TB) {
+	t.Helper()
+	crashStep(t, "")
+	inNS(t, "systemctl", "restart", "snapm-timersd.service")
 }
 
 // callKilled calls method, which must kill the daemon at step: the caller
@@ -121,12 +155,9 @@ func callKilled(t testing.TB, conn *dbus.Conn, step string, path dbus.ObjectPath
 const crashSpec = "Mon..Fri 06:30"
 
 // leftBehind is what each crash point must leave on disk and in systemd:
-// the steps before it done, none after. EnableDropInWritten is hit while
-// systemd may still be enabling the unit file (the two overlap), so
-// either answer is right there.
+// the steps before it done, none after.
 var leftBehind = map[string][]facts{
-	crashpoint.EnableDropInWritten: {{DropIn: true, Spec: crashSpec, FileState: "disabled"},
-		{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
+	crashpoint.EnableDropInWritten: {{DropIn: true, Spec: crashSpec, FileState: "disabled"}},
 	crashpoint.EnableUnitEnabled:   {{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
 	crashpoint.EnableSynced:        {{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
 	crashpoint.DisableStopped:      {{DropIn: true, Spec: crashSpec, FileState: "enabled"}},
@@ -134,10 +165,26 @@ var leftBehind = map[string][]facts{
 	crashpoint.DisableDropInGone:   {{FileState: "disabled"}},
 }
 
+// convergesTo is what the restarted daemon must bring each crash to: the
+// call done, or not begun but for the Stop that Disable starts with. Never
+// halfway (a drop-in and no enablement, which is invalid), as the crash
+// at EnableDropInWritten or DisableUnitDisabled leaves it: the daemon's
+// mark of its call tells start-up to finish it.
+var convergesTo = map[string]facts{
+	crashpoint.EnableDropInWritten: {DropIn: true, Spec: crashSpec, FileState: "enabled"},
+	crashpoint.EnableUnitEnabled:   {DropIn: true, Spec: crashSpec, FileState: "enabled"},
+	crashpoint.EnableSynced:        {DropIn: true, Spec: crashSpec, FileState: "enabled"},
+	crashpoint.DisableStopped:      {DropIn: true, Spec: crashSpec, FileState: "enabled"},
+	crashpoint.DisableUnitDisabled: {FileState: "disabled"},
+	crashpoint.DisableDropInGone:   {FileState: "disabled"},
+}
+
 // TestKilledMidOperation kills the daemon with SIGKILL at each step of
 // Enable and Disable and checks that the crash left exactly what that step
-// must leave, that the restarted daemon tells the truth about it, leaves
-// no drop-in without its object, and that the operation then completes.
+// must leave, that the restarted daemon converges from it to a state the
+// caller could have seen and tells the truth about it, leaves systemd
+// reloaded, no drop-in without its object and no empty UNIT.d, and that
+// the operation then completes.
 func TestKilledMidOperation(t *testing.T) {
 	conn := connect(t)
 	for _, step := range crashpoint.Steps {
@@ -159,17 +206,47 @@ func TestKilledMidOperation(t *testing.T) {
 			if !slices.Contains(leftBehind[step], left) {
 				t.Errorf("killed at %s, the crash left %+v; that step leaves one of %+v", step, left, leftBehind[step])
 			}
-			runDaemon(t, "")
-			if got := status(t, conn, path); got != left.status() {
-				t.Errorf("after the crash at %s the status is %s; disk and systemd say %s", step, got, left.status())
+			restartAfterCrash(t)
+			now := readFacts(t, conn, unit)
+			if now != convergesTo[step] {
+				t.Errorf("killed at %s with %+v left, after the restart disk and systemd say %+v, want %+v", step, left, now, convergesTo[step])
 			}
-			noOrphanedDropIns(t, conn)
-			t.Logf("killed at %s: %+v, status %s after restart", step, left, left.status())
+			if got := status(t, conn, path); got != now.status() {
+				t.Errorf("after the crash at %s the status is %s; disk and systemd say %s", step, got, now.status())
+			}
+			converged(t, conn, unit)
+			t.Logf("killed at %s: %+v, %+v (%s) after restart", step, left, now, now.status())
 
 			mustCall(t, conn, path, timerIf+"."+method)
 			if got, now := status(t, conn, path), readFacts(t, conn, unit); now != want || got != want.status() {
 				t.Errorf("after %s again: status %s, disk and systemd say %+v, want %+v", method, got, now, want)
 			}
 		})
+	}
+}
+
+// converged fails t if unit is left as no call leaves it: loaded by
+// systemd with NeedDaemonReload (the restarted daemon reloads after it is
+// on the bus: waited for, within the hang guard), or an empty UNIT.d
+// (the one Create makes for a timer never enabled is no crash test's).
+func converged(t testing.TB, conn *dbus.Conn, unit string) {
+	t.Helper()
+	if entries, err := os.ReadDir(ns.UnitDirPath(unit + ".d")); err == nil && len(entries) == 0 {
+		t.Errorf("%s.d is left empty", unit)
+	}
+	sd := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	for deadline := time.Now().Add(hangGuard); ; time.Sleep(50 * time.Millisecond) {
+		var path dbus.ObjectPath
+		if sd.Call("org.freedesktop.systemd1.Manager.GetUnit", 0, unit).Store(&path) != nil {
+			return // not loaded: nothing stale
+		}
+		v, err := conn.Object("org.freedesktop.systemd1", path).GetProperty("org.freedesktop.systemd1.Unit.NeedDaemonReload")
+		if err != nil || v.Value() == false {
+			return // unloaded meanwhile, or current
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s is loaded with NeedDaemonReload=yes", unit)
+			return
+		}
 	}
 }

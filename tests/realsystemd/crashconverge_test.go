@@ -35,9 +35,7 @@ func TestCrashSetCalendarConverges(t *testing.T) {
 		t.Fatalf("killed at %s, systemd's NeedDaemonReload = %q: the crash left nothing to converge", step, got)
 	}
 
-	// The same build again, which passes no step of SetCalendarSpec now;
-	// no daemon-reload (runDaemon's) may do the daemon's work.
-	inNS(t, "systemctl", "restart", "snapm-timersd.service")
+	restartAfterCrash(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.TrimSpace(inNS(t, "systemctl", "show", "-P", "NeedDaemonReload", unit)) != "no" {
 		if time.Now().After(deadline) {
@@ -71,7 +69,7 @@ func TestCrashRemoveLeavesNoDir(t *testing.T) {
 	step := crashpoint.RemoveRecordGone
 	killAt(t, step)
 	callKilled(t, conn, step, rootPath, managerIf+".RemoveTimer", path)
-	runDaemon(t, "")
+	restartAfterCrash(t)
 	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("after the crash at %s and a restart, %s is left (%v)", step, dir, err)
 	}
@@ -97,7 +95,7 @@ func TestCrashCreateWithFlagsUndone(t *testing.T) {
 			withSchedule(t, "create", name, crashSpec)
 			killAt(t, step)
 			callKilled(t, conn, step, rootPath, managerIf+".CreateTimerWithFlags", "create", name, crashSpec, flagEnable|flagStart)
-			runDaemon(t, "")
+			restartAfterCrash(t)
 			// Nothing but its schedule file's timer.
 			if left := traces(t, conn, "create", name); !slices.Equal(left, []string{"GetTimer answers "}) {
 				t.Errorf("after the crash at %s and a restart, the timer left %v", step, left)

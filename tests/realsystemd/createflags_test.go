@@ -130,8 +130,8 @@ func TestCreateTimerWithFlagsAllOrNothing(t *testing.T) {
 	inNS(t, "systemctl", "mask", unit)
 	t.Cleanup(func() { inNS(t, "systemctl", "unmask", unit) })
 	err := call(t, conn, rootPath, managerIf+".CreateTimerWithFlags", "create", name, "hourly", flagEnable|flagStart).Err
-	if errName(err) != errPrefix+"SystemdError" {
-		t.Errorf("create of a masked unit: %v, want SystemdError", err)
+	if errName(err) != errPrefix+"Masked" {
+		t.Errorf("create of a masked unit: %v, want Masked", err)
 	}
 	if left := traces(t, conn, "create", name); !slices.Equal(left, schedules) {
 		t.Errorf("failed create left %q", left)

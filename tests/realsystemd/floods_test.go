@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/snapm/snapm-timersd/tests/sysns"
+	"github.com/snapm/snapm-timersd/tests/nstest"
 )
 
 // TestRefusalsRateLimited: one caller's flood of refused calls writes a
@@ -96,27 +94,12 @@ func TestPreviewPriorityUnderUnit(t *testing.T) {
 	}
 }
 
-var (
-	floodOnce sync.Once
-	floodErr  error
-)
-
 // flood starts clients connections of uid 65534 running the flood command
 // (tests/flood) with args, and returns once each has its calls in
 // flight. stop ends them and adds up what they counted; it is also
 // called at the test's end.
 func flood(t *testing.T, clients int, args ...string) (stop func() (answered, refused, failed int)) {
-	floodOnce.Do(func() {
-		// The namespace's /usr/libexec is this private tree.
-		cmd := exec.Command("go", "build", "-o", filepath.Join(ns.Dir, "libexec", "snapm-flood"), "./tests/flood")
-		cmd.Dir = sysns.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			floodErr = fmt.Errorf("building the flood: %v: %s", err, out)
-		}
-	})
-	if floodErr != nil {
-		t.Fatal(floodErr)
-	}
+	tool := nstest.Tool(t, ns, "./tests/flood", "snapm-flood")
 	type helper struct {
 		cmd   *exec.Cmd
 		stdin io.WriteCloser
@@ -138,7 +121,7 @@ func flood(t *testing.T, clients int, args ...string) (stop func() (answered, re
 	}
 	t.Cleanup(func() { stop() })
 	for range clients {
-		cmd := ns.CommandAs(testCtx(t), 65534, append([]string{"/usr/libexec/snapm-flood"}, args...)...)
+		cmd := ns.CommandAs(testCtx(t), 65534, append([]string{tool}, args...)...)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)

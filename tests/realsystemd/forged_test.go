@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/service/systemd"
-	"github.com/snapm/snapm-timersd/tests/sysns"
+	"github.com/snapm/snapm-timersd/tests/nstest"
 )
 
 // Forged signals come from uid 65534, as any local user can send them: the
@@ -28,33 +25,18 @@ const (
 	sdManager = "org.freedesktop.systemd1.Manager"
 )
 
-var (
-	forgeOnce sync.Once
-	forgeErr  error
-)
-
 // forge sends msgs, as signals, from a connection of uid 65534 inside the
 // namespace, and returns once the bus has passed every one on.
 func forge(t testing.TB, msgs ...*dbus.Message) {
 	t.Helper()
-	forgeOnce.Do(func() {
-		// The namespace's /usr/libexec is this private tree.
-		cmd := exec.Command("go", "build", "-o", filepath.Join(ns.Dir, "libexec", "snapm-forge"), "./tests/forge")
-		cmd.Dir = sysns.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			forgeErr = fmt.Errorf("building the forger: %v: %s", err, out)
-		}
-	})
-	if forgeErr != nil {
-		t.Fatal(forgeErr)
-	}
+	tool := nstest.Tool(t, ns, "./tests/forge", "snapm-forge")
 	var in bytes.Buffer
 	for _, m := range msgs {
 		if err := m.EncodeTo(&in, binary.LittleEndian); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cmd := ns.CommandAs(testCtx(t), nobody, "/usr/libexec/snapm-forge")
+	cmd := ns.CommandAs(testCtx(t), nobody, tool)
 	cmd.Stdin = &in
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != strconv.Itoa(len(msgs)) {

@@ -27,24 +27,14 @@ const (
 	hangGuard = 10 * time.Second
 )
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t testing.TB) context.Context { return nstest.Ctx(t, 60*time.Second) }
 
-// connect opens a root client connection to the namespace's system bus.
+// connect opens a root client connection to the namespace's system bus;
+// as t ends, the daemon must not have disagreed with systemd.
 func connect(t testing.TB) *dbus.Conn {
 	t.Helper()
-	conn, err := nstest.Connect(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		agreeWithSystemd(t)
-	})
-	return conn
+	t.Cleanup(func() { agreeWithSystemd(t) })
+	return nstest.MustConnect(t, ns)
 }
 
 func call(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
@@ -54,11 +44,7 @@ func call(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, ar
 
 func mustCall(t testing.TB, conn *dbus.Conn, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
 	t.Helper()
-	c := call(t, conn, path, method, args...)
-	if c.Err != nil {
-		t.Fatalf("%s on %s: %v", method, path, c.Err)
-	}
-	return c
+	return nstest.MustCall(t, conn, path, method, args...)
 }
 
 func errName(err error) string { return nstest.ErrName(err) }

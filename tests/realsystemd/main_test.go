@@ -5,8 +5,6 @@
 package realsystemd
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,70 +17,28 @@ import (
 var ns *sysns.NS
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(nstest.Run(m, nstest.Suite{Name: "realsystemd", Options: withTestFiles}, &ns))
 }
 
-func run(m *testing.M) int {
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "realsystemd: these tests boot systemd in a namespace and must run as root")
-		return 1
-	}
-	tmp, err := os.MkdirTemp("", "snapm-realsystemd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	opts, err := sysns.ProjectOptions(tmp)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	// The fault tests run a build that can kill itself at a named step.
+// withTestFiles adds the build that can kill itself at a named step, for
+// the fault tests, and the polkit rules of the authorization tests.
+func withTestFiles(tmp string, opts *sysns.Options) error {
 	crashBin, err := sysns.BuildDaemon(tmp, "crashpoints")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	crashData, err := os.ReadFile(crashBin)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	opts.Files["libexec"][filepath.Base(crashBin)] = crashData
 	opts.Modes[filepath.Base(crashBin)] = 0o755
 	rules, err := os.ReadFile(filepath.Join("testdata", "50-snapm-test.rules"))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	opts.Files["polkit-rules"] = map[string][]byte{"50-snapm-test.rules": rules}
-	ns, err = sysns.Boot(opts)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	// Activated here, so that TestLoad, which never activates it, can
-	// run on its own too.
-	if err := nstest.Activate(context.Background(), ns); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	code := m.Run()
-	// Over everything the suite did, the in-process calendar engine and
-	// the real systemd must never have disagreed.
-	if err := nstest.CheckJournal(context.Background(), ns); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	if code != 0 {
-		// The daemon's side of the story, for whoever reads the failure.
-		fmt.Fprintf(os.Stderr, "--- snapm-timersd journal ---\n%s\n", nstest.PreciseJournal(context.Background(), ns))
-	}
-	if err := ns.Shutdown(); err != nil {
-		fmt.Fprintln(os.Stderr, "shutting down namespace:", err)
-	}
-	return code
+	return nil
 }
 
 // disagreementsSeen is how many disagreeing lines the journal held when a

@@ -147,6 +147,14 @@ func (r *truthRecorder) check(path dbus.ObjectPath, what string) {
 	case status == "invalid" && !(r.masked[path] && !enabled):
 		lie("Status invalid, though nothing is wrong with the timer but a mask, and only while not enabled")
 	}
+	switch reason := s["StatusReason"].(string); {
+	case status == "invalid" && reason == "":
+		lie("Status invalid without a StatusReason")
+	case status != "invalid" && reason != "" && reason != "masked":
+		lie("StatusReason " + reason + " beside Status " + status)
+	case reason == "masked" && !r.masked[path]:
+		lie("StatusReason masked, though nobody masked it")
+	}
 	if s["NextElapse"].(uint64) == 0 || !s["Occurs"].(bool) {
 		lie("no next elapse, though the calendar has one")
 	}

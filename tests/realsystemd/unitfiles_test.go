@@ -7,7 +7,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
 
 	"github.com/snapm/snapm-timersd/service/unitfiles"
 )
@@ -130,6 +134,68 @@ func TestOwnEnablesCostNoResync(t *testing.T) {
 	if n >= k {
 		t.Errorf("%d resyncs for %d Enables and Disables of our own, want fewer than %d", n, k, k)
 	}
+}
+
+// TestOthersFileChangesSeenBesideOurs: filechanges.go's verdict on each
+// UnitFilesChanged of the real systemd, told by what the daemon then
+// shows. Someone else's disable of a timer, with nothing of ours in
+// flight or while our own Enables and Disables of other timers are, is
+// seen: systemd never signals UnitFileState, so a signal of someone
+// else's taken for ours would leave the timer shown running.
+func TestOthersFileChangesSeenBesideOurs(t *testing.T) {
+	conn := connect(t)
+	const unit = "snapm-create@others-target.timer"
+	target := createRunning(t, conn, "create", "others-target", "hourly")
+	waitStatus := func(t *testing.T, want string) {
+		t.Helper()
+		for deadline := time.Now().Add(hangGuard); status(t, conn, target) != want; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is-enabled %q, the daemon still shows %q, want %q",
+					unit, systemctlState(t, "is-enabled", unit), status(t, conn, target), want)
+			}
+		}
+	}
+	roundTrip := func(t *testing.T) {
+		t.Helper()
+		inNS(t, "systemctl", "disable", unit)
+		waitStatus(t, "invalid")
+		mustCall(t, conn, target, timerIf+".Enable")
+		waitStatus(t, "running")
+	}
+	t.Run("nothing of ours in flight", roundTrip)
+	t.Run("ours in flight", func(t *testing.T) {
+		var busy []dbus.ObjectPath
+		for i := range 4 {
+			busy = append(busy, create(t, conn, "create", fmt.Sprintf("others-busy%d", i), "daily"))
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		defer func() {
+			close(stop)
+			wg.Wait()
+		}()
+		for _, path := range busy {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					for _, method := range []string{"Enable", "Disable"} {
+						if err := call(t, conn, path, timerIf+"."+method).Err; err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			})
+		}
+		for range 5 {
+			roundTrip(t)
+		}
+	})
+	mustCall(t, conn, target, timerIf+".Disable")
 }
 
 // BenchmarkUnitFileState: a timer's unit file state read from the symlinks

@@ -33,6 +33,18 @@ func buildDaemonAt(root, dir string, tags ...string) (string, error) {
 	return out, nil
 }
 
+// BuildTool builds the project's command in pkg ("./tests/forge") into the
+// namespace's private /usr/libexec as name, where every uid inside can run
+// it, and returns its path inside.
+func (ns *NS) BuildTool(pkg, name string) (string, error) {
+	cmd := exec.Command("go", "build", "-o", filepath.Join(ns.Dir, "libexec", name), pkg)
+	cmd.Dir = RepoRoot()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %v: %s", pkg, err, msg)
+	}
+	return "/usr/libexec/" + name, nil
+}
+
 // ProjectOptions installs what `make install` would, from the source tree:
 // the units, the bus policy, activation file and polkit action, and the
 // daemon, built into dir, at the unit's ExecStart= path.
