@@ -97,13 +97,16 @@ export function App() {
     const [errors, setErrors] = useState([]);
 
     const addError = useCallback(text => setErrors(errs => [...errs, { key: Date.now() + Math.random(), text }]), []);
-    const existing = useMemo(() => new Set(model.timers.map(fullName)), [model.timers]);
+    const owned = useMemo(() => new Set(model.schedules.flatMap(s => [s.CreateTimer, s.GcTimer])), [model.schedules]);
+    // A schedule file brings both its timers, disabled, and creating one
+    // of those takes it over: only the daemon knows whether it may, and
+    // says so.
+    const existing = useMemo(() => new Set(model.timers.filter(t => !(owned.has(t.path) && t.Status === "disabled")).map(fullName)),
+                             [owned, model.timers]);
     const scheduleNames = useMemo(() => new Set(model.schedules.map(s => s.Name)), [model.schedules]);
     // The timers no schedule names: snapm's units fail without the file.
-    const orphanTimers = useMemo(() => {
-        const owned = new Set(model.schedules.flatMap(s => [s.CreateTimer, s.GcTimer]));
-        return model.timers.filter(t => !owned.has(t.path)).sort((a, b) => fullName(a).localeCompare(fullName(b)));
-    }, [model.schedules, model.timers]);
+    const orphanTimers = useMemo(() => model.timers.filter(t => !owned.has(t.path)).sort((a, b) => fullName(a).localeCompare(fullName(b))),
+                                 [owned, model.timers]);
     const orphans = useMemo(() => new Set(orphanTimers.map(t => t.path)), [orphanTimers]);
 
     // An orphan's fixes: its schedule, made with its name (and a create

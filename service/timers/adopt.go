@@ -73,6 +73,7 @@ func (m *Manager) Adopt(ctx context.Context) error {
 	for _, key := range adoptionOrder(dropIns) {
 		m.adopt(m.adoptedDropIn(key, dropIns[key], records))
 	}
+	m.adoptScheduled()
 	// What is found at start-up is published as it is: no snapm command
 	// is known to be under way.
 	m.mu.RLock()

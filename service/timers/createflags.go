@@ -53,13 +53,29 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 		return Snapshot{}, err
 	}
 	defer unlock()
-	// The record reaches the disk first, marked as in the making: a crash
-	// from here until the mark is cleared leaves a timer that start-up
-	// tells from one snapm configured, and undoes (undoCreating), so that
-	// a retry finds nothing in its way.
+	if err := m.configure(ctx, t, f); err != nil {
+		if undoErr := m.discard(ctx, t); undoErr != nil {
+			// Half made and kept: shown as it is, for the caller to remove.
+			t.log.Error("rolling back a new timer failed, keeping it", zap.Error(undoErr))
+			m.announce(t)
+		}
+		return Snapshot{}, err
+	}
+	m.announce(t)
+	m.pokeElapses()
+	return t.Snapshot(), nil
+}
+
+// configure records t, enables it, and starts it if f says so, and
+// publishes what that left; the caller holds t's operation lock. The
+// record reaches the disk first, marked as in the making: a crash from
+// here until the mark is cleared leaves a timer that start-up tells from
+// one snapm configured, and undoes (undoCreating), so that a retry finds
+// nothing in its way.
+func (m *Manager) configure(ctx context.Context, t *Timer, f CreateFlags) error {
 	rec := t.key.record(t.spec)
 	rec.Creating = true
-	err = m.store.put(rec)
+	err := m.store.put(rec)
 	fresh := true
 	if err == nil {
 		fresh, err = m.enable(ctx, t)
@@ -72,26 +88,15 @@ func (m *Manager) insertConfigured(ctx context.Context, t *Timer, f CreateFlags)
 	if err == nil && f&CreateStart != 0 {
 		err = m.start(ctx, t)
 	}
-	if err == nil {
-		crashpoint.Hit(crashpoint.CreateConfigured)
-		// As enable left it: a drop-in edited meanwhile is what systemd
-		// runs.
-		t.mu.Lock()
-		rec = t.key.record(t.spec)
-		t.mu.Unlock()
-		err = m.store.put(rec)
-	}
 	if err != nil {
-		if undoErr := m.discard(ctx, t); undoErr != nil {
-			// Half made and kept: shown as it is, for the caller to remove.
-			t.log.Error("rolling back a new timer failed, keeping it", zap.Error(undoErr))
-			m.announce(t)
-		}
-		return Snapshot{}, err
+		return err
 	}
-	m.announce(t)
-	m.pokeElapses()
-	return t.Snapshot(), nil
+	crashpoint.Hit(crashpoint.CreateConfigured)
+	// As enable left it: a drop-in edited meanwhile is what systemd runs.
+	t.mu.Lock()
+	rec = t.key.record(t.spec)
+	t.mu.Unlock()
+	return m.store.put(rec)
 }
 
 // undoCreating undoes, at start-up, the timer key that CreateWithFlags was

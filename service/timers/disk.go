@@ -98,44 +98,17 @@ func (m *Manager) adoptNew(ctx context.Context, key Key) {
 	if !present {
 		return // gone again, or a UNIT.d without our drop-in
 	}
-	t := m.adoptedTimer(key, spec)
-	kept := false
-	defer func() {
-		if !kept {
-			m.cfg.Systemd.Unfollow(key)
-		}
-	}()
-	unlock, err := t.lock(ctx) // new, so free unless ctx is over
-	if err != nil {
-		return
-	}
-	defer unlock()
-	// refresh reads the drop-in again: one removed since (a Remove of this
+	// takeIn reads the drop-in again: one removed since (a Remove of this
 	// timer deletes its drop-in before the timer) is not brought back.
-	if err := m.refresh(ctx, t, ReadAll); err != nil {
-		log.Warn("reading systemd state of new timer, ignoring", zap.Error(err))
-	}
-	t.mu.Lock()
-	present = t.dropIn
-	t.mu.Unlock()
-	if !present {
+	t := m.adoptedTimer(key, spec)
+	if !m.takeIn(ctx, t, func(t *Timer) bool { t.mu.Lock(); defer t.mu.Unlock(); return t.dropIn }) {
 		return
 	}
-	m.mu.Lock()
-	if m.timers[key] != nil {
-		m.mu.Unlock()
-		return // created or adopted meanwhile
-	}
-	m.timers[key] = t
-	kept = true
-	m.mu.Unlock()
 	// Kept from now on as the daemon's own are, so that a restart keeps it
 	// whatever becomes of its drop-in.
 	if err := m.store.put(key.record(spec)); err != nil {
 		log.Warn("saving the timer, ignoring", zap.Error(err))
 	}
-	m.announce(t)
-	m.pokeElapses()
 	log.Info("adopted timer configured on disk while running", zap.String("calendar", spec))
 }
 

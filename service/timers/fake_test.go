@@ -360,10 +360,17 @@ func (r *recorder) TimerRemoved(s Snapshot) { r.add(event{"removed", s}) }
 
 // schedRecorder is a ScheduleObserver that keeps every call, in order,
 // as "added NAME CALENDAR", "changed NAME CALENDAR" or "removed NAME".
-type schedRecorder struct{ journal[string] }
+type schedRecorder struct {
+	journal[string]
+	// added, if not nil, is called at each ScheduleAdded.
+	added func(schedule.Schedule)
+}
 
 func (r *schedRecorder) ScheduleAdded(s schedule.Schedule) {
 	r.add("added " + s.Name + " " + s.CalendarSpec)
+	if r.added != nil {
+		r.added(s)
+	}
 }
 func (r *schedRecorder) ScheduleChanged(s schedule.Schedule) {
 	r.add("changed " + s.Name + " " + s.CalendarSpec)

@@ -85,6 +85,9 @@ func (m *Manager) CreateWithFlags(ctx context.Context, typ, name, spec string, f
 	if err != nil {
 		return Snapshot{}, err
 	}
+	if _, err := m.timer(key); err == nil {
+		return m.takeOver(ctx, e, sched, key, spec, cal, f)
+	}
 	diskSpec, present, err := dropin.Read(m.cfg.UnitDir, key.Unit())
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("%w: reading drop-in of %s: %w", ErrIO, key, err)
@@ -108,13 +111,16 @@ func (m *Manager) CreateWithFlags(ctx context.Context, typ, name, spec string, f
 	if f != 0 {
 		return m.insertConfigured(ctx, t, f)
 	}
-	return m.insert(ctx, t, func() {
-		// Made now, the drop-in's directory costs systemd nothing at
-		// Enable (see dropin.MakeDir); without it Enable makes it.
-		if err := dropin.MakeDir(m.cfg.UnitDir, key.Unit()); err != nil {
-			t.log.Warn("making the drop-in directory of a new timer, ignoring", zap.Error(err))
-		}
-	})
+	return m.insert(ctx, t, func() { m.makeDropInDir(t) })
+}
+
+// makeDropInDir makes the drop-in's directory of a timer just created:
+// made now, it costs systemd nothing at Enable (see dropin.MakeDir);
+// without it Enable makes it.
+func (m *Manager) makeDropInDir(t *Timer) {
+	if err := dropin.MakeDir(m.cfg.UnitDir, t.key.Unit()); err != nil {
+		t.log.Warn("making the drop-in directory of a new timer, ignoring", zap.Error(err))
+	}
 }
 
 // insert publishes a new timer and makes it durable; meanwhile runs once
@@ -442,8 +448,8 @@ func (m *Manager) disable(ctx context.Context, t *Timer) error {
 	return nil
 }
 
-// Remove disables the timer if needed and forgets it.
-func (m *Manager) Remove(ctx context.Context, key Key) error {
+// remove disables the timer if needed and forgets it.
+func (m *Manager) remove(ctx context.Context, key Key) error {
 	_, err := m.op(ctx, key, ReadAll, func(t *Timer) (bool, error) {
 		if err := m.discard(ctx, t); err != nil {
 			return false, err

@@ -106,11 +106,14 @@ func TestRemoveKeepsKeyUntilGone(t *testing.T) {
 	removed := make(chan error, 1)
 	go func() { removed <- m.Remove(ctx, old.Key) }()
 	<-obs.removing
-	_, createErr := m.Create(ctx, "create", "race", "hourly")
+	// The schedule's lock holds the Create until the Remove is over.
+	created := make(chan error, 1)
+	go func() { _, err := m.Create(ctx, "create", "race", "hourly"); created <- err }()
 	close(obs.proceed)
 	if err := <-removed; err != nil {
 		t.Fatal(err)
 	}
+	createErr := <-created
 
 	_, getErr := m.Get("create", "race")
 	obs.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -82,10 +83,8 @@ func (m *Manager) CreateSchedule(ctx context.Context, s schedule.Schedule) error
 // undoCreate takes away the timers and the file a failed CreateSchedule
 // made; the caller holds e's operation lock.
 func (m *Manager) undoCreate(ctx context.Context, e *schedEntry, name string) {
-	for _, key := range ScheduleKeys(name) {
-		if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
-			m.log.Warn("rolling back a new schedule: removing its timer", zap.Stringer("unit", key), zap.Error(err))
-		}
+	if err := m.removeTimers(ctx, name); err != nil {
+		m.log.Warn("rolling back a new schedule: removing its timers", zap.String("schedule", name), zap.Error(err))
 	}
 	if err := schedule.Remove(m.cfg.ScheduleDir, name); err != nil {
 		m.log.Warn("rolling back a new schedule: removing its file", zap.String("schedule", name), zap.Error(err))
@@ -285,12 +284,16 @@ func (m *Manager) EditSchedule(ctx context.Context, name string, changes schedul
 // the schedule's file.
 func (m *Manager) DeleteSchedule(ctx context.Context, name string) error {
 	return m.scheduleOp(ctx, name, func(e *schedEntry, _ schedule.Schedule) error {
-		for _, key := range ScheduleKeys(name) {
-			if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
-				return err
-			}
+		if err := m.removeTimers(ctx, name); err != nil {
+			return err
 		}
-		if err := schedule.Remove(m.cfg.ScheduleDir, name); err != nil {
+		// The file it was read from, as snapm's delete_config: a file
+		// holds the schedule it names, whatever its own name.
+		file, _, present, _ := m.findSchedule(name)
+		if !present {
+			file = name + ".json"
+		}
+		if err := schedule.Remove(m.cfg.ScheduleDir, strings.TrimSuffix(file, ".json")); err != nil {
 			return fmt.Errorf("%w: removing schedule %s: %w", ErrIO, name, err)
 		}
 		m.set(e, name, schedule.Schedule{}, false)

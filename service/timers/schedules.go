@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -40,6 +41,9 @@ type schedEntry struct {
 	op      chan struct{}
 	present bool
 	sched   schedule.Schedule
+	// file is the file of the schedule directory it was last read from,
+	// "" when none.
+	file string
 	// follow: the create timer's drop-in was changed by someone else
 	// while the schedule was in an operation; whoever lets go of the
 	// operation lock writes its calendar into the file (followDropIn).
@@ -125,21 +129,38 @@ func equalSchedules(a, b schedule.Schedule) bool {
 		a.PolicyName == b.PolicyName && a.PolicyType == b.PolicyType && slices.Equal(a.Params, b.Params)
 }
 
-// readSchedule reads name's file as snapm would load it: present is false
-// when there is no file; err says why snapm could not load one that is
-// there.
+// readSchedule reads schedule name as snapm would load it (see
+// findSchedule): present is false when no file holds it; err says why
+// snapm could not load its file, which is there.
 func (m *Manager) readSchedule(name string) (s schedule.Schedule, present bool, err error) {
-	s, err = schedule.Read(m.cfg.ScheduleDir, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return schedule.Schedule{}, false, nil
+	_, s, present, err = m.findSchedule(name)
+	return s, present, err
+}
+
+// findSchedule returns the file of the schedule directory that holds
+// schedule name, and what it holds. snapm 0.7 loads every *.json by the
+// name inside it, whatever the file's name (Scheduler._load_schedules),
+// and writes NAME.json: NAME.json is name's when it says so, and else any
+// other file that does, the first by file name. A NAME.json that cannot
+// be loaded, and no other file holding name, is err.
+func (m *Manager) findSchedule(name string) (file string, s schedule.Schedule, present bool, err error) {
+	own := name + ".json"
+	s, ownErr := schedule.Read(m.cfg.ScheduleDir, name)
+	if ownErr == nil && s.Name == name {
+		return own, s, true, nil
 	}
-	if err == nil && s.Name != name {
-		err = fmt.Errorf("%w: the file of schedule %q names %q", schedule.ErrInvalid, name, s.Name)
+	// Read again as a whole: the directory is small, and this is the
+	// path of a schedule with no file of its own name.
+	loaded, _ := schedule.Load(m.cfg.ScheduleDir)
+	for _, f := range slices.Sorted(maps.Keys(loaded)) {
+		if f != own && loaded[f].Name == name {
+			return f, loaded[f], true, nil
+		}
 	}
-	if err != nil {
-		return schedule.Schedule{}, true, fmt.Errorf("%s: %w", schedule.Path(m.cfg.ScheduleDir, name), err)
+	if ownErr != nil && !errors.Is(ownErr, fs.ErrNotExist) {
+		return own, schedule.Schedule{}, true, fmt.Errorf("%s: %w", schedule.Path(m.cfg.ScheduleDir, name), ownErr)
 	}
-	return s, true, nil
+	return "", schedule.Schedule{}, false, nil
 }
 
 // requireSchedule returns the schedule a timer operation needs, read
@@ -175,23 +196,40 @@ func checkTimerSpec(key Key, spec string) error {
 	return nil
 }
 
-// LoadSchedules reads every schedule file, as at start-up; a file snapm
-// cannot load is logged and left out. Call it before Adopt, so that the
-// timers of the schedules are adopted with their calendars.
+// LoadSchedules reads every schedule file, as at start-up, each by the
+// name inside it as snapm loads it (see findSchedule); a file snapm
+// cannot load is logged and left out, and so is one the bus cannot show
+// beside snapm: it names a schedule another file holds, or a name no
+// timer can have.
 func (m *Manager) LoadSchedules() {
 	loaded, bad := schedule.Load(m.cfg.ScheduleDir)
 	for file, err := range bad {
 		m.log.Warn("schedule file snapm cannot load, ignoring it", zap.String("file", file), zap.Error(err))
 	}
+	files := map[string][]string{}
 	for file, s := range loaded {
-		name := strings.TrimSuffix(file, ".json")
-		if s.Name != name {
-			m.log.Warn("schedule file snapm cannot load, ignoring it", zap.String("file", file),
-				zap.String("reason", fmt.Sprintf("it names schedule %q", s.Name)))
+		files[s.Name] = append(files[s.Name], file)
+	}
+	for name, all := range files {
+		slices.Sort(all)
+		if i := slices.Index(all, name+".json"); i > 0 {
+			all[0], all[i] = all[i], all[0]
+		}
+		if err := ValidateName(name); err != nil {
+			for _, file := range all {
+				m.log.Warn("schedule file names a schedule no timer can have, ignoring it", zap.String("file", file), zap.Error(err))
+			}
 			continue
 		}
+		for _, file := range all[1:] {
+			m.log.Warn("schedule file names a schedule another file holds; snapm lists both, the bus the first",
+				zap.String("file", file), zap.String("schedule", name), zap.String("first", all[0]))
+		}
 		e := m.entry(name)
-		m.set(e, name, s, true)
+		m.schedMu.Lock()
+		e.file = all[0]
+		m.schedMu.Unlock()
+		m.set(e, name, loaded[all[0]], true)
 	}
 }
 
@@ -241,7 +279,7 @@ func (m *Manager) SchedulesChanged(ctx context.Context, names []string) (busy []
 			names = append(names, name)
 		}
 	}
-	for _, name := range names {
+	for _, name := range m.namedBy(names) {
 		e, unlock, ok := m.tryLockSchedule(name)
 		if !ok {
 			busy = append(busy, name)
@@ -253,15 +291,43 @@ func (m *Manager) SchedulesChanged(ctx context.Context, names []string) (busy []
 	return busy
 }
 
+// namedBy adds to the file names changed (NAME.json, as NAME) the
+// schedules they held and hold now: snapm loads a file by the name
+// inside it.
+func (m *Manager) namedBy(files []string) []string {
+	names := slices.Clone(files)
+	m.schedMu.Lock()
+	for name, e := range m.scheds {
+		if e.present && slices.Contains(files, strings.TrimSuffix(e.file, ".json")) {
+			names = append(names, name)
+		}
+	}
+	m.schedMu.Unlock()
+	for _, file := range files {
+		if s, err := schedule.Read(m.cfg.ScheduleDir, file); err == nil && ValidateName(s.Name) == nil {
+			names = append(names, s.Name)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // reread brings e up to date with its file; the caller holds e's
 // operation lock.
 func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
-	s, present, err := m.readSchedule(name)
+	file, s, present, err := m.findSchedule(name)
+	m.schedMu.Lock()
+	e.file = file
+	m.schedMu.Unlock()
 	if err != nil {
 		m.log.Warn("schedule file snapm cannot load, ignoring it", zap.String("file", schedule.Path(m.cfg.ScheduleDir, name)), zap.Error(err))
 		present = false
 	}
 	was, wasPresent := m.current(e)
+	if present {
+		// First, so that the schedule, once shown, names objects.
+		m.bringTimers(ctx, s)
+	}
 	if present || err != nil {
 		m.set(e, name, s, present)
 	}
@@ -284,13 +350,7 @@ func (m *Manager) reread(ctx context.Context, e *schedEntry, name string) {
 // caller holds e's operation lock.
 func (m *Manager) deleted(ctx context.Context, e *schedEntry, name string) error {
 	m.set(e, name, schedule.Schedule{}, false)
-	var errs []error
-	for _, key := range ScheduleKeys(name) {
-		if err := m.Remove(ctx, key); err != nil && !errors.Is(err, ErrNoSuchTimer) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return m.removeTimers(ctx, name)
 }
 
 // followCalendar gives a timer without a drop-in the calendar its schedule
@@ -299,7 +359,7 @@ func (m *Manager) deleted(ctx context.Context, e *schedEntry, name string) error
 func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
 	_, err := m.housekeep(ctx, key, 0, func(t *Timer) (bool, error) {
 		t.mu.Lock()
-		dropIn, same := t.dropIn, t.spec == spec
+		dropIn, same, unclaimed := t.dropIn, t.spec == spec, t.unclaimed
 		t.mu.Unlock()
 		if dropIn || same {
 			return true, nil
@@ -310,6 +370,9 @@ func (m *Manager) followCalendar(ctx context.Context, key Key, spec string) {
 		t.publish(m.cfg.Observer)
 		t.mu.Unlock()
 		m.pokeElapses()
+		if unclaimed {
+			return true, nil // its file, not a record, keeps it
+		}
 		return true, m.store.put(key.record(spec))
 	})
 	if err != nil && !errors.Is(err, ErrNoSuchTimer) && ctx.Err() == nil {

@@ -111,6 +111,9 @@ type Timer struct {
 	// Needed by: TestBulkReadSkipsBusyTimer.
 	owed     Reads
 	released func(*Timer)
+	// unclaimed: made for its schedule file alone (scheduled.go), with no
+	// record; a CreateTimer takes it over.
+	unclaimed bool
 }
 
 func (m *Manager) newTimer(key Key, spec string, cal calendar.Info, calErr error) *Timer {

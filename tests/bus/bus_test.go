@@ -108,10 +108,15 @@ func (e *env) schedule(name, spec string) {
 	}
 }
 
-// create makes the create timer of a new hourly schedule name.
+// create makes the create timer of a new hourly schedule name: the file
+// brings both timers, and CreateTimer takes the create one over once the
+// daemon shows them (no race with its watch of the file).
 func (e *env) create(name string) dbus.ObjectPath {
 	e.t.Helper()
 	e.schedule(name, "hourly")
+	e.waitFor("the timers of schedule "+name, func() bool {
+		return e.call(rootPath, managerIf+".GetTimer", "create", name).Err == nil && e.call(rootPath, managerIf+".GetTimer", "gc", name).Err == nil
+	})
 	var path dbus.ObjectPath
 	if err := e.call(rootPath, managerIf+".CreateTimer", "create", name, "hourly").Store(&path); err != nil {
 		e.t.Fatalf("CreateTimer: %v", err)

@@ -3,6 +3,8 @@ package bus
 import (
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -53,11 +55,13 @@ func TestGetManagedObjectsFollowsChanges(t *testing.T) {
 	if diff := e.same(e.managed()); diff != "" {
 		t.Errorf("no timers: %s", diff)
 	}
-	// Each timer is made for a schedule, which is an object too, and stays
-	// when its timer goes.
+	// Each timer is made for a schedule, which is an object too, and
+	// brings its gc timer; a timer removed while its schedule stays is
+	// back as the schedule's.
 	a, b, c := e.create("a"), e.create("b"), e.create("c")
 	sa, sb, sc := rootPath+"/schedule/a", rootPath+"/schedule/b", rootPath+"/schedule/c"
-	if diff := e.same(e.managed(), a, b, c, sa, sb, sc); diff != "" {
+	ga, gb, gc := rootPath+"/gc/a", rootPath+"/gc/b", rootPath+"/gc/c"
+	if diff := e.same(e.managed(), a, b, c, ga, gb, gc, sa, sb, sc); diff != "" {
 		t.Errorf("created: %s", diff)
 	}
 	if err := e.call(b, timerIf+".Enable").Err; err != nil {
@@ -65,13 +69,20 @@ func TestGetManagedObjectsFollowsChanges(t *testing.T) {
 	}
 	e.waitStatus(b, "enabled")
 	got := e.managed()
-	if diff := e.same(got, a, b, c, sa, sb, sc); diff != "" || got[b][timerIf]["Status"].Value() != "enabled" {
+	if diff := e.same(got, a, b, c, ga, gb, gc, sa, sb, sc); diff != "" || got[b][timerIf]["Status"].Value() != "enabled" {
 		t.Errorf("enabled: %s; status %v", diff, got[b][timerIf]["Status"].Value())
 	}
 	if err := e.call(rootPath, managerIf+".RemoveTimer", c).Err; err != nil {
 		t.Fatal(err)
 	}
-	if diff := e.same(e.managed(), a, b, sa, sb, sc); diff != "" {
+	if diff := e.same(e.managed(), a, b, c, ga, gb, gc, sa, sb, sc); diff != "" {
+		t.Errorf("removed while its schedule stays: %s", diff)
+	}
+	if err := os.Remove(filepath.Join(e.schedDir, "c.json")); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("schedule c's going", func() bool { _, ok := e.managed()[sc]; return !ok })
+	if diff := e.same(e.managed(), a, b, ga, gb, sa, sb); diff != "" {
 		t.Errorf("removed: %s", diff)
 	}
 	calls := make([]*dbus.Call, 16)
@@ -84,7 +95,7 @@ func TestGetManagedObjectsFollowsChanges(t *testing.T) {
 		if err := call.Store(&got); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
-		if diff := e.same(got, a, b, sa, sb, sc); diff != "" {
+		if diff := e.same(got, a, b, ga, gb, sa, sb); diff != "" {
 			t.Errorf("call %d of 16 at once: %s", i, diff)
 		}
 	}

@@ -80,11 +80,13 @@ func TestRowActions(t *testing.T) {
 	if busStatus(t, conn, path) != "running" {
 		t.Fatal("Cancel in the confirmation changed the timer")
 	}
+	// Its schedule file stays, and brings the timer back disabled.
 	action(t, ctx, name, "Remove")
 	do(t, ctx, chromedp.Click(chromedp.ID("remove-confirm")))
-	waitJS(t, ctx, `!document.querySelector('`+rowSel(name)+`')`)
-	if err := busCall(conn, rootPath, managerIf+".GetTimer", "create", "row-actions").Err; err == nil {
-		t.Error("the timer is still there after Remove")
+	waitStatus(t, ctx, name, "disabled")
+	var back dbus.ObjectPath
+	if err := busCall(conn, rootPath, managerIf+".GetTimer", "create", "row-actions").Store(&back); err != nil || busStatus(t, conn, back) != "disabled" {
+		t.Errorf("after Remove, the schedule's timer: %v, want it back disabled", err)
 	}
 	if _, err := os.Stat(dropin); err == nil {
 		t.Error("the drop-in is still there after Remove")

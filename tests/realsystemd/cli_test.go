@@ -87,8 +87,11 @@ func TestCLILifecycle(t *testing.T) {
 	if got := ctl(t, 0, "show", id, "-p", "Status", "--value"); got != "disabled" {
 		t.Fatalf("after create: Status %q", got)
 	}
-	// A bare name finds the one timer that has it.
-	ctl(t, 0, "enable", "cli-life", "--now")
+	// A bare name is both timers of its schedule: the CLI asks for one.
+	if r := runIn(t, 0, ctlInNS, "enable", "cli-life", "--now"); r.code != 2 || !strings.Contains(r.stderr, "ambiguous") {
+		t.Errorf("enable of a bare schedule name: exit %d, stderr %q; want 2, ambiguous", r.code, r.stderr)
+	}
+	ctl(t, 0, "enable", id, "--now")
 	if systemctlState(t, "is-enabled", unit) != "enabled" || systemctlState(t, "is-active", unit) != "active" || !exists(dropInPath(unit)) {
 		t.Fatal("enable --now: systemd does not have the timer enabled and active with its drop-in")
 	}
@@ -119,14 +122,30 @@ func TestCLILifecycle(t *testing.T) {
 		t.Fatal("disable: unit file still enabled or drop-in still there")
 	}
 	ctl(t, 0, "remove", id)
-	if r := runIn(t, 0, ctlInNS, "show", id); r.code != 5 || !strings.Contains(r.stderr, "Failed to look up "+id) {
+	// Its schedule stays, and brings it back disabled; once the schedule
+	// goes, so does the timer.
+	if got := ctl(t, 0, "show", id, "-p", "Status", "--value"); got != "disabled" {
+		t.Errorf("after remove, with its schedule: Status %q, want disabled", got)
+	}
+	if err := os.Remove(ns.SnapmDirPath("schedule.d", "cli-life.json")); err != nil {
+		t.Fatal(err)
+	}
+	// Until the daemon follows the file, the CLI may find the object
+	// and then fail to read it, gone meanwhile.
+	r := runIn(t, 0, ctlInNS, "show", id)
+	for deadline := time.Now().Add(time.Second); !strings.Contains(r.stderr, "Failed to look up") && time.Now().Before(deadline); r = runIn(t, 0, ctlInNS, "show", id) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.code != 5 || !strings.Contains(r.stderr, "Failed to look up "+id) {
 		t.Errorf("show of a removed timer: exit %d, stderr %q; want 5 and one line", r.code, r.stderr)
 	}
 	ctl(t, 5, "stop", id)
 	// Refused input changes nothing.
-	withSchedule(t, "create", "cli-bad", "daily")
+	scheduleTimers(t, connect(t), "create", "cli-bad", "daily")
 	ctl(t, 1, "create", "create", "cli-bad", "bogus")
-	ctl(t, 5, "show", "create/cli-bad")
+	if got := ctl(t, 0, "show", "create/cli-bad", "-p", "CalendarSpec", "--value"); got != "daily" {
+		t.Errorf("a refused create changed the schedule's timer to %q", got)
+	}
 	if exists(ns.UnitDirPath("snapm-create@cli-bad.timer.d")) {
 		t.Error("a refused create left a drop-in directory")
 	}
@@ -286,7 +305,10 @@ func TestCLIAccessDenied(t *testing.T) {
 	if after := snapshot(); after != before {
 		t.Errorf("refused calls changed the timer:\nbefore %s\nafter  %s", before, after)
 	}
-	ctl(t, 5, "show", "gc/cli-denied2")
+	// Its schedule file's timer, as it was.
+	if got := ctl(t, 0, "show", "gc/cli-denied2", "-p", "Status", "--value"); got != "disabled" {
+		t.Errorf("after refused creates the schedule's gc timer is %s", got)
+	}
 }
 
 // -H runs the CLI against the namespace's bus through a real ssh and sshd
@@ -349,7 +371,10 @@ func TestCLIRemoteHost(t *testing.T) {
 	}
 	remote(5, "stop", "create/no-such")
 	remote(0, "remove", "create/cli-remote")
-	ctl(t, 5, "show", "create/cli-remote")
+	// Its schedule stays, and brings the timer back, disabled.
+	if got := ctl(t, 0, "show", "create/cli-remote", "-p", "Status", "--value"); got != "disabled" {
+		t.Errorf("after remove over -H: Status %s, want its schedule's disabled timer", got)
+	}
 }
 
 // monitor --json prints one event a line for each change, in order, with

@@ -73,7 +73,7 @@ func TestCLIOnTerminal(t *testing.T) {
 	if out := onTerminal(t, []string{"SYSTEMD_COLORS=0"}, "list", "*cli-tty-*"); strings.Contains(out, "\x1b[") {
 		t.Errorf("SYSTEMD_COLORS=0 on a terminal still colours:\n%q", out)
 	}
-	if out := onTerminal(t, []string{"NO_COLOR=1", "SYSTEMD_COLORS=1"}, "status", "cli-tty-stopped"); !strings.Contains(out, "\x1b[") ||
+	if out := onTerminal(t, []string{"NO_COLOR=1", "SYSTEMD_COLORS=1"}, "status", "create/cli-tty-stopped"); !strings.Contains(out, "\x1b[") ||
 		!strings.Contains(out, "Next elapse: -\n") {
 		t.Errorf("status with SYSTEMD_COLORS=1 on a terminal:\n%q", out)
 	}

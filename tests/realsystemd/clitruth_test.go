@@ -49,9 +49,9 @@ func TestCLISaysWhatIsTrue(t *testing.T) {
 	writeDropInAsSnapm(t, "snapm-create@cli-truth-live.timer", "minutely")
 	// The daemon sees the edit within a second (its inotify watch).
 	deadline := time.Now().Add(5 * time.Second)
-	for r = runIn(t, 0, ctlInNS, "status", "cli-truth-live"); r.stderr == "" && time.Now().Before(deadline); {
+	for r = runIn(t, 0, ctlInNS, "status", "create/cli-truth-live"); r.stderr == "" && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
-		r = runIn(t, 0, ctlInNS, "status", "cli-truth-live")
+		r = runIn(t, 0, ctlInNS, "status", "create/cli-truth-live")
 	}
 	warning := "Warning: The unit file, source configuration file or drop-ins of snapm-create@cli-truth-live.timer changed on disk. Run 'systemctl daemon-reload' to reload units.\n"
 	if r.code != 0 || r.stderr != warning {

@@ -74,10 +74,10 @@ func withSchedule(t testing.TB, typ, name, spec string) {
 	})
 }
 
-// create makes a timer, and its schedule first (see withSchedule).
+// create makes a timer, and its schedule first (see scheduleTimers).
 func create(t testing.TB, conn *dbus.Conn, typ, name, spec string) dbus.ObjectPath {
 	t.Helper()
-	withSchedule(t, typ, name, spec)
+	scheduleTimers(t, conn, typ, name, spec)
 	var path dbus.ObjectPath
 	if err := mustCall(t, conn, rootPath, managerIf+".CreateTimer", typ, name, spec).Store(&path); err != nil {
 		t.Fatal(err)

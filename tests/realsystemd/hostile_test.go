@@ -42,7 +42,7 @@ func TestHostileInput(t *testing.T) {
 	conn := connect(t)
 	victim := createRunning(t, conn, "gc", "hostile-victim", gcSpec)
 	gone := create(t, conn, "create", "hostile-gone", "daily")
-	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", gone)
+	removeForGood(t, conn, "create", "hostile-gone", gone)
 	objects := func() string {
 		var list []dbus.ObjectPath
 		if err := mustCall(t, conn, rootPath, managerIf+".ListTimers").Store(&list); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,9 +104,13 @@ func lifecycle(t *testing.T, conn *dbus.Conn, typ, name, spec string) {
 	}
 
 	mustCall(t, conn, rootPath, managerIf+".RemoveTimer", path)
-	if err := call(t, conn, rootPath, managerIf+".GetTimer", typ, name).Err; errName(err) != "com.redhat.Snapm.Timers.Error.NoSuchTimer" {
-		t.Errorf("GetTimer after RemoveTimer: %v", err)
+	// Its schedule stays: the timer is its file's again, disabled, with
+	// nothing of it on disk; the file gone, it goes.
+	wantStatus(t, conn, path, "disabled")
+	if left := traces(t, conn, typ, name); !slices.Equal(left, []string{"GetTimer answers "}) {
+		t.Errorf("after RemoveTimer: %q", left)
 	}
+	removeForGood(t, conn, typ, name, path)
 }
 
 // TestIdempotent repeats every method in the state it leads to.

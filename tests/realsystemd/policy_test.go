@@ -90,8 +90,9 @@ func TestEveryMethodAsNobody(t *testing.T) {
 	if after := fingerprint(t, conn); after != before {
 		t.Errorf("uid 65534's calls changed the unit directory or systemd:\nbefore %s\nafter  %s", before, after)
 	}
-	if err := call(t, conn, rootPath, managerIf+".GetTimer", "create", "nobody-made").Err; err == nil {
-		t.Error("uid 65534 created a timer")
+	// Its schedule file's timer, unclaimed, is all there may be.
+	if left := traces(t, conn, "create", "nobody-made"); slices.ContainsFunc(left, func(s string) bool { return s != "GetTimer answers " }) {
+		t.Errorf("uid 65534 created a timer: %q", left)
 	}
 	if err := call(t, conn, rootPath, managerIf+".GetSchedule", "nobody-new").Err; err == nil {
 		t.Error("uid 65534 created a schedule")
