@@ -114,7 +114,7 @@ func (c *client) resolve(ctx context.Context, id string) (dbus.ObjectPath, strin
 	case 1:
 		return found[0], ids[0], nil
 	}
-	return "", id, fmt.Errorf("%w: both %s exist; name one", errAmbiguous, strings.Join(ids, " and "))
+	return "", id, fmt.Errorf("%w: both %s exist; name one, or act on both with 'snapm-timersctl schedule VERB %s'", errAmbiguous, strings.Join(ids, " and "), name)
 }
 
 // timer reads one timer's properties.
