@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/snapm/snapm-timersd/service/calendar"
+	"github.com/snapm/snapm-timersd/service/dropin"
 )
 
 // idleSystemd has nothing loaded and does every job at once.
@@ -177,5 +179,27 @@ func TestSignalledChangePublishedOnce(t *testing.T) {
 	if early != 0 || len(obs.changes) != 1 || obs.changes[0].LastTrigger != 5 || obs.changes[0].NextElapse != 7 {
 		t.Errorf("published %d changes before the unit's half, %+v after, want none, then one with LastTrigger 5, NextElapse 7",
 			early, obs.changes)
+	}
+}
+
+// TestChangedSince: a disagreement between the engine and systemd is
+// judged only over a drop-in that was on disk before systemd was read.
+func TestChangedSince(t *testing.T) {
+	e := newEnv(t, nil)
+	const unit = "snapm-create@since.timer"
+	read := time.Now()
+	if !e.m.changedSince(unit, read) {
+		t.Error("no drop-in: judged unchanged")
+	}
+	e.write(t, e.unitDir, unit+".d/"+dropin.FileName, string(dropin.Content("daily")))
+	if !e.m.changedSince(unit, read) {
+		t.Error("a drop-in written after systemd was read: judged unchanged")
+	}
+	old := read.Add(-time.Second)
+	if err := os.Chtimes(dropin.Path(e.unitDir, unit), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if e.m.changedSince(unit, read) {
+		t.Error("a drop-in written a second before systemd was read: judged changed")
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -62,13 +64,16 @@ type systemdRead struct {
 	seq       uint64
 	fileState string // "": not read
 	err       error
+	// began is the wall clock when the read began, to tell a drop-in
+	// written after it (see changedSince).
+	began time.Time
 }
 
 // readSystemd reads what reads names of t's unit. What is not read, or
 // systemd fails to tell, keeps its last known value when applied.
 func (m *Manager) readSystemd(ctx context.Context, t *Timer, reads Reads) systemdRead {
 	unit := t.key.Unit()
-	var r systemdRead
+	r := systemdRead{began: time.Now()}
 	if reads&readLoadState != 0 {
 		reads = reads&^readLoadState | ReadUnit
 	}
@@ -100,6 +105,17 @@ func (m *Manager) readSystemd(ctx context.Context, t *Timer, reads Reads) system
 		r.fileState = ""
 	}
 	return r
+}
+
+// changedSince says whether unit's drop-in may have been written after
+// t, when systemd was read: it then had the older one loaded with no
+// reload owed yet, which is no disagreement of the engine's, and the
+// write's own event brings a read that compares like with like. Inode
+// times lag the clock by up to a kernel tick, hence the margin. Asked
+// only of a disagreement, so it costs nothing otherwise.
+func (m *Manager) changedSince(unit string, t time.Time) bool {
+	fi, err := os.Stat(dropin.Path(m.cfg.UnitDir, unit))
+	return err != nil || !fi.ModTime().Before(t.Add(-20*time.Millisecond))
 }
 
 // readAhead runs readSystemd while the caller waits on the disk, which
@@ -136,7 +152,7 @@ func (m *Manager) apply(t *Timer, r systemdRead) error {
 	if r.fileState != "" {
 		t.unit.UnitFileState = r.fileState
 	}
-	if sd := t.systemdCalendar(); sd != "" && t.calErr == nil && sd != t.cal.Normalized {
+	if sd := t.systemdCalendar(); sd != "" && t.calErr == nil && sd != t.cal.Normalized && !m.changedSince(unit, r.began) {
 		m.log.Warn("systemd normalizes the calendar expression differently; systemd's form is shown",
 			zap.String("unit", unit), zap.String("systemd", sd), zap.String("engine", t.cal.Normalized), Disagreement)
 	}

@@ -36,7 +36,7 @@ func writeDropIn(t *testing.T, unit, file, content string) {
 func failingService(t *testing.T, service string) {
 	t.Helper()
 	writeDropIn(t, service, "50-fail.conf",
-		"[Service]\nExecStart=\nExecStart=/bin/sh -c 'echo run-marker-$$(cat /proc/sys/kernel/random/uuid); exit 3'\n")
+		"[Service]\nExecStart=\nExecStart=/bin/sh -c 'echo run-marker-$$(cat /proc/sys/kernel/random/uuid); sleep 1; exit 3'\n")
 }
 
 // scheduleWithCreate makes schedule name (newSchedule) and returns a bus
