@@ -64,6 +64,11 @@ func (u UnitState) runningTimer() bool {
 	return u.active() && (u.SubState == "waiting" || u.SubState == "running" || u.SubState == "elapsed")
 }
 
+// masked: the unit file is masked, for good or until the next boot.
+func (u UnitState) masked() bool {
+	return u.UnitFileState == "masked" || u.UnitFileState == "masked-runtime" || u.LoadState == "masked"
+}
+
 // stopped: inactive and dead, or not loaded at all.
 func (u UnitState) stopped() bool {
 	return u.ActiveState == "" || (u.ActiveState == "inactive" && (u.SubState == "dead" || u.SubState == ""))
@@ -97,7 +102,7 @@ func DeriveStatus(dropIn bool, u UnitState) Status {
 // systemd's own refusal (UnitMasked) still covers a mask set meanwhile.
 func (t *Timer) refuseMasked() error {
 	t.mu.Lock()
-	masked := DeriveReason(t.dropIn, false, t.unit) == ReasonMasked
+	masked := t.unit.masked()
 	t.mu.Unlock()
 	if masked {
 		unit := t.key.Unit()
@@ -112,7 +117,7 @@ func (t *Timer) refuseMasked() error {
 func DeriveReason(dropIn, badDropIn bool, u UnitState) StatusReason {
 	enabled := u.UnitFileState == "enabled"
 	switch {
-	case u.UnitFileState == "masked" || u.UnitFileState == "masked-runtime" || u.LoadState == "masked":
+	case u.masked():
 		return ReasonMasked
 	case u.loaded() && u.NeedDaemonReload:
 		return ReasonNeedReload
